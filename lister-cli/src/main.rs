@@ -1,0 +1,3 @@
+//! The `lister` command.
+
+fn main() {}

@@ -1,0 +1,3 @@
+DROP TABLE page_validators;
+DROP TABLE listed_origins;
+DROP TABLE listers;

@@ -1,0 +1,83 @@
+//! The error type of lister-core.
+
+/// Everything that can go wrong in lister-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is not one lister understands.
+    #[error("invalid database URL `{url}`: {reason}")]
+    DatabaseUrl {
+        /// The URL, with any password removed.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Connecting to or preparing the database failed.
+    #[error("cannot open database {url}: {reason}")]
+    Open {
+        /// The URL, with any password removed.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A database statement failed.
+    #[error("database error while {action}: {source}")]
+    Query {
+        /// What the store was doing.
+        action: &'static str,
+        /// The database's error.
+        #[source]
+        source: diesel::result::Error,
+    },
+    /// Another run changed a lister's state since this run read it.
+    #[error(
+        "the state of lister {lister} was changed by another run (version {expected} expected, \
+         found {found}); is another `lister run` of this instance running?"
+    )]
+    StateConflict {
+        /// The lister instance.
+        lister: String,
+        /// The state version this run last wrote or read.
+        expected: i64,
+        /// The version found in the database.
+        found: i64,
+    },
+    /// A saved state or stored JSON does not decode.
+    #[error("stored {what} does not decode: {source}")]
+    Decode {
+        /// What was being decoded.
+        what: String,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The next page's index does not advance past the current one.
+    #[error(
+        "pagination loop: the page at index {current} points to index {next}, which does not \
+         come after it"
+    )]
+    PaginationLoop {
+        /// The index of the page that was fetched.
+        current: String,
+        /// The index its next link names.
+        next: String,
+    },
+    /// Fetching a page failed for good.
+    #[error("{0}")]
+    Fetch(#[source] crate::source::FetchError),
+    /// A run option is invalid (a range bound that does not parse…).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// A queue operation was refused.
+    #[error("{0}")]
+    Queue(String),
+}
+
+impl Error {
+    pub(crate) fn query(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
+        move |source| Error::Query { action, source }
+    }
+}
+
+/// `Result` with lister-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

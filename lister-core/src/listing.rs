@@ -1,0 +1,293 @@
+//! The run loop of an [`IndexingLister`]: fetch → simplify → validate → commit, page by page.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
+
+use async_trait::async_trait;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::lister::{IndexingLister, Lister, PageIndex};
+use crate::page::{NextPage, Page};
+use crate::progress::{RunContext, RunProgress};
+use crate::run::{RunFailure, RunOptions, RunStats, StopReason};
+use crate::source::{Fetched, PageSource};
+use crate::store::{PageRecord, PageWrite, StateWrite, Store};
+use crate::validate::validate_origin_url;
+use crate::{Error, ListerKey, Origin, Result};
+
+/// The state an indexing lister saves after every page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexingState<I> {
+    /// Where the next run starts: the next page's index, or the last page's own index when
+    /// the listing ended (so a rerun asks that page again, conditionally).
+    pub index: I,
+}
+
+/// Characters an index is percent-encoded against before it goes into a URL.
+const INDEX_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The URL of the page at `index`: `base` (without a trailing `/`) followed by `template`
+/// with `{index}` replaced by the percent-encoded index.
+///
+/// ```
+/// let base = url::Url::parse("https://ghe.example.org/api/v3/").unwrap();
+/// let url = lister_core::page_url(&base, "/repositories?since={index}", &42).unwrap();
+/// assert_eq!(url.as_str(), "https://ghe.example.org/api/v3/repositories?since=42");
+/// ```
+pub fn page_url(base: &Url, template: &str, index: &impl std::fmt::Display) -> Result<Url> {
+    let index = utf8_percent_encode(&index.to_string(), INDEX_ENCODE).to_string();
+    let raw = format!("{}{}", base.as_str().trim_end_matches('/'), template.replace("{index}", &index));
+    Url::parse(&raw).map_err(|err| Error::InvalidOption(format!("page URL `{raw}`: {err}")))
+}
+
+/// An [`IndexingLister`] with its instance, base URL and page source: a [`Lister`] the CLI
+/// can run.
+pub struct IndexedListing<L: IndexingLister> {
+    lister: L,
+    key: ListerKey,
+    base_url: Url,
+    source: Box<dyn PageSource<L::Index>>,
+}
+
+impl<L: IndexingLister> IndexedListing<L> {
+    /// Combines a forge, its instance name, its API base URL and a page source.
+    pub fn new(
+        lister: L,
+        instance: impl Into<String>,
+        base_url: Url,
+        source: Box<dyn PageSource<L::Index>>,
+    ) -> Self {
+        let key = ListerKey::new(L::NAME, instance);
+        IndexedListing { lister, key, base_url, source }
+    }
+}
+
+#[async_trait]
+impl<L: IndexingLister> Lister for IndexedListing<L> {
+    fn key(&self) -> &ListerKey {
+        &self.key
+    }
+
+    async fn run(
+        &self,
+        store: &Store,
+        options: &RunOptions,
+        context: &RunContext,
+    ) -> Result<RunStats, RunFailure> {
+        let mut run = Run::<L> {
+            started: Instant::now(),
+            key: &self.key,
+            progress: &context.progress,
+            first_index: None,
+            last_index: None,
+            saved_index: None,
+        };
+        let outcome = run.walk(self, store, options, context).await;
+        let mut stats = RunStats::from_progress(self.key.to_string(), &context.progress, run.started.elapsed());
+        stats.first_index = run.first_index.map(|index| index.to_string());
+        stats.last_index = run.last_index.map(|index| index.to_string());
+        stats.saved_index = run.saved_index.map(|index| index.to_string());
+        match outcome {
+            Ok(reason) => {
+                stats.stopped = Some(reason);
+                Ok(stats)
+            }
+            Err(error) => Err(RunFailure { error, stats }),
+        }
+    }
+}
+
+/// One run's bookkeeping.
+struct Run<'a, L: IndexingLister> {
+    started: Instant,
+    key: &'a ListerKey,
+    progress: &'a RunProgress,
+    first_index: Option<L::Index>,
+    last_index: Option<L::Index>,
+    saved_index: Option<L::Index>,
+}
+
+impl<L: IndexingLister> Run<'_, L> {
+    async fn walk(
+        &mut self,
+        listing: &IndexedListing<L>,
+        store: &Store,
+        options: &RunOptions,
+        context: &RunContext,
+    ) -> Result<StopReason> {
+        let record = store.register_lister(self.key).await?;
+        let (start, last, persist) = match &options.range {
+            Some(range) => (parse_index::<L::Index>(&range.first)?, Some(parse_index(&range.last)?), false),
+            None => {
+                let saved: Option<IndexingState<L::Index>> = record.decode_state()?;
+                let start = saved.map_or_else(|| listing.lister.first_index(), |state| state.index);
+                self.saved_index = Some(start.clone());
+                (start, None, true)
+            }
+        };
+        self.first_index = Some(start.clone());
+        let mut version = record.state_version;
+        let mut current = NextPage {
+            url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
+            index: start,
+        };
+        let mut pages = 0;
+        loop {
+            if context.cancel.is_cancelled() {
+                return Ok(StopReason::Cancelled);
+            }
+            if options.max_pages.is_some_and(|max| pages >= max) {
+                return Ok(StopReason::MaxPages);
+            }
+            self.progress.set_current_index(&current.index);
+            let known = store.page_record(record.id, current.url.as_str()).await?;
+            let validators = known.as_ref().map(|known| &known.validators);
+            let page = match listing.source.fetch(&current.url, validators, context).await {
+                Ok(Fetched::Page(page)) => page,
+                Ok(Fetched::NotModified) => {
+                    RunProgress::add(&self.progress.not_modified, 1);
+                    unchanged_page(known)?
+                }
+                Err(_) if context.cancel.is_cancelled() => return Ok(StopReason::Cancelled),
+                Err(err) => return Err(Error::Fetch(err)),
+            };
+            if let Some(next) = &page.next {
+                if next.index <= current.index {
+                    return Err(Error::PaginationLoop {
+                        current: current.index.to_string(),
+                        next: next.index.to_string(),
+                    });
+                }
+            }
+            let reached_last = |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
+            let range_done = page.next.as_ref().is_some_and(reached_last);
+            let next = page.next.clone().filter(|next| !reached_last(next));
+            let saved = next.as_ref().map_or(&current.index, |next| &next.index).clone();
+            let state = match persist {
+                true => Some(StateWrite::new(&IndexingState { index: &saved }, version)?),
+                false => None,
+            };
+            let origins = self.clean(page.origins);
+            let written = store
+                .commit_page(PageWrite {
+                    lister: &record,
+                    origins: &origins,
+                    state,
+                    page: Some(page_record(&current.url, &page.validators, page.next.as_ref())?),
+                })
+                .await?;
+            pages += 1;
+            RunProgress::add(&self.progress.pages, 1);
+            RunProgress::add(&self.progress.origins_new, written.new);
+            RunProgress::add(&self.progress.origins_updated, written.updated);
+            if let Some(new_version) = written.state_version {
+                version = new_version;
+                self.saved_index = Some(saved);
+            }
+            self.last_index = Some(current.index.clone());
+            match next {
+                Some(next) => current = next,
+                None if range_done => return Ok(StopReason::EndOfRange),
+                None => {
+                    if persist {
+                        store.finish_listing(record.id).await?;
+                    }
+                    return Ok(StopReason::EndOfListing);
+                }
+            }
+        }
+    }
+
+    /// Validates and de-duplicates a page's origins, counting and logging what it drops.
+    fn clean(&self, origins: Vec<Origin>) -> Vec<Origin> {
+        let count = |counter: &AtomicU64, n: u64| RunProgress::add(counter, n);
+        count(&self.progress.origins_seen, origins.len() as u64);
+        let mut seen = HashSet::with_capacity(origins.len());
+        let mut kept = Vec::with_capacity(origins.len());
+        for mut origin in origins {
+            match validate_origin_url(&origin.url) {
+                Ok(valid) => {
+                    if valid.credentials_removed {
+                        tracing::warn!(lister = %self.key, url = %valid.url, "credentials removed from an origin URL");
+                    }
+                    origin.url = valid.url;
+                }
+                Err(reason) => {
+                    tracing::warn!(lister = %self.key, url = %loggable(&origin.url), %reason, "origin rejected");
+                    count(&self.progress.origins_rejected, 1);
+                    continue;
+                }
+            }
+            if seen.insert((origin.url.clone(), origin.visit_type.clone())) {
+                kept.push(origin);
+            } else {
+                tracing::debug!(lister = %self.key, url = %origin.url, "origin repeated within a page");
+                count(&self.progress.origins_duplicate, 1);
+            }
+        }
+        kept
+    }
+}
+
+/// A rejected URL, safe to log: without user info when it parses, else only its length.
+fn loggable(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.into()
+        }
+        Err(_) if raw.contains('@') => format!("<{} characters, not shown>", raw.len()),
+        Err(_) => raw.to_owned(),
+    }
+}
+
+fn parse_index<I: PageIndex>(raw: &str) -> Result<I> {
+    I::from_str(raw).map_err(|_| Error::InvalidOption(format!("`{raw}` is not a valid index")))
+}
+
+/// What the store should remember of a committed page.
+fn page_record<I: PageIndex>(
+    url: &Url,
+    validators: &crate::page::Validators,
+    next: Option<&NextPage<I>>,
+) -> Result<PageRecord> {
+    let next_index = next
+        .map(|next| serde_json::to_string(&next.index))
+        .transpose()
+        .map_err(|source| Error::Decode { what: "page index".into(), source })?;
+    Ok(PageRecord {
+        url: url.to_string(),
+        validators: validators.clone(),
+        next_url: next.map(|next| next.url.to_string()),
+        next_index,
+    })
+}
+
+/// A page the forge answered `304 Not Modified` for: no origins, and the next page the store
+/// remembered for it.
+fn unchanged_page<I: PageIndex>(known: Option<PageRecord>) -> Result<Page<I>> {
+    let known = known.unwrap_or_default();
+    let next = match (&known.next_url, &known.next_index) {
+        (Some(url), Some(index)) => Some(NextPage {
+            url: Url::parse(url).map_err(|err| Error::InvalidOption(format!("stored next URL: {err}")))?,
+            index: serde_json::from_str(index)
+                .map_err(|source| Error::Decode { what: "stored next index".into(), source })?,
+        }),
+        _ => None,
+    };
+    Ok(Page { origins: Vec::new(), next, validators: known.validators })
+}
+
+impl<L: IndexingLister> std::fmt::Debug for IndexedListing<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexedListing")
+            .field("key", &self.key)
+            .field("base_url", &self.base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+

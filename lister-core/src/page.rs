@@ -1,0 +1,129 @@
+//! What a forge's listing endpoint answered, and what the framework makes of it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::Origin;
+
+/// One HTTP response from a listing endpoint, as handed to a forge's hooks.
+#[derive(Debug, Clone)]
+pub struct PageResponse {
+    /// The URL that was requested (secrets never live in it: credentials go in headers).
+    pub url: Url,
+    /// The status code.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The whole body (bounded by the transport's size cap).
+    pub body: Bytes,
+}
+
+impl PageResponse {
+    /// Deserializes the body as JSON; the error names the JSON path that failed.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| ParseError {
+            path: err.path().to_string(),
+            message: err.into_inner().to_string(),
+        })
+    }
+
+    /// The value of a header as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// A body that did not parse: on a successful status the transport treats it as transient
+/// (truncated or garbled bodies happen) and fetches the page again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unparsable body at JSON path `{path}`: {message}")]
+pub struct ParseError {
+    /// Where in the document parsing failed (`.` for the root).
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A parse error that is not about a JSON path.
+    pub fn new(message: impl Into<String>) -> Self {
+        ParseError { path: ".".into(), message: message.into() }
+    }
+}
+
+/// The next page to fetch: the URL exactly as the forge gave it, and the index it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextPage<I> {
+    /// The URL to request.
+    pub url: Url,
+    /// Its index (used for state, progress and loop detection).
+    pub index: I,
+}
+
+/// One parsed page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page<I> {
+    /// The origins on the page, as the forge simplified them (not yet validated).
+    pub origins: Vec<Origin>,
+    /// Where the listing continues, if it does.
+    pub next: Option<NextPage<I>>,
+    /// The page's cache validators, for a conditional request next time.
+    pub validators: Validators,
+}
+
+/// Cache validators of a listing URL (`ETag`, `Last-Modified`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` header, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether there is anything to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// What the transport should make of a response: the answer to "transient, quota wait, or
+/// fatal?". The transport has a default classifier; a forge may answer first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Classification {
+    /// A usable page.
+    Success,
+    /// `304 Not Modified`: the page is unchanged since the validators were taken.
+    NotModified,
+    /// Worth retrying after a backoff (5xx, 408, a truncated body…).
+    Transient(String),
+    /// A quota answer: wait, do not blindly retry.
+    Quota(QuotaSignal),
+    /// Retrying cannot help (401, 404, a 403 that is no quota…).
+    Fatal(String),
+}
+
+/// The two kinds of quota answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QuotaSignal {
+    /// The credential's quota is spent until `reset_in` from now: use another credential, or
+    /// wait for the earliest reset.
+    Exhausted {
+        /// Time until the quota resets.
+        reset_in: Duration,
+    },
+    /// Slow down (secondary limits, a bare 429): wait `retry_after` if given, else a backoff.
+    SlowDown {
+        /// The forge's own delay, if it gave one.
+        retry_after: Option<Duration>,
+        /// The least to wait when the forge gave no delay.
+        at_least: Duration,
+    },
+}

@@ -1,0 +1,130 @@
+//! Run options, statistics and the failure of a run.
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::progress::RunProgress;
+
+/// How to run a lister.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop after this many pages (the state is saved, the next run goes on).
+    pub max_pages: Option<u64>,
+    /// Relist the indexes in (`first`, `last`] instead of running incrementally; a range run
+    /// never reads or writes the lister's state, so several can run at once.
+    pub range: Option<IndexRange>,
+}
+
+/// A range of indexes in text form, parsed by the lister's index type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRange {
+    /// Exclusive lower bound: the first page lists what comes after it.
+    pub first: String,
+    /// Inclusive upper bound: the run stops once a page reaches it.
+    pub last: String,
+}
+
+/// Why a run stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The forge had no next page: the listing is complete.
+    EndOfListing,
+    /// A relisting range reached its upper bound.
+    EndOfRange,
+    /// `max_pages` pages were listed.
+    MaxPages,
+    /// The run was cancelled; the page in flight was committed first.
+    Cancelled,
+}
+
+/// What a run did. Also the summary the CLI prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStats {
+    /// The lister instance (`name/instance`).
+    pub lister: String,
+    /// Pages listed (fetched and committed, or found unchanged).
+    pub pages: u64,
+    /// Origins read from the pages.
+    pub origins_seen: u64,
+    /// Origins new to the store.
+    pub origins_new: u64,
+    /// Origins already known, refreshed.
+    pub origins_updated: u64,
+    /// Origins rejected by URL validation.
+    pub origins_rejected: u64,
+    /// Origins dropped because the same URL and visit type appeared earlier on the page.
+    pub origins_duplicate: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Requests that retried an earlier attempt.
+    pub retries: u64,
+    /// `304 Not Modified` answers.
+    pub not_modified: u64,
+    /// Seconds spent waiting for quota.
+    pub quota_wait_seconds: f64,
+    /// The index the run started from.
+    pub first_index: Option<String>,
+    /// The index of the last page listed.
+    pub last_index: Option<String>,
+    /// The index saved in the state: where the next run starts (`None` when nothing was saved).
+    pub saved_index: Option<String>,
+    /// Why the run stopped (`None` when it failed).
+    pub stopped: Option<StopReason>,
+    /// Wall-clock duration of the run, in seconds.
+    pub duration_seconds: f64,
+}
+
+impl RunStats {
+    /// A snapshot of `progress` with the run's indexes and outcome.
+    pub fn from_progress(lister: String, progress: &RunProgress, elapsed: Duration) -> RunStats {
+        let get = |counter: &AtomicU64| RunProgress::get(counter);
+        RunStats {
+            lister,
+            pages: get(&progress.pages),
+            origins_seen: get(&progress.origins_seen),
+            origins_new: get(&progress.origins_new),
+            origins_updated: get(&progress.origins_updated),
+            origins_rejected: get(&progress.origins_rejected),
+            origins_duplicate: get(&progress.origins_duplicate),
+            requests: get(&progress.requests),
+            retries: get(&progress.retries),
+            not_modified: get(&progress.not_modified),
+            quota_wait_seconds: get(&progress.quota_wait_ms) as f64 / 1000.0,
+            first_index: None,
+            last_index: None,
+            saved_index: None,
+            stopped: None,
+            duration_seconds: elapsed.as_secs_f64(),
+        }
+    }
+}
+
+/// A run that stopped with an error, with what it had done until then.
+#[derive(Debug)]
+pub struct RunFailure {
+    /// What failed.
+    pub error: Error,
+    /// The statistics up to the failure; `saved_index` says where the next run resumes.
+    pub stats: RunStats,
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; ", self.error)?;
+        match &self.stats.saved_index {
+            Some(index) => write!(f, "state saved up to index {index}, the next run resumes there"),
+            None => write!(f, "no state saved by this run"),
+        }
+    }
+}
+
+impl std::error::Error for RunFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

@@ -1,0 +1,123 @@
+//! One connection to either backend, opened and migrated the same way, and a pool of them.
+//!
+//! diesel has no async connection that spans backends, so [`DbConnection`] is a two-arm enum
+//! and [`dispatch!`](crate::dispatch) writes a body once for both arms. PostgreSQL goes through
+//! `tokio-postgres` (no libpq); SQLite runs on the blocking thread pool behind
+//! `SyncConnectionWrapper`, so database I/O never blocks the runtime's worker threads.
+
+use diesel::SqliteConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DatabaseUrl;
+use crate::{Error, Result};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serializes concurrent migrations of one PostgreSQL database (an arbitrary constant).
+const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
+
+/// A connection to one of the two backends.
+pub(crate) enum DbConnection {
+    Postgres(AsyncPgConnection),
+    Sqlite(SyncConnectionWrapper<SqliteConnection>),
+}
+
+/// Runs `$body` with `$conn` bound to the connection of whichever backend `$db` holds.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::store::connection::DbConnection::Postgres($conn) => $body,
+            $crate::store::connection::DbConnection::Sqlite($conn) => $body,
+        }
+    };
+}
+
+impl DbConnection {
+    /// Connects and applies session settings.
+    pub(crate) async fn establish(url: &DatabaseUrl) -> Result<DbConnection> {
+        let open_error = |reason: String| Error::Open { url: url.to_string(), reason };
+        match url {
+            DatabaseUrl::Postgres(raw) => AsyncPgConnection::establish(raw)
+                .await
+                .map(DbConnection::Postgres)
+                .map_err(|err| open_error(err.to_string())),
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| open_error("the path is not UTF-8".into()))?;
+                let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(path)
+                    .await
+                    .map_err(|err| open_error(err.to_string()))?;
+                // WAL lets readers run beside the writer; busy_timeout makes writers queue.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .await
+                .map_err(|err| open_error(err.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    /// Applies the embedded migrations that are not applied yet, one process at a time.
+    pub(crate) async fn migrate(self, url: &DatabaseUrl) -> Result<DbConnection> {
+        let fail = |reason: String| Error::Open { url: url.to_string(), reason };
+        match self {
+            DbConnection::Postgres(mut conn) => {
+                let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK})");
+                conn.batch_execute(&lock).await.map_err(|err| fail(err.to_string()))?;
+                let migrated = tokio::task::spawn_blocking(move || {
+                    let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
+                    let result = wrapper.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+                    (wrapper.into_inner(), result.map_err(|err| err.to_string()))
+                })
+                .await
+                .map_err(|err| fail(err.to_string()))?;
+                let (mut conn, result) = migrated;
+                let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
+                conn.batch_execute(&unlock).await.map_err(|err| fail(err.to_string()))?;
+                result.map_err(|err| fail(format!("migration failed: {err}")))?;
+                Ok(DbConnection::Postgres(conn))
+            }
+            DbConnection::Sqlite(mut conn) => {
+                conn.spawn_blocking(|conn| {
+                    conn.immediate_transaction(|conn| {
+                        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                            .map(drop)
+                            .map_err(diesel::result::Error::QueryBuilderError)
+                    })
+                })
+                .await
+                .map_err(|err| fail(format!("migration failed: {err}")))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Opens pooled connections on demand.
+pub(crate) struct ConnectionManager {
+    pub(crate) url: DatabaseUrl,
+}
+
+impl deadpool::managed::Manager for ConnectionManager {
+    type Type = DbConnection;
+    type Error = Error;
+
+    async fn create(&self) -> Result<DbConnection> {
+        DbConnection::establish(&self.url).await
+    }
+
+    async fn recycle(
+        &self,
+        _conn: &mut DbConnection,
+        _metrics: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<Error> {
+        Ok(())
+    }
+}

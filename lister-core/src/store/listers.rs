@@ -1,0 +1,168 @@
+//! Lister instances and their typed, versioned state.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::schema::{listed_origins, listers};
+use super::{Store, now};
+use crate::{Error, ListerKey, Result, dispatch};
+
+/// A lister instance as stored.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = listers)]
+pub struct ListerRecord {
+    /// Its row id (referenced by its origins).
+    pub id: i64,
+    /// The lister's name.
+    pub name: String,
+    /// The instance.
+    pub instance: String,
+    /// The saved state, as JSON text.
+    pub state: Option<String>,
+    /// Bumped by every state write; writes name the version they expect.
+    pub state_version: i64,
+    /// When the instance was first registered.
+    pub created: NaiveDateTime,
+    /// When its state last changed.
+    pub updated: NaiveDateTime,
+    /// When a listing of it last reached the end.
+    pub last_listing_finished_at: Option<NaiveDateTime>,
+}
+
+impl ListerRecord {
+    /// The saved state decoded as `S`, or `None` if nothing was saved yet.
+    pub fn decode_state<S: DeserializeOwned>(&self) -> Result<Option<S>> {
+        self.state
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|source| Error::Decode {
+                what: format!("state of lister {}/{}", self.name, self.instance),
+                source,
+            })
+    }
+
+    /// The instance's key.
+    pub fn key(&self) -> ListerKey {
+        ListerKey::new(&self.name, &self.instance)
+    }
+}
+
+/// A lister instance with its origin counts, for `lister listers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListerSummary {
+    /// The instance.
+    pub lister: ListerKey,
+    /// The saved state (JSON), if any.
+    pub state: Option<serde_json::Value>,
+    /// Origins known.
+    pub origins: i64,
+    /// Origins enabled.
+    pub enabled: i64,
+    /// When a listing last reached the end.
+    pub last_listing_finished_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Registers a lister instance if it is new, and returns its record.
+    pub async fn register_lister(&self, key: &ListerKey) -> Result<ListerRecord> {
+        let mut conn = self.connection().await?;
+        let at = now();
+        dispatch!(&mut *conn, conn => {
+            diesel::insert_into(listers::table)
+                .values((
+                    listers::name.eq(&key.name),
+                    listers::instance.eq(&key.instance),
+                    listers::state_version.eq(0),
+                    listers::created.eq(at),
+                    listers::updated.eq(at),
+                ))
+                .on_conflict((listers::name, listers::instance))
+                .do_nothing()
+                .execute(conn)
+                .await
+                .map_err(Error::query("registering a lister"))?;
+            listers::table
+                .filter(listers::name.eq(&key.name).and(listers::instance.eq(&key.instance)))
+                .select(ListerRecord::as_select())
+                .first(conn)
+                .await
+                .map_err(Error::query("reading a lister"))
+        })
+    }
+
+    /// The record of a lister instance, if it was ever registered.
+    pub async fn lister(&self, key: &ListerKey) -> Result<Option<ListerRecord>> {
+        let mut conn = self.connection().await?;
+        dispatch!(&mut *conn, conn => listers::table
+            .filter(listers::name.eq(&key.name).and(listers::instance.eq(&key.instance)))
+            .select(ListerRecord::as_select())
+            .first(conn)
+            .await
+            .optional()
+            .map_err(Error::query("reading a lister")))
+    }
+
+    /// Saves `state` for the lister, if its state is still at `expected_version`; returns the
+    /// new version. A newer version in the database means another run moved it: the write is
+    /// refused with [`Error::StateConflict`], so the state never moves backwards.
+    pub async fn save_state<S: Serialize>(
+        &self,
+        lister: &ListerRecord,
+        state: &S,
+        expected_version: i64,
+    ) -> Result<i64> {
+        let write = super::StateWrite::new(state, expected_version)?;
+        let written = self
+            .commit_page(super::PageWrite { lister, origins: &[], state: Some(write), page: None })
+            .await?;
+        Ok(written.state_version.unwrap_or(expected_version))
+    }
+
+    /// Records that a listing of the lister reached the end.
+    pub async fn finish_listing(&self, lister_id: i64) -> Result<()> {
+        let mut conn = self.connection().await?;
+        dispatch!(&mut *conn, conn => diesel::update(listers::table.find(lister_id))
+            .set(listers::last_listing_finished_at.eq(now()))
+            .execute(conn)
+            .await
+            .map(drop)
+            .map_err(Error::query("recording the end of a listing")))
+    }
+
+    /// Every lister instance with its origin counts.
+    pub async fn lister_summaries(&self) -> Result<Vec<ListerSummary>> {
+        let mut conn = self.connection().await?;
+        let records: Vec<ListerRecord> = dispatch!(&mut *conn, conn => listers::table
+            .order((listers::name, listers::instance))
+            .select(ListerRecord::as_select())
+            .load(conn)
+            .await
+            .map_err(Error::query("listing listers"))?);
+        let mut summaries = Vec::with_capacity(records.len());
+        for record in records {
+            let mine = listed_origins::lister_id.eq(record.id);
+            let (origins, enabled): (i64, i64) = dispatch!(&mut *conn, conn => {
+                let all = listed_origins::table.filter(mine).count().get_result(conn).await;
+                let enabled = listed_origins::table
+                    .filter(mine.and(listed_origins::enabled.eq(true)))
+                    .count()
+                    .get_result(conn)
+                    .await;
+                (all.map_err(Error::query("counting origins"))?,
+                 enabled.map_err(Error::query("counting origins"))?)
+            });
+            summaries.push(ListerSummary {
+                lister: record.key(),
+                state: record.decode_state()?,
+                origins,
+                enabled,
+                last_listing_finished_at: record.last_listing_finished_at.map(|t| t.and_utc()),
+            });
+        }
+        Ok(summaries)
+    }
+}

@@ -1,0 +1,104 @@
+//! Storage through diesel: SQLite (the embedded default) and PostgreSQL, chosen by URL, one
+//! code path for both.
+//!
+//! Tables (see the README for the SQL): `listers` (instances and their state),
+//! `listed_origins` (every origin seen), `page_validators` (ETags of listing pages).
+
+pub(crate) mod connection;
+mod database_url;
+mod listers;
+mod origins;
+pub(crate) mod schema;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+pub use database_url::{DatabaseUrl, redact};
+pub use listers::{ListerRecord, ListerSummary};
+pub use origins::{PageRecord, PageWrite, PageWritten, StateWrite};
+
+use crate::{Error, Result};
+use connection::{ConnectionManager, DbConnection};
+
+type Pool = deadpool::managed::Pool<ConnectionManager>;
+pub(crate) type PooledConnection = deadpool::managed::Object<ConnectionManager>;
+
+/// Which database engine a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL, for shared, multi-machine use.
+    Postgres,
+}
+
+/// The database behind every lister: a small pool of connections to SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    url: DatabaseUrl,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url` (see [`DatabaseUrl::parse`]), creating a SQLite file
+    /// if there is none, and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        Self::open_url(DatabaseUrl::parse(url)?).await
+    }
+
+    /// Opens an already parsed database URL.
+    pub async fn open_url(url: DatabaseUrl) -> Result<Store> {
+        let conn = DbConnection::establish(&url).await?;
+        drop(conn.migrate(&url).await?);
+        let size = match url {
+            DatabaseUrl::Sqlite(_) => 4,
+            DatabaseUrl::Postgres(_) => 8,
+        };
+        let pool = Pool::builder(ConnectionManager { url: url.clone() })
+            .max_size(size)
+            .wait_timeout(Some(Duration::from_secs(60)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|err| Error::Open { url: url.to_string(), reason: err.to_string() })?;
+        Ok(Store { pool, url })
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The store's URL (its `Display` hides any password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub(crate) async fn connection(&self) -> Result<PooledConnection> {
+        self.pool.get().await.map_err(|err| match err {
+            deadpool::managed::PoolError::Backend(err) => err,
+            other => Error::Open { url: self.url.to_string(), reason: other.to_string() },
+        })
+    }
+}
+
+/// The current time, truncated to the microseconds both backends keep.
+pub(crate) fn now() -> NaiveDateTime {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now).naive_utc()
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(source: diesel::result::Error) -> Self {
+        Error::Query { action: "running a transaction", source }
+    }
+}

@@ -1,0 +1,1 @@
+//! The fake forge and end-to-end tests.
