@@ -50,6 +50,8 @@ pub mod progress;
 pub mod run;
 pub mod source;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod validate;
 
 pub use error::{Error, Result};

@@ -1,0 +1,125 @@
+//! Test support: a fresh database per test, on SQLite or PostgreSQL.
+//!
+//! PostgreSQL tests run when `LISTER_TEST_POSTGRES_URL` is set (CI sets it) and fail if the
+//! server is unreachable; when it is unset they are skipped with a printed reason.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::Store;
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_URL_VAR: &str = "LISTER_TEST_POSTGRES_URL";
+
+/// A database that lives as long as the test: a SQLite file in a temporary directory, or a
+/// new PostgreSQL database dropped afterwards.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL to open it with.
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+impl TestDatabase {
+    /// A fresh SQLite database file.
+    pub fn sqlite() -> TestDatabase {
+        let dir = std::env::temp_dir().join(unique_name("lister_test"));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        let url = format!("sqlite://{}", dir.join("lister.db").display());
+        TestDatabase { url, cleanup: Cleanup::Sqlite(dir) }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a printed reason) when
+    /// `LISTER_TEST_POSTGRES_URL` is unset. Panics if the server is unreachable.
+    pub async fn postgres() -> Option<TestDatabase> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so the PostgreSQL tests do not run");
+            return None;
+        };
+        let name = unique_name("lister_test");
+        let mut admin = AsyncPgConnection::establish(&admin_url)
+            .await
+            .unwrap_or_else(|err| panic!("{POSTGRES_URL_VAR} is set but unreachable: {err}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL URL");
+        url.set_path(&name);
+        Some(TestDatabase { url: url.into(), cleanup: Cleanup::Postgres { admin_url, name } })
+    }
+
+    /// Both backends: SQLite always, PostgreSQL when configured.
+    pub async fn all() -> Vec<TestDatabase> {
+        let mut all = vec![TestDatabase::sqlite()];
+        all.extend(TestDatabase::postgres().await);
+        all
+    }
+
+    /// Opens the store (running migrations).
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url).await.expect("open the test store")
+    }
+
+    /// Drops the database. Call at the end of a test; a panicking test leaves it behind.
+    pub async fn drop_database(self) {
+        match self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+impl TestDatabase {
+    /// Runs raw SQL on the database through a separate connection (to set up faults such as a
+    /// trigger that makes a statement fail).
+    pub async fn execute(&self, sql: &str) {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let path = self.url.trim_start_matches("sqlite://").to_owned();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    use diesel::Connection;
+                    use diesel::connection::SimpleConnection;
+                    let mut conn = diesel::SqliteConnection::establish(&path).expect("open SQLite");
+                    conn.batch_execute(&sql).expect("run test SQL");
+                })
+                .await
+                .expect("test SQL task");
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = AsyncPgConnection::establish(&self.url).await.expect("open PostgreSQL");
+                conn.batch_execute(sql).await.expect("run test SQL");
+            }
+        }
+    }
+
+    /// Whether this is the PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Postgres { .. })
+    }
+}

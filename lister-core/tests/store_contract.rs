@@ -1,0 +1,225 @@
+//! The storage contract, run against SQLite and (when configured) PostgreSQL, a fresh database
+//! per test.
+
+use lister_core::store::{PageRecord, PageWrite, StateWrite};
+use lister_core::testing::TestDatabase;
+use lister_core::{Error, ListerKey, Origin, Store, Validators};
+use serde::{Deserialize, Serialize};
+
+fn origins(urls: &[&str]) -> Vec<Origin> {
+    urls.iter().map(|url| Origin::new(*url, "git")).collect()
+}
+
+async fn write(store: &Store, key: &ListerKey, origins: &[Origin]) -> lister_core::store::PageWritten {
+    let lister = store.register_lister(key).await.unwrap();
+    store.commit_page(PageWrite { lister: &lister, origins, state: None, page: None }).await.unwrap()
+}
+
+#[tokio::test]
+async fn upsert_keeps_first_seen_and_refreshes_last_seen() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let first = write(&store, &key, &origins(&["https://h/a", "https://h/b"])).await;
+        assert_eq!((first.new, first.updated), (2, 0), "{}", db.url);
+        let before = store.listed_origins(&key).await.unwrap();
+
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let changed = Origin::new("https://h/a", "git")
+            .with_fork(Some(true))
+            .with_enabled(false)
+            .with_last_update(Some(chrono::Utc::now()));
+        let second = write(&store, &key, &[changed.clone(), Origin::new("https://h/c", "git")]).await;
+        assert_eq!((second.new, second.updated), (1, 1), "{}", db.url);
+
+        let after = store.listed_origins(&key).await.unwrap();
+        assert_eq!(after.len(), 3);
+        let (a_before, a_after) = (&before[0], &after[0]);
+        assert_eq!(a_after.origin.url, "https://h/a");
+        assert_eq!(a_after.first_seen, a_before.first_seen, "first_seen is set once");
+        assert!(a_after.last_seen > a_before.last_seen, "last_seen is refreshed");
+        assert_eq!(a_after.origin.is_fork, Some(true), "is_fork takes the new value");
+        assert!(!a_after.origin.enabled, "enabled takes the new value");
+        assert!(a_after.origin.last_update.is_some(), "last_update takes the new value");
+        assert_eq!(after[1].last_seen, before[1].last_seen, "b was not seen again");
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn listers_are_separate_namespaces() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let one = ListerKey::new("github", "default");
+        let two = ListerKey::new("github", "ghe.example.org");
+        write(&store, &one, &origins(&["https://h/a"])).await;
+        let written = write(&store, &two, &origins(&["https://h/a"])).await;
+        assert_eq!(written.new, 1, "the same URL is new to another instance");
+        assert_eq!(store.listed_origins(&one).await.unwrap().len(), 1);
+        let summaries = store.lister_summaries().await.unwrap();
+        assert_eq!(summaries.len(), 2);
+        assert_eq!((summaries[0].origins, summaries[0].enabled), (1, 1));
+        db.drop_database().await;
+    }
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct TypedState {
+    index: u64,
+    cursor: Option<String>,
+}
+
+#[tokio::test]
+async fn state_round_trips_and_survives_reopening() {
+    for db in TestDatabase::all().await {
+        let key = ListerKey::new("bitbucket", "default");
+        {
+            let store = db.open().await;
+            let lister = store.register_lister(&key).await.unwrap();
+            assert_eq!(lister.decode_state::<TypedState>().unwrap(), None);
+            let state = TypedState { index: 42, cursor: Some("2024-01-01T00:00:00+00:00".into()) };
+            let version = store.save_state(&lister, &state, lister.state_version).await.unwrap();
+            assert_eq!(version, lister.state_version + 1);
+        }
+        let store = db.open().await;
+        let lister = store.register_lister(&key).await.unwrap();
+        let state: TypedState = lister.decode_state().unwrap().unwrap();
+        assert_eq!(state.index, 42);
+        assert_eq!(state.cursor.as_deref(), Some("2024-01-01T00:00:00+00:00"));
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_state_writers_never_move_state_backwards() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let lister = store.register_lister(&key).await.unwrap();
+        // Eight writers all read version 0 and race to save their own index.
+        let writers = (1..=8u64).map(|index| {
+            let (store, lister) = (store.clone(), lister.clone());
+            tokio::spawn(async move {
+                store.save_state(&lister, &TypedState { index, cursor: None }, 0).await
+            })
+        });
+        let results: Vec<_> = futures::future::join_all(writers).await;
+        let winners: Vec<u64> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, result)| result.as_ref().unwrap().is_ok())
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        assert_eq!(winners.len(), 1, "exactly one writer of version 0 wins on {}", db.url);
+        for result in results {
+            if let Err(err) = result.unwrap() {
+                assert!(matches!(err, Error::StateConflict { expected: 0, found: 1, .. }), "{err}");
+                assert!(err.to_string().contains("another `lister run`"), "{err}");
+            }
+        }
+        let saved = store.register_lister(&key).await.unwrap();
+        assert_eq!(saved.state_version, 1);
+        assert_eq!(saved.decode_state::<TypedState>().unwrap().unwrap().index, winners[0]);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_is_written_whole_or_not_at_all() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let lister = store.register_lister(&key).await.unwrap();
+        // A trigger makes the last statement of the page (its validators) fail, after the
+        // state and the origins were written inside the transaction.
+        let trigger = if db.is_postgres() {
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ \
+             LANGUAGE plpgsql; CREATE TRIGGER boom BEFORE INSERT ON page_validators \
+             FOR EACH ROW WHEN (NEW.url = 'https://forge/boom') EXECUTE FUNCTION boom();"
+        } else {
+            "CREATE TRIGGER boom BEFORE INSERT ON page_validators \
+             WHEN NEW.url = 'https://forge/boom' BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+        };
+        db.execute(trigger).await;
+        let page = |url: &str| PageRecord {
+            url: url.into(),
+            validators: Validators { etag: Some("\"e\"".into()), last_modified: None },
+            next_url: None,
+            next_index: None,
+        };
+        let state = StateWrite::new(&TypedState { index: 7, cursor: None }, 0).unwrap();
+        let failed = store
+            .commit_page(PageWrite {
+                lister: &lister,
+                origins: &origins(&["https://h/a", "https://h/b"]),
+                state: Some(state.clone()),
+                page: Some(page("https://forge/boom")),
+            })
+            .await;
+        assert!(failed.is_err(), "the trigger fails the page on {}", db.url);
+        assert!(store.listed_origins(&key).await.unwrap().is_empty(), "no origin survives");
+        let after = store.register_lister(&key).await.unwrap();
+        assert_eq!((after.state_version, after.state), (0, None), "the state did not move");
+
+        // The same page without the fault commits everything.
+        let written = store
+            .commit_page(PageWrite {
+                lister: &lister,
+                origins: &origins(&["https://h/a", "https://h/b"]),
+                state: Some(state),
+                page: Some(page("https://forge/ok")),
+            })
+            .await
+            .unwrap();
+        assert_eq!((written.new, written.state_version), (2, Some(1)));
+        let record = store.page_record(lister.id, "https://forge/ok").await.unwrap().unwrap();
+        assert_eq!(record.validators.etag.as_deref(), Some("\"e\""));
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_stale_state_version_writes_no_origin() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let lister = store.register_lister(&key).await.unwrap();
+        store.save_state(&lister, &TypedState { index: 10, cursor: None }, 0).await.unwrap();
+        let stale = store
+            .commit_page(PageWrite {
+                lister: &lister,
+                origins: &origins(&["https://h/late"]),
+                state: Some(StateWrite::new(&TypedState { index: 5, cursor: None }, 0).unwrap()),
+                page: None,
+            })
+            .await;
+        assert!(matches!(stale, Err(Error::StateConflict { .. })));
+        assert!(store.listed_origins(&key).await.unwrap().is_empty());
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_larger_than_one_statement_is_written_in_chunks() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let many: Vec<Origin> =
+            (0..1_234).map(|i| Origin::new(format!("https://h/r{i:05}"), "git")).collect();
+        assert_eq!(write(&store, &key, &many).await.new, 1_234);
+        assert_eq!(write(&store, &key, &many).await.updated, 1_234);
+        assert_eq!(store.listed_origins(&key).await.unwrap().len(), 1_234);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_database_urls_fail_clearly_without_leaking_the_password() {
+    let err = Store::open("postgres://me:hunter2@127.0.0.1:1/nope").await.unwrap_err().to_string();
+    assert!(err.contains("postgres://me:***@127.0.0.1:1/nope"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = Store::open("/nonexistent-dir/sub/lister.db").await.unwrap_err().to_string();
+    assert!(err.contains("cannot open database sqlite:///nonexistent-dir/sub/lister.db"), "{err}");
+    let err = Store::open("redis://localhost").await.unwrap_err().to_string();
+    assert!(err.contains("invalid database URL"), "{err}");
+}
