@@ -42,11 +42,13 @@
 //! ```
 
 pub mod error;
+pub mod index;
 pub mod lister;
 pub mod listing;
 pub mod origin;
 pub mod page;
 pub mod progress;
+pub mod queue;
 pub mod run;
 pub mod source;
 pub mod store;

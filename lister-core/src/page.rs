@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use url::Url;
 
 use crate::Origin;
@@ -23,8 +23,9 @@ pub struct PageResponse {
 }
 
 impl PageResponse {
-    /// Deserializes the body as JSON; the error names the JSON path that failed.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
+    /// Deserializes the body as JSON, possibly borrowing strings from it; the error names the
+    /// JSON path that failed.
+    pub fn json<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ParseError> {
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|err| ParseError {
             path: err.path().to_string(),
