@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -14,7 +15,7 @@ use crate::page::{NextPage, Page};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunFailure, RunOptions, RunStats, StopReason};
 use crate::source::{Fetched, PageSource};
-use crate::store::{PageRecord, PageWrite, StateWrite, Store};
+use crate::store::{PageRecord, PageWrite, PageWritten, StateWrite, Store};
 use crate::validate::validate_origin_url;
 use crate::{Error, ListerKey, Origin, Result};
 
@@ -100,6 +101,13 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
     }
 }
 
+/// A page whose commit finished.
+struct Committed<I> {
+    written: PageWritten,
+    index: I,
+    saved: Option<I>,
+}
+
 /// One run's bookkeeping.
 struct Run<'a, L: IndexingLister> {
     started: Instant,
@@ -111,6 +119,9 @@ struct Run<'a, L: IndexingLister> {
 }
 
 impl<L: IndexingLister> Run<'_, L> {
+    /// Walks the pages. Page k is committed while page k+1 is fetched and parsed: at most one
+    /// commit is in flight, commits happen in page order, and the run never ends (not even on
+    /// an error or a cancellation) before the page in flight is committed.
     async fn walk(
         &mut self,
         listing: &IndexedListing<L>,
@@ -134,33 +145,45 @@ impl<L: IndexingLister> Run<'_, L> {
             url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
             index: start,
         };
-        let mut pages = 0;
-        loop {
+        let mut fetched_pages = 0;
+        let mut in_flight: Option<BoxFuture<'_, Result<Committed<L::Index>>>> = None;
+        let outcome = loop {
             if context.cancel.is_cancelled() {
-                return Ok(StopReason::Cancelled);
+                break Ok(StopReason::Cancelled);
             }
-            if options.max_pages.is_some_and(|max| pages >= max) {
-                return Ok(StopReason::MaxPages);
+            if options.max_pages.is_some_and(|max| fetched_pages >= max) {
+                break Ok(StopReason::MaxPages);
             }
             self.progress.set_current_index(&current.index);
-            let known = store.page_record(record.id, current.url.as_str()).await?;
-            let validators = known.as_ref().map(|known| &known.validators);
-            let page = match listing.source.fetch(&current.url, validators, context).await {
-                Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) => {
+            let fetch = async {
+                let known = store.page_record(record.id, current.url.as_str()).await?;
+                let validators = known.as_ref().map(|known| &known.validators);
+                let fetched = listing.source.fetch(&current.url, validators, context).await;
+                Ok::<_, Error>((known, fetched))
+            };
+            let fetched = match in_flight.take() {
+                Some(commit) => {
+                    let (committed, fetched) = tokio::join!(commit, fetch);
+                    self.record_commit(committed?);
+                    fetched?
+                }
+                None => fetch.await?,
+            };
+            fetched_pages += 1;
+            let page = match fetched {
+                (_, Ok(Fetched::Page(page))) => page,
+                (known, Ok(Fetched::NotModified)) => {
                     RunProgress::add(&self.progress.not_modified, 1);
                     unchanged_page(known)?
                 }
-                Err(_) if context.cancel.is_cancelled() => return Ok(StopReason::Cancelled),
-                Err(err) => return Err(Error::Fetch(err)),
+                (_, Err(_)) if context.cancel.is_cancelled() => break Ok(StopReason::Cancelled),
+                (_, Err(err)) => break Err(Error::Fetch(err)),
             };
-            if let Some(next) = &page.next {
-                if next.index <= current.index {
-                    return Err(Error::PaginationLoop {
-                        current: current.index.to_string(),
-                        next: next.index.to_string(),
-                    });
-                }
+            if let Some(next) = page.next.as_ref().filter(|next| next.index <= current.index) {
+                break Err(Error::PaginationLoop {
+                    current: current.index.to_string(),
+                    next: next.index.to_string(),
+                });
             }
             let reached_last = |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
             let range_done = page.next.as_ref().is_some_and(reached_last);
@@ -170,34 +193,39 @@ impl<L: IndexingLister> Run<'_, L> {
                 true => Some(StateWrite::new(&IndexingState { index: &saved }, version)?),
                 false => None,
             };
+            version += i64::from(persist);
             let origins = self.clean(page.origins);
-            let written = store
-                .commit_page(PageWrite {
-                    lister: &record,
-                    origins: &origins,
-                    state,
-                    page: Some(page_record(&current.url, &page.validators, page.next.as_ref())?),
-                })
-                .await?;
-            pages += 1;
-            RunProgress::add(&self.progress.pages, 1);
-            RunProgress::add(&self.progress.origins_new, written.new);
-            RunProgress::add(&self.progress.origins_updated, written.updated);
-            if let Some(new_version) = written.state_version {
-                version = new_version;
-                self.saved_index = Some(saved);
-            }
-            self.last_index = Some(current.index.clone());
+            let page_record = page_record(&current.url, &page.validators, page.next.as_ref())?;
+            let (record, index) = (&record, current.index.clone());
+            in_flight = Some(Box::pin(async move {
+                let write = PageWrite { lister: record, origins: &origins, state, page: Some(page_record) };
+                let written = store.commit_page(write).await?;
+                Ok(Committed { written, index, saved: persist.then_some(saved) })
+            }));
             match next {
                 Some(next) => current = next,
-                None if range_done => return Ok(StopReason::EndOfRange),
-                None => {
-                    if persist {
-                        store.finish_listing(record.id).await?;
-                    }
-                    return Ok(StopReason::EndOfListing);
-                }
+                None if range_done => break Ok(StopReason::EndOfRange),
+                None => break Ok(StopReason::EndOfListing),
             }
+        };
+        if let Some(commit) = in_flight {
+            self.record_commit(commit.await?);
+        }
+        let reason = outcome?;
+        if reason == StopReason::EndOfListing && persist {
+            store.finish_listing(record.id).await?;
+        }
+        Ok(reason)
+    }
+
+    /// Counts a committed page.
+    fn record_commit(&mut self, committed: Committed<L::Index>) {
+        RunProgress::add(&self.progress.pages, 1);
+        RunProgress::add(&self.progress.origins_new, committed.written.new);
+        RunProgress::add(&self.progress.origins_updated, committed.written.updated);
+        self.last_index = Some(committed.index);
+        if committed.saved.is_some() {
+            self.saved_index = committed.saved;
         }
     }
 
