@@ -1,3 +1,43 @@
-//! The `lister` command.
+//! The `lister` command: list every repository of a code forge into a database.
 
-fn main() {}
+mod cli;
+mod config;
+mod credentials;
+mod export;
+mod failure;
+mod logging;
+mod progress;
+mod registry;
+mod run;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let bar = match &cli.command {
+        Command::Run(args) => progress::bar(cli.quiet || args.json && !std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        _ => indicatif::ProgressBar::hidden(),
+    };
+    logging::init(&cli, bar.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => return failure::Failure::failed(err).report(),
+    };
+    let outcome = runtime.block_on(async {
+        match &cli.command {
+            Command::Run(args) => run::run(&cli, args, bar).await,
+            Command::Listers(args) => export::listers(&cli, args).await,
+            Command::Origins(args) => export::origins(&cli, args).await,
+            Command::Completions { shell } => {
+                clap_complete::generate(*shell, &mut Cli::command(), "lister", &mut std::io::stdout());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    });
+    outcome.unwrap_or_else(failure::Failure::report)
+}

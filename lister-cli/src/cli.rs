@@ -1,0 +1,145 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::registry;
+
+const DATABASE_HELP: &str = "Database: sqlite://PATH, a plain path, or postgres://USER@HOST/DB.\n\
+    Default: lister.db in the platform's data directory: $XDG_DATA_HOME/lister/ \
+    (~/.local/share/lister/) on Linux, ~/Library/Application Support/lister/ on macOS, \
+    %APPDATA%\\lister\\data\\ on Windows.";
+
+/// List every repository of a code forge into a database, incrementally.
+#[derive(Debug, Parser)]
+#[command(name = "lister", version, propagate_version = true, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[arg(long, env = "LISTER_DATABASE_URL", global = true, hide_env_values = true, long_help = DATABASE_HELP)]
+    pub(crate) database_url: Option<String>,
+
+    /// Configuration file (TOML) with per-instance credentials and defaults.
+    /// Default: config.toml in the platform's config directory (~/.config/lister/ on Linux).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    /// Only errors: no progress line, no summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List a forge into the database, incrementally from the saved state.
+    Run(RunArgs),
+    /// Show each lister instance: its state, origin counts and last finished listing.
+    Listers(ListersArgs),
+    /// Write the listed origins to stdout (streamed: constant memory).
+    Origins(OriginsArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The forge to list.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(registry::names()))]
+    pub(crate) forge: String,
+
+    /// The forge's API base URL (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
+    #[arg(long, value_name = "API_BASE")]
+    pub(crate) url: Option<Url>,
+
+    /// The instance name: listers of one forge at several URLs keep separate states.
+    #[arg(long, default_value = "default")]
+    pub(crate) instance: String,
+
+    /// Stop after this many pages (the state is saved; the next run continues).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_pages: Option<u64>,
+
+    /// Relist from this index, exclusive (GitHub: a repository id); needs --last-id. A range
+    /// run never reads or moves the saved state, so ranges can run in parallel.
+    #[arg(long, value_name = "A", requires = "last_id")]
+    pub(crate) first_id: Option<String>,
+
+    /// Relist up to this index, inclusive; needs --first-id.
+    #[arg(long, value_name = "B", requires = "first_id")]
+    pub(crate) last_id: Option<String>,
+
+    /// Read tokens from this file, one per line (blank lines and # comments skipped).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) token_file: Option<PathBuf>,
+
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Seconds one request may take before it is retried.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub(crate) timeout: f64,
+
+    /// The longest quota wait to accept, in seconds; a longer one stops the run (the state is
+    /// saved, a later run resumes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600.0)]
+    pub(crate) max_quota_wait: f64,
+
+    /// Allow a plain-http API base URL on a non-loopback host (tokens would travel in clear).
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListersArgs {
+    /// One JSON object per lister instance instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OriginsArgs {
+    /// Only this lister (e.g. github).
+    #[arg(long)]
+    pub(crate) lister: Option<String>,
+
+    /// Only this instance.
+    #[arg(long)]
+    pub(crate) instance: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+}
+
+/// Formats of `lister origins`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line.
+    Csv,
+}

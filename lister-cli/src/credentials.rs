@@ -1,0 +1,117 @@
+//! Where a run's credentials come from: --token-file, then the environment, then the
+//! configuration file. Never from a command-line value: argv is visible to every user.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use lister_http::Credential;
+
+use crate::config::InstanceConfig;
+
+/// The credentials for `forge`, first found of: `token_file`; the environment
+/// (`{FORGE}_TOKENS` comma-separated, `{FORGE}_TOKEN`, or `{FORGE}_USERNAME` with
+/// `{FORGE}_APP_PASSWORD`); the instance's configuration. Empty means anonymous.
+pub(crate) fn resolve(
+    forge: &str,
+    token_file: Option<&Path>,
+    config: &InstanceConfig,
+) -> anyhow::Result<Vec<Credential>> {
+    if let Some(path) = token_file {
+        return read_token_file(path);
+    }
+    let from_env = from_environment(forge, |name| std::env::var(name).ok())?;
+    if !from_env.is_empty() {
+        return Ok(from_env);
+    }
+    if let Some(path) = &config.token_file {
+        return read_token_file(path);
+    }
+    let mut credentials: Vec<Credential> = config.tokens.iter().map(|t| Credential::bearer(t.clone())).collect();
+    match (&config.username, &config.app_password) {
+        (Some(user), Some(password)) => credentials.push(Credential::basic(user.clone(), password.clone())),
+        (None, None) => {}
+        _ => bail!("the configuration of {forge} needs both `username` and `app_password`"),
+    }
+    Ok(credentials)
+}
+
+fn from_environment(forge: &str, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<Credential>> {
+    let prefix = forge.to_ascii_uppercase();
+    if let Some(tokens) = var(&format!("{prefix}_TOKENS")) {
+        let tokens: Vec<Credential> = tokens
+            .split(',')
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .map(|token| Credential::bearer(token.to_owned()))
+            .collect();
+        if tokens.is_empty() {
+            bail!("{prefix}_TOKENS is set but holds no token");
+        }
+        return Ok(tokens);
+    }
+    if let Some(token) = var(&format!("{prefix}_TOKEN")).filter(|token| !token.trim().is_empty()) {
+        return Ok(vec![Credential::bearer(token.trim().to_owned())]);
+    }
+    match (var(&format!("{prefix}_USERNAME")), var(&format!("{prefix}_APP_PASSWORD"))) {
+        (Some(user), Some(password)) => Ok(vec![Credential::basic(user, password)]),
+        (None, None) => Ok(Vec::new()),
+        _ => bail!("set both {prefix}_USERNAME and {prefix}_APP_PASSWORD, or neither"),
+    }
+}
+
+/// One token per line; blank lines and lines starting with `#` are skipped.
+fn read_token_file(path: &Path) -> anyhow::Result<Vec<Credential>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
+    let mut tokens = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let token = line.trim();
+        if token.is_empty() || token.starts_with('#') {
+            continue;
+        }
+        if token.contains(char::is_whitespace) || !token.is_ascii() {
+            bail!("token file {}: line {} is not a token (it holds spaces or non-ASCII)", path.display(), number + 1);
+        }
+        tokens.push(Credential::bearer(token.to_owned()));
+    }
+    if tokens.is_empty() {
+        bail!("token file {} holds no token", path.display());
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn reads_the_environment_in_order() {
+        assert_eq!(from_environment("github", env(&[("GITHUB_TOKENS", "a, b,,c")])).unwrap().len(), 3);
+        assert_eq!(from_environment("github", env(&[("GITHUB_TOKEN", "a")])).unwrap().len(), 1);
+        let basic = env(&[("BITBUCKET_USERNAME", "u"), ("BITBUCKET_APP_PASSWORD", "p")]);
+        assert_eq!(from_environment("bitbucket", basic).unwrap().len(), 1);
+        assert!(from_environment("bitbucket", env(&[("BITBUCKET_USERNAME", "u")])).is_err());
+        assert!(from_environment("github", env(&[("GITHUB_TOKENS", " , ")])).is_err());
+        assert!(from_environment("github", env(&[])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn token_files_are_checked_line_by_line() {
+        let dir = std::env::temp_dir().join(format!("lister-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good");
+        std::fs::write(&good, "# tokens\nabc\n\n def \n").unwrap();
+        assert_eq!(read_token_file(&good).unwrap().len(), 2);
+        let bad = dir.join("bad");
+        std::fs::write(&bad, "abc\nnot a token\n").unwrap();
+        let err = read_token_file(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 2 is not a token") && !err.contains("not a token\n"), "{err}");
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "# nothing\n").unwrap();
+        assert!(read_token_file(&empty).unwrap_err().to_string().contains("holds no token"));
+        assert!(read_token_file(&dir.join("missing")).is_err());
+    }
+}

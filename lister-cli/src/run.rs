@@ -1,0 +1,126 @@
+//! `lister run FORGE`: one listing into the database, with progress, signals and a summary.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use lister_core::{IndexRange, RunContext, RunOptions, RunStats, StopReason};
+use lister_http::TransportConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, RunArgs};
+use crate::config::Config;
+use crate::failure::{Failure, INTERRUPTED};
+use crate::{credentials, progress, registry, store};
+
+/// Runs one listing. Everything that can be checked is checked before the database is
+/// opened, so a usage error writes nothing.
+pub(crate) async fn run(cli: &Cli, args: &RunArgs, bar: indicatif::ProgressBar) -> Result<ExitCode, Failure> {
+    let mut config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
+    let instance = config.instance(&args.forge, &args.instance);
+    let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance).map_err(Failure::usage)?;
+    let forge = registry::find(&args.forge).context("unknown forge").map_err(Failure::usage)?;
+    let base_url = args.url.clone().or_else(|| instance.url.clone());
+    let mut transport = TransportConfig::default();
+    transport.credentials = credentials;
+    transport.request_timeout = seconds("--timeout", args.timeout)?;
+    transport.max_quota_wait = seconds("--max-quota-wait", args.max_quota_wait)?;
+    transport.allow_insecure_http = args.allow_insecure_http;
+    let lister = (forge.build)(&args.instance, base_url, transport).map_err(Failure::usage)?;
+    let options = RunOptions {
+        max_pages: args.max_pages.or(instance.max_pages),
+        range: match (&args.first_id, &args.last_id) {
+            (Some(first), Some(last)) => Some(IndexRange { first: first.clone(), last: last.clone() }),
+            _ => None,
+        },
+    };
+    let store = store::open(cli, &config).await?;
+
+    let context = RunContext::default();
+    watch_signals(context.cancel.clone());
+    let follower = progress::follow(bar.clone(), context.progress.clone());
+    let outcome = lister.run(&store, &options, &context).await;
+    follower.abort();
+    bar.finish_and_clear();
+
+    let (stats, error) = match outcome {
+        Ok(stats) => (stats, None),
+        Err(failure) => {
+            let message = failure.to_string();
+            (failure.stats, Some(message))
+        }
+    };
+    if args.json {
+        let mut summary = serde_json::to_value(&stats).map_err(Failure::failed)?;
+        summary["error"] = error.clone().into();
+        println!("{summary}");
+    } else if !cli.quiet {
+        eprintln!("{}", summary(&stats));
+    }
+    match (error, stats.stopped) {
+        (Some(message), _) => Err(Failure::failed(anyhow::anyhow!(message))),
+        (None, Some(StopReason::Cancelled)) => Ok(ExitCode::from(INTERRUPTED)),
+        (None, _) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .with_context(|| format!("{flag} needs a positive number of seconds, not {value}"))
+        .map_err(Failure::usage)
+}
+
+/// Ctrl-C or SIGTERM cancels the run (the page in flight is committed); a second one exits
+/// at once with 130.
+fn watch_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return;
+        };
+        for round in 0.. {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            if round > 0 {
+                eprintln!("aborted");
+                std::process::exit(i32::from(INTERRUPTED));
+            }
+            tracing::warn!("interrupted: saving the page in flight, then stopping (again to abort at once)");
+            cancel.cancel();
+        }
+    });
+}
+
+/// The human summary printed on stderr at the end of a run.
+fn summary(stats: &RunStats) -> String {
+    let outcome = match stats.stopped {
+        Some(StopReason::EndOfListing) => "listing complete",
+        Some(StopReason::EndOfRange) => "range complete",
+        Some(StopReason::MaxPages) => "stopped at --max-pages",
+        Some(StopReason::Cancelled) => "interrupted",
+        None => "failed",
+    };
+    let index = |index: &Option<String>| index.clone().unwrap_or_else(|| "-".into());
+    format!(
+        "{}: {outcome} in {:.1}s\n  pages {} · origins {} seen, {} new, {} updated, {} rejected, {} repeated\n  \
+         requests {} · retries {} · not modified {} · waited for quota {:.1}s\n  index {} → {} · saved {}",
+        stats.lister,
+        stats.duration_seconds,
+        stats.pages,
+        stats.origins_seen,
+        stats.origins_new,
+        stats.origins_updated,
+        stats.origins_rejected,
+        stats.origins_duplicate,
+        stats.requests,
+        stats.retries,
+        stats.not_modified,
+        stats.quota_wait_seconds,
+        index(&stats.first_index),
+        index(&stats.last_index),
+        index(&stats.saved_index),
+    )
+}
+

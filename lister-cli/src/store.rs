@@ -1,0 +1,40 @@
+//! Choosing and opening the database.
+
+use anyhow::Context;
+use lister_core::{DatabaseUrl, Store};
+
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::failure::Failure;
+
+/// The database URL: --database-url / LISTER_DATABASE_URL, else the config file's, else the
+/// default SQLite file in the platform's data directory (created on first use).
+pub(crate) fn url(cli: &Cli, config: &Config) -> Result<DatabaseUrl, Failure> {
+    if let Some(raw) = cli.database_url.as_ref().or(config.database_url.as_ref()) {
+        return DatabaseUrl::parse(raw).map_err(Failure::usage);
+    }
+    let dirs = directories::ProjectDirs::from("", "", "lister")
+        .context("no home directory to keep the default database in; pass --database-url")
+        .map_err(Failure::usage)?;
+    Ok(DatabaseUrl::Sqlite(dirs.data_dir().join("lister.db")))
+}
+
+/// Opens the store, creating the default database's directory if needed.
+pub(crate) async fn open(cli: &Cli, config: &Config) -> Result<Store, Failure> {
+    let url = url(cli, config)?;
+    let is_default = cli.database_url.is_none() && config.database_url.is_none();
+    if let (DatabaseUrl::Sqlite(path), true) = (&url, is_default) {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))
+                .map_err(Failure::failed)?;
+        }
+    }
+    Store::open_url(url).await.map_err(Failure::failed)
+}
+
+/// Opens the store for reading commands (no directory is created).
+pub(crate) async fn open_existing(cli: &Cli) -> Result<Store, Failure> {
+    let config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
+    open(cli, &config).await
+}
