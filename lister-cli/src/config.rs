@@ -83,7 +83,7 @@ impl Config {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).map_err(|err| {
-            let line = err.span().map(|span| text[..span.start].lines().count().max(1));
+            let line = err.span().map(|span| text[..span.start].matches('\n').count() + 1);
             let at = line.map(|line| format!(" (line {line})")).unwrap_or_default();
             anyhow!("config file {}{at}: {}", path.display(), err.message().trim())
         })
