@@ -61,3 +61,62 @@ pub async fn exported(database: &str, lister_name: &str) -> Vec<serde_json::Valu
 pub async fn databases() -> Vec<TestDatabase> {
     TestDatabase::all().await
 }
+
+/// Which forge a scenario lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forge {
+    GitHub,
+    Bitbucket,
+}
+
+impl Forge {
+    pub fn name(self) -> &'static str {
+        match self {
+            Forge::GitHub => "github",
+            Forge::Bitbucket => "bitbucket",
+        }
+    }
+
+    pub fn url(self, forge: &lister_tests::fake_forge::FakeForge) -> String {
+        match self {
+            Forge::GitHub => forge.github_url().to_string(),
+            Forge::Bitbucket => forge.bitbucket_url().to_string(),
+        }
+    }
+
+    /// Every origin URL the fake forge holds for this forge.
+    pub fn expected_urls(self, forge: &lister_tests::fake_forge::FakeForge) -> std::collections::BTreeSet<String> {
+        match self {
+            Forge::GitHub => forge.github_html_urls().into_iter().collect(),
+            Forge::Bitbucket => forge
+                .bitbucket_full_names()
+                .into_iter()
+                .map(|name| format!("https://bitbucket.org/{name}.git"))
+                .collect(),
+        }
+    }
+}
+
+/// A run of `lister run FORGE --json` bounded in time: a hang fails the test.
+pub async fn list(db: &str, forge: Forge, fake: &lister_tests::fake_forge::FakeForge, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let url = forge.url(fake);
+    let mut command = lister(db);
+    command.args(["run", forge.name(), "--url", &url, "--json"]).args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(120), run(&mut command))
+        .await
+        .expect("lister must never hang")
+}
+
+/// Asserts a complete listing: exit 0, every repository exactly once.
+pub async fn assert_complete(db: &str, forge: Forge, fake: &lister_tests::fake_forge::FakeForge, out: &Run) {
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.summary()["stopped"], "end_of_listing", "{out:?}");
+    let listed = exported(db, forge.name()).await;
+    let urls: std::collections::BTreeSet<String> =
+        listed.iter().map(|o| o["url"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(urls.len(), listed.len(), "an origin listed twice");
+    assert_eq!(urls, forge.expected_urls(fake), "the listing is incomplete or has strays");
+}
