@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use lister_core::index::TimeIndex;
 use lister_core::{IndexingLister, NextPage, Origin, PageResponse, ParseError};
-use lister_http::query_param;
+use lister_http::next_page_at;
 use serde::Deserialize;
 
 /// The Bitbucket Cloud lister.
@@ -82,20 +82,27 @@ impl IndexingLister for Bitbucket {
             .flatten()
             .filter_map(|repo| {
                 let clone = repo.links?.clone;
-                let by_name = |name| clone.iter().find(|link| link.name == name);
-                let link = by_name("https").or_else(|| by_name("http")).or_else(|| by_name("ssh"))?;
-                let origin = Origin::new(link.href.as_ref(), repo.scm.as_deref().unwrap_or(Self::VISIT_TYPE));
-                Some(origin.with_last_update(repo.updated_on).with_enabled(repo.is_private != Some(true)))
+                let named = |name| clone.iter().find(|link| link.name == name);
+                let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
+                let origin = Origin::new(
+                    link.href.as_ref(),
+                    repo.scm.as_deref().unwrap_or(Self::VISIT_TYPE),
+                );
+                Some(
+                    origin
+                        .with_last_update(repo.updated_on)
+                        .with_enabled(repo.is_private != Some(true)),
+                )
             })
             .collect())
     }
 
-    fn next_page(&self, response: &PageResponse) -> Result<Option<NextPage<TimeIndex>>, ParseError> {
-        let Some(next) = response.json::<Next<'_>>()?.next else { return Ok(None) };
-        let url = next.parse().map_err(|err| ParseError::new(format!("next URL `{next}`: {err}")))?;
-        let after = query_param(&url, "after").and_then(|after| after.parse().ok());
-        let after = after.ok_or_else(|| ParseError::new(format!("next URL {url} has no `after` time")))?;
-        Ok(Some(NextPage { url, index: after }))
+    fn next_page(
+        &self,
+        response: &PageResponse,
+    ) -> Result<Option<NextPage<TimeIndex>>, ParseError> {
+        let next = response.json::<Next<'_>>()?.next;
+        next.map(|url| next_page_at(url, "after")).transpose()
     }
 }
 
@@ -108,7 +115,9 @@ mod tests {
 
     fn response(body: &str) -> PageResponse {
         PageResponse {
-            url: "https://api.bitbucket.org/2.0/repositories?pagelen=2".parse().unwrap(),
+            url: "https://api.bitbucket.org/2.0/repositories?pagelen=2"
+                .parse()
+                .unwrap(),
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: bytes::Bytes::from(body.to_owned()),
@@ -119,9 +128,15 @@ mod tests {
     fn simplifies_a_real_page() {
         let origins = Bitbucket.simplify(&response(PAGE)).unwrap();
         assert_eq!(origins.len(), 2);
-        assert_eq!(origins[0].url, "https://bitbucket.org/opensymphony/xwork.git");
+        assert_eq!(
+            origins[0].url,
+            "https://bitbucket.org/opensymphony/xwork.git"
+        );
         assert_eq!(origins[0].visit_type, "git");
-        assert_eq!(origins[0].last_update.unwrap().to_rfc3339(), "2014-11-16T23:19:16.674082+00:00");
+        assert_eq!(
+            origins[0].last_update.unwrap().to_rfc3339(),
+            "2014-11-16T23:19:16.674082+00:00"
+        );
         assert!(origins.iter().all(|o| o.enabled));
     }
 
@@ -134,25 +149,47 @@ mod tests {
             {"scm": "git", "links": {}}, {"scm": "git"}, null]}"#;
         let origins = Bitbucket.simplify(&response(body)).unwrap();
         assert_eq!(origins.len(), 2);
-        assert_eq!((origins[0].url.as_str(), origins[0].visit_type.as_str(), origins[0].enabled), ("http://bitbucket.org/a/b", "hg", false));
+        assert_eq!(
+            (
+                origins[0].url.as_str(),
+                origins[0].visit_type.as_str(),
+                origins[0].enabled
+            ),
+            ("http://bitbucket.org/a/b", "hg", false)
+        );
         assert_eq!(origins[1].url, "git@bitbucket.org:a/c.git");
     }
 
     #[test]
     fn follows_next_exactly_and_reads_its_after() {
         let next = Bitbucket.next_page(&response(PAGE)).unwrap().unwrap();
-        assert_eq!(next.url.as_str(), "https://api.bitbucket.org/2.0/repositories?pagelen=2&after=2011-06-07T02%3A25%3A57.515877%2B00%3A00");
+        assert_eq!(
+            next.url.as_str(),
+            "https://api.bitbucket.org/2.0/repositories?pagelen=2&after=2011-06-07T02%3A25%3A57.515877%2B00%3A00"
+        );
         assert_eq!(next.index.to_string(), "2011-06-07T02:25:57.515877+00:00");
-        assert_eq!(Bitbucket.next_page(&response(r#"{"values": []}"#)).unwrap(), None);
-        let opaque = r#"{"values": [], "next": "https://api.bitbucket.org/2.0/repositories?page=abc"}"#;
+        assert_eq!(
+            Bitbucket.next_page(&response(r#"{"values": []}"#)).unwrap(),
+            None
+        );
+        let opaque =
+            r#"{"values": [], "next": "https://api.bitbucket.org/2.0/repositories?page=abc"}"#;
         assert!(Bitbucket.next_page(&response(opaque)).is_err());
     }
 
     #[test]
     fn first_page_url_encodes_the_epoch() {
         let base = url::Url::parse(Bitbucket::DEFAULT_BASE_URL).unwrap();
-        let url = lister_core::page_url(&base, Bitbucket::PATH_TEMPLATE, &Bitbucket.first_index()).unwrap();
-        assert!(url.as_str().ends_with("&after=1970-01-01T00%3A00%3A00%2B00%3A00"), "{url}");
-        assert_eq!(lister_http::query_param(&url, "after").unwrap(), "1970-01-01T00:00:00+00:00");
+        let url = lister_core::page_url(&base, Bitbucket::PATH_TEMPLATE, &Bitbucket.first_index())
+            .unwrap();
+        assert!(
+            url.as_str()
+                .ends_with("&after=1970-01-01T00%3A00%3A00%2B00%3A00"),
+            "{url}"
+        );
+        assert_eq!(
+            lister_http::query_param(&url, "after").unwrap(),
+            "1970-01-01T00:00:00+00:00"
+        );
     }
 }

@@ -14,7 +14,12 @@ const DATABASE_HELP: &str = "Database: sqlite://PATH, a plain path, or postgres:
 
 /// List every repository of a code forge into a database, incrementally.
 #[derive(Debug, Parser)]
-#[command(name = "lister", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "lister",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub(crate) struct Cli {
     #[arg(long, env = "LISTER_DATABASE_URL", global = true, hide_env_values = true, long_help = DATABASE_HELP)]
     pub(crate) database_url: Option<String>,

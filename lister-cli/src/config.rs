@@ -67,7 +67,8 @@ impl std::fmt::Debug for InstanceConfig {
 
 /// Where the configuration file is looked for when --config is not given.
 pub(crate) fn default_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "lister").map(|dirs| dirs.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "lister")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
 }
 
 impl Config {
@@ -83,15 +84,26 @@ impl Config {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).map_err(|err| {
-            let line = err.span().map(|span| text[..span.start].matches('\n').count() + 1);
-            let at = line.map(|line| format!(" (line {line})")).unwrap_or_default();
-            anyhow!("config file {}{at}: {}", path.display(), err.message().trim())
+            let line = err
+                .span()
+                .map(|span| text[..span.start].matches('\n').count() + 1);
+            let at = line
+                .map(|line| format!(" (line {line})"))
+                .unwrap_or_default();
+            anyhow!(
+                "config file {}{at}: {}",
+                path.display(),
+                err.message().trim()
+            )
         })
     }
 
     /// The settings of one instance (empty if the file has none).
     pub(crate) fn instance(&mut self, forge: &str, instance: &str) -> InstanceConfig {
-        self.listers.get_mut(forge).and_then(|instances| instances.remove(instance)).unwrap_or_default()
+        self.listers
+            .get_mut(forge)
+            .and_then(|instances| instances.remove(instance))
+            .unwrap_or_default()
     }
 }
 
@@ -112,13 +124,18 @@ mod tests {
         let mut config = parse("[listers.github.ghe]\nurl = \"https://ghe.example.org/api/v3\"\ntokens = [\"a\", \"b\"]\n").unwrap();
         let ghe = config.instance("github", "ghe");
         assert_eq!(ghe.tokens, ["a", "b"]);
-        assert!(!format!("{ghe:?}").contains("\"a\""), "tokens hidden from Debug");
+        assert!(
+            !format!("{ghe:?}").contains("\"a\""),
+            "tokens hidden from Debug"
+        );
         assert!(config.instance("github", "default").tokens.is_empty());
     }
 
     #[test]
     fn unknown_keys_are_one_line_errors_with_the_line() {
-        let err = parse("database_url = \"x\"\n[listers.github.default]\ntokenz = []\n").unwrap_err().to_string();
+        let err = parse("database_url = \"x\"\n[listers.github.default]\ntokenz = []\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("(line 3)") && err.contains("tokenz"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }

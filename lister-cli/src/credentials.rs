@@ -26,23 +26,26 @@ pub(crate) fn resolve(
     if let Some(path) = &config.token_file {
         return read_token_file(path);
     }
-    let mut credentials: Vec<Credential> = config.tokens.iter().map(|t| Credential::bearer(t.clone())).collect();
+    let mut credentials: Vec<Credential> = config.tokens.iter().map(Credential::bearer).collect();
     match (&config.username, &config.app_password) {
-        (Some(user), Some(password)) => credentials.push(Credential::basic(user.clone(), password.clone())),
+        (Some(user), Some(password)) => credentials.push(Credential::basic(user, password)),
         (None, None) => {}
         _ => bail!("the configuration of {forge} needs both `username` and `app_password`"),
     }
     Ok(credentials)
 }
 
-fn from_environment(forge: &str, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<Credential>> {
+fn from_environment(
+    forge: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<Credential>> {
     let prefix = forge.to_ascii_uppercase();
     if let Some(tokens) = var(&format!("{prefix}_TOKENS")) {
         let tokens: Vec<Credential> = tokens
             .split(',')
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .map(|token| Credential::bearer(token.to_owned()))
+            .map(Credential::bearer)
             .collect();
         if tokens.is_empty() {
             bail!("{prefix}_TOKENS is set but holds no token");
@@ -50,9 +53,12 @@ fn from_environment(forge: &str, var: impl Fn(&str) -> Option<String>) -> anyhow
         return Ok(tokens);
     }
     if let Some(token) = var(&format!("{prefix}_TOKEN")).filter(|token| !token.trim().is_empty()) {
-        return Ok(vec![Credential::bearer(token.trim().to_owned())]);
+        return Ok(vec![Credential::bearer(token.trim())]);
     }
-    match (var(&format!("{prefix}_USERNAME")), var(&format!("{prefix}_APP_PASSWORD"))) {
+    match (
+        var(&format!("{prefix}_USERNAME")),
+        var(&format!("{prefix}_APP_PASSWORD")),
+    ) {
         (Some(user), Some(password)) => Ok(vec![Credential::basic(user, password)]),
         (None, None) => Ok(Vec::new()),
         _ => bail!("set both {prefix}_USERNAME and {prefix}_APP_PASSWORD, or neither"),
@@ -61,7 +67,8 @@ fn from_environment(forge: &str, var: impl Fn(&str) -> Option<String>) -> anyhow
 
 /// One token per line; blank lines and lines starting with `#` are skipped.
 fn read_token_file(path: &Path) -> anyhow::Result<Vec<Credential>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read token file {}", path.display()))?;
     let mut tokens = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let token = line.trim();
@@ -69,9 +76,13 @@ fn read_token_file(path: &Path) -> anyhow::Result<Vec<Credential>> {
             continue;
         }
         if token.contains(char::is_whitespace) || !token.is_ascii() {
-            bail!("token file {}: line {} is not a token (it holds spaces or non-ASCII)", path.display(), number + 1);
+            bail!(
+                "token file {}: line {} is not a token (it holds spaces or non-ASCII)",
+                path.display(),
+                number + 1
+            );
         }
-        tokens.push(Credential::bearer(token.to_owned()));
+        tokens.push(Credential::bearer(token));
     }
     if tokens.is_empty() {
         bail!("token file {} holds no token", path.display());
@@ -84,13 +95,28 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[test]
     fn reads_the_environment_in_order() {
-        assert_eq!(from_environment("github", env(&[("GITHUB_TOKENS", "a, b,,c")])).unwrap().len(), 3);
-        assert_eq!(from_environment("github", env(&[("GITHUB_TOKEN", "a")])).unwrap().len(), 1);
+        assert_eq!(
+            from_environment("github", env(&[("GITHUB_TOKENS", "a, b,,c")]))
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            from_environment("github", env(&[("GITHUB_TOKEN", "a")]))
+                .unwrap()
+                .len(),
+            1
+        );
         let basic = env(&[("BITBUCKET_USERNAME", "u"), ("BITBUCKET_APP_PASSWORD", "p")]);
         assert_eq!(from_environment("bitbucket", basic).unwrap().len(), 1);
         assert!(from_environment("bitbucket", env(&[("BITBUCKET_USERNAME", "u")])).is_err());
@@ -108,10 +134,18 @@ mod tests {
         let bad = dir.join("bad");
         std::fs::write(&bad, "abc\nnot a token\n").unwrap();
         let err = read_token_file(&bad).unwrap_err().to_string();
-        assert!(err.contains("line 2 is not a token") && !err.contains("not a token\n"), "{err}");
+        assert!(
+            err.contains("line 2 is not a token") && !err.contains("not a token\n"),
+            "{err}"
+        );
         let empty = dir.join("empty");
         std::fs::write(&empty, "# nothing\n").unwrap();
-        assert!(read_token_file(&empty).unwrap_err().to_string().contains("holds no token"));
+        assert!(
+            read_token_file(&empty)
+                .unwrap_err()
+                .to_string()
+                .contains("holds no token")
+        );
         assert!(read_token_file(&dir.join("missing")).is_err());
     }
 }

@@ -26,12 +26,27 @@ pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, F
             }
             return Ok(());
         }
-        writeln!(out, "{:<28} {:>10} {:>10}  {:<20}  STATE", "LISTER", "ORIGINS", "ENABLED", "LAST FINISHED")?;
+        writeln!(
+            out,
+            "{:<28} {:>10} {:>10}  {:<20}  STATE",
+            "LISTER", "ORIGINS", "ENABLED", "LAST FINISHED"
+        )?;
         for summary in &summaries {
-            let finished = summary.last_listing_finished_at.map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-            let state = summary.state.as_ref().map_or("-".into(), |state| state.to_string());
+            let finished = summary
+                .last_listing_finished_at
+                .map_or("never".into(), |t| {
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                });
+            let state = summary
+                .state
+                .as_ref()
+                .map_or("-".into(), |state| state.to_string());
             let lister = summary.lister.to_string();
-            writeln!(out, "{lister:<28} {:>10} {:>10}  {finished:<20}  {state}", summary.origins, summary.enabled)?;
+            writeln!(
+                out,
+                "{lister:<28} {:>10} {:>10}  {finished:<20}  {state}",
+                summary.origins, summary.enabled
+            )?;
         }
         Ok(())
     })();
@@ -86,7 +101,10 @@ pub(crate) async fn origins(cli: &Cli, args: &OriginsArgs) -> Result<ExitCode, F
         }
         ExportFormat::Csv => {
             let mut csv = csv::Writer::from_writer(out);
-            let written = stream(&store, args, |row| csv.serialize(row).map_err(std::io::Error::other)).await;
+            let written = stream(&store, args, |row| {
+                csv.serialize(row).map_err(std::io::Error::other)
+            })
+            .await;
             written.map(|()| csv.flush())
         }
     };
@@ -110,15 +128,31 @@ async fn stream(
 ) -> Result<(), StreamError> {
     let summaries = store.lister_summaries().await.map_err(StreamError::Store)?;
     let chosen = summaries.iter().filter(|summary| {
-        args.lister.as_ref().is_none_or(|name| *name == summary.lister.name)
-            && args.instance.as_ref().is_none_or(|instance| *instance == summary.lister.instance)
+        args.lister
+            .as_ref()
+            .is_none_or(|name| *name == summary.lister.name)
+            && args
+                .instance
+                .as_ref()
+                .is_none_or(|instance| *instance == summary.lister.instance)
     });
     for summary in chosen {
-        let Some(lister) = store.lister(&summary.lister).await.map_err(StreamError::Store)? else { continue };
+        let Some(lister) = store
+            .lister(&summary.lister)
+            .await
+            .map_err(StreamError::Store)?
+        else {
+            continue;
+        };
         let mut after: Option<(String, String)> = None;
         loop {
-            let cursor = after.as_ref().map(|(url, kind)| (url.as_str(), kind.as_str()));
-            let batch = store.listed_origins_page(&lister, cursor, BATCH).await.map_err(StreamError::Store)?;
+            let cursor = after
+                .as_ref()
+                .map(|(url, kind)| (url.as_str(), kind.as_str()));
+            let batch = store
+                .listed_origins_page(&lister, cursor, BATCH)
+                .await
+                .map_err(StreamError::Store)?;
             let Some(last) = batch.last() else { break };
             after = Some((last.origin.url.clone(), last.origin.visit_type.clone()));
             for listed in &batch {
@@ -134,6 +168,8 @@ fn finish_output(result: std::io::Result<()>) -> Result<ExitCode, Failure> {
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(err) => Err(Failure::failed(anyhow::Error::new(err).context("cannot write to stdout"))),
+        Err(err) => Err(Failure::failed(
+            anyhow::Error::new(err).context("cannot write to stdout"),
+        )),
     }
 }

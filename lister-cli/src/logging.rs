@@ -19,7 +19,9 @@ pub(crate) fn init(cli: &Cli, bar: ProgressBar) {
     };
     let default = format!("warn,lister={level},lister_core={level},lister_http={level}");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(BarWriter(bar));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(BarWriter(bar));
     match cli.log_format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),

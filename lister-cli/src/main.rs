@@ -20,11 +20,16 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let bar = match &cli.command {
-        Command::Run(args) => progress::bar(cli.quiet || args.json && !std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        Command::Run(args) => progress::bar(
+            cli.quiet || args.json && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => return failure::Failure::failed(err).report(),
     };
@@ -34,7 +39,12 @@ fn main() -> ExitCode {
             Command::Listers(args) => export::listers(&cli, args).await,
             Command::Origins(args) => export::origins(&cli, args).await,
             Command::Completions { shell } => {
-                clap_complete::generate(*shell, &mut Cli::command(), "lister", &mut std::io::stdout());
+                clap_complete::generate(
+                    *shell,
+                    &mut Cli::command(),
+                    "lister",
+                    &mut std::io::stdout(),
+                );
                 Ok(ExitCode::SUCCESS)
             }
         }

@@ -19,7 +19,10 @@ pub(crate) fn bar(quiet: bool) -> ProgressBar {
 }
 
 /// Refreshes `bar` from `progress` until dropped; logs a line every 30 s when `bar` is hidden.
-pub(crate) fn follow(bar: ProgressBar, progress: std::sync::Arc<RunProgress>) -> tokio::task::JoinHandle<()> {
+pub(crate) fn follow(
+    bar: ProgressBar,
+    progress: std::sync::Arc<RunProgress>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let started = Instant::now();
         let mut last_log = started;
@@ -45,10 +48,17 @@ fn describe(progress: &RunProgress, elapsed: Duration) -> String {
     let origins = get(&progress.origins_seen);
     let rate = origins as f64 / elapsed.as_secs_f64().max(0.001);
     let index = progress.current_index().unwrap_or_else(|| "-".into());
-    let mut line = format!("pages {} · origins {origins} ({rate:.0}/s) · index {index}", get(&progress.pages));
+    let mut line = format!(
+        "pages {} · origins {origins} ({rate:.0}/s) · index {index}",
+        get(&progress.pages)
+    );
     if let Some(left) = progress.waiting_for() {
         let secs = left.as_secs();
-        line.push_str(&format!(" · waiting for quota {}m{:02}s", secs / 60, secs % 60));
+        line.push_str(&format!(
+            " · waiting for quota {}m{:02}s",
+            secs / 60,
+            secs % 60
+        ));
     }
     line
 }

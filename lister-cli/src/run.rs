@@ -14,22 +14,34 @@ use crate::{credentials, progress, registry, store};
 
 /// Runs one listing. Everything that can be checked is checked before the database is
 /// opened, so a usage error writes nothing.
-pub(crate) async fn run(cli: &Cli, args: &RunArgs, bar: indicatif::ProgressBar) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(
+    cli: &Cli,
+    args: &RunArgs,
+    bar: indicatif::ProgressBar,
+) -> Result<ExitCode, Failure> {
     let mut config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
     let instance = config.instance(&args.forge, &args.instance);
-    let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance).map_err(Failure::usage)?;
-    let forge = registry::find(&args.forge).context("unknown forge").map_err(Failure::usage)?;
+    let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance)
+        .map_err(Failure::usage)?;
+    let forge = registry::find(&args.forge)
+        .context("unknown forge")
+        .map_err(Failure::usage)?;
     let base_url = args.url.clone().or_else(|| instance.url.clone());
-    let mut transport = TransportConfig::default();
-    transport.credentials = credentials;
-    transport.request_timeout = seconds("--timeout", args.timeout)?;
-    transport.max_quota_wait = seconds("--max-quota-wait", args.max_quota_wait)?;
-    transport.allow_insecure_http = args.allow_insecure_http;
+    let transport = TransportConfig {
+        credentials,
+        request_timeout: seconds("--timeout", args.timeout)?,
+        max_quota_wait: seconds("--max-quota-wait", args.max_quota_wait)?,
+        allow_insecure_http: args.allow_insecure_http,
+        ..TransportConfig::default()
+    };
     let lister = (forge.build)(&args.instance, base_url, transport).map_err(Failure::usage)?;
     let options = RunOptions {
         max_pages: args.max_pages.or(instance.max_pages),
         range: match (&args.first_id, &args.last_id) {
-            (Some(first), Some(last)) => Some(IndexRange { first: first.clone(), last: last.clone() }),
+            (Some(first), Some(last)) => Some(IndexRange {
+                first: first.clone(),
+                last: last.clone(),
+            }),
             _ => None,
         },
     };
@@ -75,7 +87,9 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
 /// at once with 130.
 fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
-        let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
             return;
         };
         for round in 0.. {
@@ -87,7 +101,9 @@ fn watch_signals(cancel: CancellationToken) {
                 eprintln!("aborted");
                 std::process::exit(i32::from(INTERRUPTED));
             }
-            tracing::warn!("interrupted: saving the page in flight, then stopping (again to abort at once)");
+            tracing::warn!(
+                "interrupted: saving the page in flight, then stopping (again to abort at once)"
+            );
             cancel.cancel();
         }
     });
@@ -123,4 +139,3 @@ fn summary(stats: &RunStats) -> String {
         index(&stats.saved_index),
     )
 }
-

@@ -23,8 +23,10 @@ pub(crate) fn url(cli: &Cli, config: &Config) -> Result<DatabaseUrl, Failure> {
 pub(crate) async fn open(cli: &Cli, config: &Config) -> Result<Store, Failure> {
     let url = url(cli, config)?;
     let is_default = cli.database_url.is_none() && config.database_url.is_none();
-    if let (DatabaseUrl::Sqlite(path), true) = (&url, is_default) {
-        if let Some(dir) = path.parent() {
+    if let (DatabaseUrl::Sqlite(path), true) = (&url, is_default)
+        && let Some(dir) = path.parent()
+    {
+        {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))
                 .map_err(Failure::failed)?;

@@ -15,7 +15,10 @@ async fn forge_with(faults: Vec<(Fault, u32, u64)>) -> FakeForge {
     let forge = FakeForge::start_with(Config {
         github_repositories: 350,
         bitbucket_repositories: 350,
-        quota: QuotaConfig { reset_after: Duration::from_secs(2), ..QuotaConfig::default() },
+        quota: QuotaConfig {
+            reset_after: Duration::from_secs(2),
+            ..QuotaConfig::default()
+        },
         ..Config::default()
     })
     .await;
@@ -26,7 +29,11 @@ async fn forge_with(faults: Vec<(Fault, u32, u64)>) -> FakeForge {
 }
 
 /// Lists with `faults` injected and asserts the listing is complete; returns the summary.
-async fn recovers(forge: Forge, faults: Vec<(Fault, u32, u64)>, args: &[&str]) -> serde_json::Value {
+async fn recovers(
+    forge: Forge,
+    faults: Vec<(Fault, u32, u64)>,
+    args: &[&str],
+) -> serde_json::Value {
     let db = TestDatabase::sqlite();
     let fake = forge_with(faults).await;
     let out = list(&db.url, forge, &fake, args, &[]).await;
@@ -40,7 +47,11 @@ const BOTH: [Forge; 2] = [Forge::GitHub, Forge::Bitbucket];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_of_5xx_are_retried() {
     for forge in BOTH {
-        let burst = vec![(Fault::Status(500), 1, 1), (Fault::Status(502), 1, 1), (Fault::Status(504), 1, 1)];
+        let burst = vec![
+            (Fault::Status(500), 1, 1),
+            (Fault::Status(502), 1, 1),
+            (Fault::Status(504), 1, 1),
+        ];
         let summary = recovers(forge, burst, &[]).await;
         assert_eq!(summary["retries"], 3, "{forge:?}: {summary}");
     }
@@ -49,7 +60,10 @@ async fn bursts_of_5xx_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connections_are_retried() {
     for forge in BOTH {
-        let drops = vec![(Fault::CloseBeforeResponse, 2, 1), (Fault::CloseMidBody, 1, 1)];
+        let drops = vec![
+            (Fault::CloseBeforeResponse, 2, 1),
+            (Fault::CloseMidBody, 1, 1),
+        ];
         let summary = recovers(forge, drops, &[]).await;
         assert_eq!(summary["retries"], 3, "{forge:?}: {summary}");
     }
@@ -77,7 +91,10 @@ async fn truncated_json_and_html_error_pages_are_retried() {
 async fn retry_after_in_seconds_and_as_an_http_date_is_honoured() {
     for forge in BOTH {
         let date = SystemTime::now() + Duration::from_secs(2);
-        let waits = vec![(Fault::retry_after_seconds(429, 1), 1, 1), (Fault::retry_after_date(503, date), 1, 2)];
+        let waits = vec![
+            (Fault::retry_after_seconds(429, 1), 1, 1),
+            (Fault::retry_after_date(503, date), 1, 2),
+        ];
         let summary = recovers(forge, waits, &[]).await;
         let waited = summary["quota_wait_seconds"].as_f64().unwrap();
         assert!(waited >= 1.0, "{forge:?} waited {waited}s: {summary}");
@@ -86,8 +103,22 @@ async fn retry_after_in_seconds_and_as_an_http_date_is_honoured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_secondary_limit_waits_its_retry_after() {
-    let summary = recovers(Forge::GitHub, vec![(Fault::SecondaryLimit { retry_after: Some(1) }, 1, 1)], &[]).await;
-    assert!(summary["quota_wait_seconds"].as_f64().unwrap() >= 1.0, "{summary}");
+    let summary = recovers(
+        Forge::GitHub,
+        vec![(
+            Fault::SecondaryLimit {
+                retry_after: Some(1),
+            },
+            1,
+            1,
+        )],
+        &[],
+    )
+    .await;
+    assert!(
+        summary["quota_wait_seconds"].as_f64().unwrap() >= 1.0,
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,53 +127,104 @@ async fn github_primary_limit_rotates_tokens_then_waits_for_the_earliest_reset()
     let db = TestDatabase::sqlite();
     let fake = FakeForge::start_with(Config {
         github_repositories: 750,
-        quota: QuotaConfig { token_limit: 3, reset_after: Duration::from_secs(2), ..QuotaConfig::default() },
+        quota: QuotaConfig {
+            token_limit: 3,
+            reset_after: Duration::from_secs(2),
+            ..QuotaConfig::default()
+        },
         ..Config::default()
     })
     .await;
-    let out = list(&db.url, Forge::GitHub, &fake, &[], &[("GITHUB_TOKENS", "tok-one,tok-two")]).await;
+    let out = list(
+        &db.url,
+        Forge::GitHub,
+        &fake,
+        &[],
+        &[("GITHUB_TOKENS", "tok-one,tok-two")],
+    )
+    .await;
     assert_complete(&db.url, Forge::GitHub, &fake, &out).await;
     let summary = out.summary();
-    assert!(summary["quota_wait_seconds"].as_f64().unwrap() > 0.0, "both spent: a wait: {summary}");
-    let tokens: std::collections::BTreeSet<String> =
-        fake.requests().iter().filter_map(|r| r.header("authorization").map(str::to_owned)).collect();
+    assert!(
+        summary["quota_wait_seconds"].as_f64().unwrap() > 0.0,
+        "both spent: a wait: {summary}"
+    );
+    let tokens: std::collections::BTreeSet<String> = fake
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
     assert_eq!(tokens.len(), 2, "both tokens were used: {tokens:?}");
 
     // With one token: a wait until its reset.
     let db_one = TestDatabase::sqlite();
     let fake = forge_with(vec![(Fault::PrimaryLimit, 1, 2)]).await;
-    let out = list(&db_one.url, Forge::GitHub, &fake, &[], &[("GITHUB_TOKEN", "tok-one")]).await;
+    let out = list(
+        &db_one.url,
+        Forge::GitHub,
+        &fake,
+        &[],
+        &[("GITHUB_TOKEN", "tok-one")],
+    )
+    .await;
     assert_complete(&db_one.url, Forge::GitHub, &fake, &out).await;
-    assert!(out.summary()["quota_wait_seconds"].as_f64().unwrap() > 0.0, "{out:?}");
+    assert!(
+        out.summary()["quota_wait_seconds"].as_f64().unwrap() > 0.0,
+        "{out:?}"
+    );
     db.drop_database().await;
     db_one.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bitbucket_bare_429_backs_off() {
-    let summary = recovers(Forge::Bitbucket, vec![(Fault::BareTooManyRequests, 2, 1)], &[]).await;
-    assert!(summary["quota_wait_seconds"].as_f64().unwrap() >= 2.0, "{summary}");
+    let summary = recovers(
+        Forge::Bitbucket,
+        vec![(Fault::BareTooManyRequests, 2, 1)],
+        &[],
+    )
+    .await;
+    assert!(
+        summary["quota_wait_seconds"].as_f64().unwrap() >= 2.0,
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn null_and_duplicate_entries_are_skipped() {
     for forge in BOTH {
         let summary = recovers(forge, vec![(Fault::JunkEntries, 4, 0)], &[]).await;
-        assert!(summary["origins_duplicate"].as_u64().unwrap() >= 1, "{forge:?}: {summary}");
+        assert!(
+            summary["origins_duplicate"].as_u64().unwrap() >= 1,
+            "{forge:?}: {summary}"
+        );
     }
 }
 
 /// Lists with `fault` and expects exit 1 with `message`, few requests, and the state at
 /// `saved` (the index text of the last good page's next page), returns the summary.
-async fn stops(forge: Forge, fake: &FakeForge, env: &[(&str, &str)], message: &str) -> serde_json::Value {
+async fn stops(
+    forge: Forge,
+    fake: &FakeForge,
+    env: &[(&str, &str)],
+    message: &str,
+) -> serde_json::Value {
     let db = TestDatabase::sqlite();
     let out = list(&db.url, forge, fake, &["-vv"], env).await;
     assert_eq!(out.code, 1, "{forge:?}: {out:?}");
-    let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "{out:?}");
     assert!(errors[0].contains(message), "{forge:?}: {}", errors[0]);
     assert!(out.summary()["error"].as_str().unwrap().contains(message));
-    assert!(fake.listing_requests() <= 6, "{forge:?}: {} requests", fake.listing_requests());
+    assert!(
+        fake.listing_requests() <= 6,
+        "{forge:?}: {} requests",
+        fake.listing_requests()
+    );
     db.drop_database().await;
     out.summary()
 }
@@ -155,8 +237,14 @@ async fn a_next_link_looping_back_stops_with_both_indexes() {
         assert_eq!(summary["pages"], 2, "{summary}");
         let saved = summary["saved_index"].as_str().unwrap().to_owned();
         let error = summary["error"].as_str().unwrap();
-        assert!(error.contains(&format!("the page at index {saved} points to index")), "{error}");
-        assert!(error.contains(&format!("state saved up to index {saved}")), "{error}");
+        assert!(
+            error.contains(&format!("the page at index {saved} points to index")),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!("state saved up to index {saved}")),
+            "{error}"
+        );
     }
 }
 
@@ -165,18 +253,30 @@ async fn a_next_link_to_another_host_stops_and_the_token_never_goes_there() {
     for forge in BOTH {
         let other = OtherHost::start().await.unwrap();
         let fake = forge_with(vec![(Fault::OffHostNext(other.localhost_url()), 1, 1)]).await;
-        let env = [("GITHUB_TOKEN", "tok-secret-1"), ("BITBUCKET_TOKEN", "tok-secret-1")];
+        let env = [
+            ("GITHUB_TOKEN", "tok-secret-1"),
+            ("BITBUCKET_TOKEN", "tok-secret-1"),
+        ];
         let summary = stops(forge, &fake, &env, "localhost").await;
-        assert!(summary["error"].as_str().unwrap().contains("127.0.0.1"), "{summary}");
+        assert!(
+            summary["error"].as_str().unwrap().contains("127.0.0.1"),
+            "{summary}"
+        );
         assert_eq!(summary["pages"], 1);
-        assert!(!other.was_contacted(), "{forge:?}: a request reached the other host");
+        assert!(
+            !other.was_contacted(),
+            "{forge:?}: a request reached the other host"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_body_stops_clearly() {
     for forge in BOTH {
-        let huge = Fault::Oversized { bytes: 40 * 1024 * 1024, declare_length: false };
+        let huge = Fault::Oversized {
+            bytes: 40 * 1024 * 1024,
+            declare_length: false,
+        };
         let fake = forge_with(vec![(huge, 1, 1)]).await;
         let summary = stops(forge, &fake, &[], "body exceeds the 33554432-byte cap").await;
         assert_eq!(summary["pages"], 1, "{summary}");
@@ -189,7 +289,10 @@ async fn unauthorized_or_not_found_on_the_first_page_stops_at_once() {
         for status in [401, 404] {
             let fake = forge_with(vec![(Fault::Status(status), 1, 0)]).await;
             let summary = stops(forge, &fake, &[], &status.to_string()).await;
-            assert_eq!((summary["requests"].as_u64(), summary["pages"].as_u64()), (Some(1), Some(0)));
+            assert_eq!(
+                (summary["requests"].as_u64(), summary["pages"].as_u64()),
+                (Some(1), Some(0))
+            );
         }
     }
 }

@@ -12,7 +12,11 @@ use lister_tests::fake_forge::{Config, FakeForge, Fault};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
     for db in databases().await {
-        let forge = FakeForge::start_with(Config { github_repositories: 3_000, ..Config::default() }).await;
+        let forge = FakeForge::start_with(Config {
+            github_repositories: 3_000,
+            ..Config::default()
+        })
+        .await;
         let url = forge.github_url().to_string();
         let ids = forge.github_ids();
         // The 11th page answers slowly, so the signal arrives while it is in flight.
@@ -25,11 +29,17 @@ async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
             .unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while forge.listing_requests() < 11 {
-            assert!(tokio::time::Instant::now() < deadline, "the run never reached page 11");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the run never reached page 11"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let pid = child.id().unwrap().to_string();
-        let kill = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
         assert!(kill.success());
         let output = child.wait_with_output().await.unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -38,19 +48,37 @@ async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
         assert!(stderr.contains("interrupted"), "{stderr}");
         let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(summary["stopped"], "cancelled");
-        assert_eq!(summary["pages"], 11, "the page in flight was committed: {summary}");
+        assert_eq!(
+            summary["pages"], 11,
+            "the page in flight was committed: {summary}"
+        );
         assert_eq!(summary["origins_new"], 1_100);
         assert_eq!(summary["saved_index"], ids[1_099].to_string());
 
         forge.clear_requests();
         let rerun = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
         assert_eq!(rerun.code, 0, "{rerun:?}");
-        assert_eq!(rerun.summary()["origins_new"], 1_900, "nothing listed twice");
+        assert_eq!(
+            rerun.summary()["origins_new"],
+            1_900,
+            "nothing listed twice"
+        );
         let first = &forge.requests()[0].path_and_query;
-        assert_eq!(first, &format!("/repositories?since={}", ids[1_099]), "resumed after the last committed page");
-        let listed: BTreeSet<String> =
-            exported(&db.url, "github").await.iter().map(|o| o["url"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(listed, forge.github_html_urls().into_iter().collect(), "nothing missing");
+        assert_eq!(
+            first,
+            &format!("/repositories?since={}", ids[1_099]),
+            "resumed after the last committed page"
+        );
+        let listed: BTreeSet<String> = exported(&db.url, "github")
+            .await
+            .iter()
+            .map(|o| o["url"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            listed,
+            forge.github_html_urls().into_iter().collect(),
+            "nothing missing"
+        );
         db.drop_database().await;
     }
 }

@@ -23,7 +23,12 @@ async fn content(db: &str) -> BTreeSet<String> {
     exported(db, "github")
         .await
         .iter()
-        .map(|o| format!("{} {} {} {}", o["url"], o["visit_type"], o["is_fork"], o["enabled"]))
+        .map(|o| {
+            format!(
+                "{} {} {} {}",
+                o["url"], o["visit_type"], o["is_fork"], o["enabled"]
+            )
+        })
         .collect()
 }
 
@@ -31,8 +36,16 @@ async fn content(db: &str) -> BTreeSet<String> {
 async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards() {
     for db in databases().await {
         // Restarts cost requests: a quota large enough that only the kills interrupt the run.
-        let quota = QuotaConfig { anonymous_limit: 1_000_000, ..QuotaConfig::default() };
-        let forge = FakeForge::start_with(Config { github_repositories: 20_000, quota, ..Config::default() }).await;
+        let quota = QuotaConfig {
+            anonymous_limit: 1_000_000,
+            ..QuotaConfig::default()
+        };
+        let forge = FakeForge::start_with(Config {
+            github_repositories: 20_000,
+            quota,
+            ..Config::default()
+        })
+        .await;
         let url = forge.github_url().to_string();
         let mut seed: u64 = 0x5eed_1234;
         let (mut kills, mut saved) = (0, None);
@@ -44,7 +57,9 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let after = Duration::from_millis(20 + (seed >> 33) % 400);
             match tokio::time::timeout(after, child.wait()).await {
                 Ok(status) => {
@@ -61,13 +76,28 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
             assert!(now >= saved, "state moved backwards: {saved:?} → {now:?}");
             saved = now;
         }
-        assert!(kills >= 3, "only {kills} kills: the test did not exercise crashes");
+        assert!(
+            kills >= 3,
+            "only {kills} kills: the test did not exercise crashes"
+        );
         let reference = TestDatabase::sqlite();
-        assert_eq!(run(lister(&reference.url).args(["-q", "run", "github", "--url", &url])).await.code, 0);
+        assert_eq!(
+            run(lister(&reference.url).args(["-q", "run", "github", "--url", &url]))
+                .await
+                .code,
+            0
+        );
         let (crashed, clean) = (content(&db.url).await, content(&reference.url).await);
         assert_eq!(crashed.len(), 20_000);
-        assert_eq!(crashed, clean, "the crashed database differs from an uninterrupted run");
-        assert_eq!(exported(&db.url, "github").await.len(), 20_000, "nothing twice");
+        assert_eq!(
+            crashed, clean,
+            "the crashed database differs from an uninterrupted run"
+        );
+        assert_eq!(
+            exported(&db.url, "github").await.len(),
+            20_000,
+            "nothing twice"
+        );
         reference.drop_database().await;
         db.drop_database().await;
     }
@@ -76,7 +106,11 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards() {
     for db in databases().await {
-        let forge = FakeForge::start_with(Config { github_repositories: 3_000, ..Config::default() }).await;
+        let forge = FakeForge::start_with(Config {
+            github_repositories: 3_000,
+            ..Config::default()
+        })
+        .await;
         let url = forge.github_url().to_string();
         let mut one = lister(&db.url);
         one.args(["run", "github", "--url", &url]);
@@ -87,11 +121,25 @@ async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards() {
             let refused = out.code == 1 && out.stderr.contains("was changed by another run");
             assert!(out.code == 0 || refused, "{out:?}");
         }
-        assert!(a.code == 0 || b.code == 0, "one of them finishes: {a:?}\n{b:?}");
-        let urls: BTreeSet<String> =
-            exported(&db.url, "github").await.iter().map(|o| o["url"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(urls, forge.github_html_urls().into_iter().collect(), "no origin lost");
-        assert_eq!(saved_index(&db.url).await, forge.github_ids().last().copied(), "state at the end");
+        assert!(
+            a.code == 0 || b.code == 0,
+            "one of them finishes: {a:?}\n{b:?}"
+        );
+        let urls: BTreeSet<String> = exported(&db.url, "github")
+            .await
+            .iter()
+            .map(|o| o["url"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            urls,
+            forge.github_html_urls().into_iter().collect(),
+            "no origin lost"
+        );
+        assert_eq!(
+            saved_index(&db.url).await,
+            forge.github_ids().last().copied(),
+            "state at the end"
+        );
         db.drop_database().await;
     }
 }
@@ -101,12 +149,25 @@ async fn a_token_never_leaks_at_the_most_verbose_level() {
     let token = "ghp_S3CR3T_t0k3n_value";
     let db = TestDatabase::sqlite();
     let other = OtherHost::start().await.unwrap();
-    let quota = QuotaConfig { reset_after: Duration::from_secs(2), ..QuotaConfig::default() };
-    let fake = FakeForge::start_with(Config { quota, ..Config::default() }).await;
+    let quota = QuotaConfig {
+        reset_after: Duration::from_secs(2),
+        ..QuotaConfig::default()
+    };
+    let fake = FakeForge::start_with(Config {
+        quota,
+        ..Config::default()
+    })
+    .await;
     for (fault, times, after) in [
         (Fault::Status(502), 2, 1),
         (Fault::TruncatedJson, 1, 1),
-        (Fault::SecondaryLimit { retry_after: Some(1) }, 1, 1),
+        (
+            Fault::SecondaryLimit {
+                retry_after: Some(1),
+            },
+            1,
+            1,
+        ),
         (Fault::PrimaryLimit, 1, 1),
         (Fault::retry_after_seconds(429, 1), 1, 1),
         (Fault::OffHostNext(other.localhost_url()), 1, 3),
@@ -115,22 +176,49 @@ async fn a_token_never_leaks_at_the_most_verbose_level() {
     }
     // RUST_LOG=trace: every crate's most verbose output, HTTP internals included.
     let env = [("GITHUB_TOKEN", token), ("RUST_LOG", "trace")];
-    let out = list(&db.url, Forge::GitHub, &fake, &["--log-format", "json"], &env).await;
+    let out = list(
+        &db.url,
+        Forge::GitHub,
+        &fake,
+        &["--log-format", "json"],
+        &env,
+    )
+    .await;
     assert_eq!(out.code, 1, "the off-host link stops the run: {out:?}");
-    assert!(out.stderr.contains(r#""level":"TRACE""#), "trace logs were written: {out:?}");
-    assert!(!out.stdout.contains(token) && !out.stderr.contains(token), "the token leaked into output");
-    assert!(fake.requests().iter().all(|r| r.header("authorization") == Some(&format!("Bearer {token}"))));
+    assert!(
+        out.stderr.contains(r#""level":"TRACE""#),
+        "trace logs were written: {out:?}"
+    );
+    assert!(
+        !out.stdout.contains(token) && !out.stderr.contains(token),
+        "the token leaked into output"
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(&format!("Bearer {token}")))
+    );
     assert!(!other.was_contacted(), "a request reached the other host");
 
     // Then the database: every byte of the SQLite files.
     let path = db.url.trim_start_matches("sqlite://");
     for file in [path.to_owned(), format!("{path}-wal")] {
         if let Ok(bytes) = std::fs::read(&file) {
-            assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "the token is in {file}");
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "the token is in {file}"
+            );
         }
     }
     let fake = FakeForge::start().await;
-    let out = list(&db.url, Forge::GitHub, &fake, &["-vv"], &[("GITHUB_TOKEN", token)]).await;
+    let out = list(
+        &db.url,
+        Forge::GitHub,
+        &fake,
+        &["-vv"],
+        &[("GITHUB_TOKEN", token)],
+    )
+    .await;
     assert_complete(&db.url, Forge::GitHub, &fake, &out).await;
     assert!(!out.stderr.contains(token));
     db.drop_database().await;

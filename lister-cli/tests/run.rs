@@ -8,36 +8,62 @@ use common::{databases, exported, lister, run};
 use lister_tests::fake_forge::{Config, FakeForge, GithubEnd};
 
 fn urls(origins: &[serde_json::Value]) -> BTreeSet<String> {
-    origins.iter().map(|o| o["url"].as_str().unwrap().to_owned()).collect()
+    origins
+        .iter()
+        .map(|o| o["url"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_full_listing_then_incremental_reruns() {
     for db in databases().await {
-        let forge = FakeForge::start_with(Config { github_repositories: 2_345, ..Config::default() }).await;
+        let forge = FakeForge::start_with(Config {
+            github_repositories: 2_345,
+            ..Config::default()
+        })
+        .await;
         let url = forge.github_url().to_string();
         let first = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
         assert_eq!(first.code, 0, "{first:?}");
         let summary = first.summary();
         assert_eq!(summary["origins_new"], 2_345, "{summary}");
-        assert_eq!(summary["pages"], 25, "24 pages of repositories and the empty last page");
+        assert_eq!(
+            summary["pages"], 25,
+            "24 pages of repositories and the empty last page"
+        );
         assert_eq!(summary["requests"], 25, "no page fetched twice");
         assert_eq!(summary["stopped"], "end_of_listing");
         assert_eq!(summary["error"], serde_json::Value::Null);
         let listed = exported(&db.url, "github").await;
         assert_eq!(listed.len(), 2_345);
-        assert_eq!(urls(&listed), forge.github_html_urls().into_iter().collect());
-        assert!(listed.iter().any(|o| o["is_fork"] == true) && listed.iter().all(|o| o["visit_type"] == "git"));
+        assert_eq!(
+            urls(&listed),
+            forge.github_html_urls().into_iter().collect()
+        );
+        assert!(
+            listed.iter().any(|o| o["is_fork"] == true)
+                && listed.iter().all(|o| o["visit_type"] == "git")
+        );
 
         // Nothing new: one conditional request, answered 304 (no quota used on GitHub).
         forge.clear_requests();
         let again = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
         let summary = again.summary();
-        assert_eq!((summary["requests"].as_u64(), summary["not_modified"].as_u64()), (Some(1), Some(1)), "{again:?}");
+        assert_eq!(
+            (
+                summary["requests"].as_u64(),
+                summary["not_modified"].as_u64()
+            ),
+            (Some(1), Some(1)),
+            "{again:?}"
+        );
         assert_eq!(summary["origins_new"], 0);
         let sent = forge.requests();
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].header("if-none-match").is_some(), "the rerun is conditional");
+        assert!(
+            sent[0].header("if-none-match").is_some(),
+            "the rerun is conditional"
+        );
 
         // New repositories appear: the rerun lists exactly them.
         forge.add_github_repositories(150);
@@ -52,19 +78,34 @@ async fn github_full_listing_then_incremental_reruns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bitbucket_full_listing() {
     for db in databases().await {
-        let forge = FakeForge::start_with(Config { bitbucket_repositories: 1_234, ..Config::default() }).await;
+        let forge = FakeForge::start_with(Config {
+            bitbucket_repositories: 1_234,
+            ..Config::default()
+        })
+        .await;
         let url = forge.bitbucket_url().to_string();
         let done = run(lister(&db.url).args(["run", "bitbucket", "--url", &url, "--json"])).await;
         assert_eq!(done.code, 0, "{done:?}");
         let summary = done.summary();
-        assert_eq!((summary["origins_new"].as_u64(), summary["pages"].as_u64()), (Some(1_234), Some(13)), "{summary}");
+        assert_eq!(
+            (summary["origins_new"].as_u64(), summary["pages"].as_u64()),
+            (Some(1_234), Some(13)),
+            "{summary}"
+        );
         let listed = exported(&db.url, "bitbucket").await;
         assert_eq!(listed.len(), 1_234);
-        assert!(listed.iter().any(|o| o["enabled"] == false), "private repositories are disabled");
+        assert!(
+            listed.iter().any(|o| o["enabled"] == false),
+            "private repositories are disabled"
+        );
         assert!(listed.iter().any(|o| o["visit_type"] == "hg"));
         assert!(listed.iter().all(|o| o["last_update"].is_string()));
         let sent = forge.requests();
-        assert!(sent[0].path_and_query.contains("fields="), "{}", sent[0].path_and_query);
+        assert!(
+            sent[0].path_and_query.contains("fields="),
+            "{}",
+            sent[0].path_and_query
+        );
         db.drop_database().await;
     }
 }
@@ -79,13 +120,37 @@ async fn github_enterprise_paths_and_a_last_page_without_next_link() {
     })
     .await;
     let url = forge.github_enterprise_url().to_string();
-    let done = run(lister(&db.url).args(["run", "github", "--instance", "ghe", "--url", &url, "--json"])).await;
+    let done = run(lister(&db.url).args([
+        "run",
+        "github",
+        "--instance",
+        "ghe",
+        "--url",
+        &url,
+        "--json",
+    ]))
+    .await;
     assert_eq!(done.code, 0, "{done:?}");
-    assert_eq!((done.summary()["origins_new"].as_u64(), done.summary()["pages"].as_u64()), (Some(250), Some(3)));
-    assert!(forge.requests().iter().all(|r| r.path_and_query.starts_with("/api/v3/repositories")));
+    assert_eq!(
+        (
+            done.summary()["origins_new"].as_u64(),
+            done.summary()["pages"].as_u64()
+        ),
+        (Some(250), Some(3))
+    );
+    assert!(
+        forge
+            .requests()
+            .iter()
+            .all(|r| r.path_and_query.starts_with("/api/v3/repositories"))
+    );
     let listers = run(lister(&db.url).args(["listers", "--json"])).await;
-    let row: serde_json::Value = serde_json::from_str(listers.stdout.lines().next().unwrap()).unwrap();
-    assert_eq!((row["lister"]["instance"].as_str(), row["origins"].as_u64()), (Some("ghe"), Some(250)));
+    let row: serde_json::Value =
+        serde_json::from_str(listers.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (row["lister"]["instance"].as_str(), row["origins"].as_u64()),
+        (Some("ghe"), Some(250))
+    );
     assert!(row["last_listing_finished_at"].is_string());
     db.drop_database().await;
 }
@@ -93,20 +158,45 @@ async fn github_enterprise_paths_and_a_last_page_without_next_link() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relisting_a_range_leaves_the_incremental_state_alone() {
     let db = lister_core::testing::TestDatabase::sqlite();
-    let forge = FakeForge::start_with(Config { github_repositories: 1_000, ..Config::default() }).await;
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 1_000,
+        ..Config::default()
+    })
+    .await;
     let url = forge.github_url().to_string();
     let ids = forge.github_ids();
-    let partial = run(lister(&db.url).args(["run", "github", "--url", &url, "--max-pages", "2", "--json"])).await;
+    let partial =
+        run(lister(&db.url).args(["run", "github", "--url", &url, "--max-pages", "2", "--json"]))
+            .await;
     assert_eq!(partial.summary()["stopped"], "max_pages");
     let saved = partial.summary()["saved_index"].clone();
     assert_eq!(saved, ids[199].to_string());
 
     let (first, last) = (ids[499].to_string(), ids[799].to_string());
-    let range = run(lister(&db.url).args(["run", "github", "--url", &url, "--first-id", &first, "--last-id", &last, "--json"])).await;
+    let range = run(lister(&db.url).args([
+        "run",
+        "github",
+        "--url",
+        &url,
+        "--first-id",
+        &first,
+        "--last-id",
+        &last,
+        "--json",
+    ]))
+    .await;
     assert_eq!(range.code, 0, "{range:?}");
     let summary = range.summary();
-    assert_eq!((summary["stopped"].as_str(), summary["origins_new"].as_u64()), (Some("end_of_range"), Some(300)));
+    assert_eq!(
+        (summary["stopped"].as_str(), summary["origins_new"].as_u64()),
+        (Some("end_of_range"), Some(300))
+    );
     let listers = run(lister(&db.url).args(["listers", "--json"])).await;
-    let row: serde_json::Value = serde_json::from_str(listers.stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(row["state"]["index"].to_string(), saved.as_str().unwrap(), "state untouched by the range");
+    let row: serde_json::Value =
+        serde_json::from_str(listers.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        row["state"]["index"].to_string(),
+        saved.as_str().unwrap(),
+        "state untouched by the range"
+    );
 }

@@ -14,7 +14,10 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 fn one_error_line(stderr: &str) -> &str {
-    let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error:")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     errors[0]
 }
@@ -23,7 +26,10 @@ fn one_error_line(stderr: &str) -> &str {
 async fn an_unknown_forge_is_a_usage_error_naming_the_known_ones() {
     let out = run(lister("sqlite:///nonexistent/never.db").args(["run", "gitlab"])).await;
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("[possible values: github, bitbucket]"), "{out:?}");
+    assert!(
+        out.stderr.contains("[possible values: github, bitbucket]"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test]
@@ -39,11 +45,26 @@ async fn bad_arguments_and_files_write_nothing() {
     let config = bad_config.to_str().unwrap();
 
     let cases: [(&[&str], &str); 5] = [
-        (&["run", "github", "--url", "not a url"], "invalid value 'not a url' for '--url"),
-        (&["run", "github", "--url", "http://forge.example.org"], "refusing the plain-http base URL"),
-        (&["run", "github", "--token-file", token_file], "line 2 is not a token"),
-        (&["--config", config, "run", "github"], "(line 2): unknown field `tokenz`"),
-        (&["run", "github", "--timeout", "0"], "--timeout needs a positive number of seconds"),
+        (
+            &["run", "github", "--url", "not a url"],
+            "invalid value 'not a url' for '--url",
+        ),
+        (
+            &["run", "github", "--url", "http://forge.example.org"],
+            "refusing the plain-http base URL",
+        ),
+        (
+            &["run", "github", "--token-file", token_file],
+            "line 2 is not a token",
+        ),
+        (
+            &["--config", config, "run", "github"],
+            "(line 2): unknown field `tokenz`",
+        ),
+        (
+            &["run", "github", "--timeout", "0"],
+            "--timeout needs a positive number of seconds",
+        ),
     ];
     for (args, expected) in cases {
         let out = run(lister(&db).args(args)).await;
@@ -52,7 +73,10 @@ async fn bad_arguments_and_files_write_nothing() {
         assert!(!db_path.exists(), "{args:?} created the database");
     }
     let out = run(lister(&db).args(["run", "github", "--token-file", token_file])).await;
-    assert!(!out.stderr.contains("ghp_good"), "a token was echoed: {out:?}");
+    assert!(
+        !out.stderr.contains("ghp_good"),
+        "a token was echoed: {out:?}"
+    );
 }
 
 #[tokio::test]
@@ -60,48 +84,89 @@ async fn unreachable_and_unwritable_databases_fail_with_one_line() {
     let out = run(lister("postgres://lister:hunter2@127.0.0.1:1/lister").args(["listers"])).await;
     assert_eq!(out.code, 1, "{out:?}");
     let line = one_error_line(&out.stderr);
-    assert!(line.contains("cannot open database postgres://lister:***@127.0.0.1:1/lister"), "{line}");
+    assert!(
+        line.contains("cannot open database postgres://lister:***@127.0.0.1:1/lister"),
+        "{line}"
+    );
     assert!(!out.stderr.contains("hunter2"));
 
     let out = run(lister("sqlite:///proc/lister/lister.db").args(["listers"])).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(one_error_line(&out.stderr).contains("cannot open database sqlite:///proc/lister/lister.db"));
+    assert!(
+        one_error_line(&out.stderr)
+            .contains("cannot open database sqlite:///proc/lister/lister.db")
+    );
 
     let out = run(lister("mysql://root:hunter2@db/lister").args(["listers"])).await;
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(one_error_line(&out.stderr).contains("mysql://root:***@db/lister") && !out.stderr.contains("hunter2"));
+    assert!(
+        one_error_line(&out.stderr).contains("mysql://root:***@db/lister")
+            && !out.stderr.contains("hunter2")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summaries_exports_and_completions() {
     let db = TestDatabase::sqlite();
-    let forge = FakeForge::start_with(Config { github_repositories: 120, ..Config::default() }).await;
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 120,
+        ..Config::default()
+    })
+    .await;
     let url = forge.github_url().to_string();
 
     let plain = run(lister(&db.url).args(["run", "github", "--url", &url])).await;
     assert_eq!(plain.code, 0, "{plain:?}");
-    assert!(plain.stdout.is_empty(), "the summary goes to stderr: {plain:?}");
-    assert!(plain.stderr.contains("github/default: listing complete"), "{plain:?}");
-    assert!(plain.stderr.contains("origins 120 seen, 120 new, 0 updated, 0 rejected"), "{plain:?}");
+    assert!(
+        plain.stdout.is_empty(),
+        "the summary goes to stderr: {plain:?}"
+    );
+    assert!(
+        plain.stderr.contains("github/default: listing complete"),
+        "{plain:?}"
+    );
+    assert!(
+        plain
+            .stderr
+            .contains("origins 120 seen, 120 new, 0 updated, 0 rejected"),
+        "{plain:?}"
+    );
     let quiet = run(lister(&db.url).args(["-q", "run", "github", "--url", &url])).await;
-    assert_eq!((quiet.code, quiet.stderr.as_str(), quiet.stdout.as_str()), (0, "", ""), "{quiet:?}");
+    assert_eq!(
+        (quiet.code, quiet.stderr.as_str(), quiet.stdout.as_str()),
+        (0, "", ""),
+        "{quiet:?}"
+    );
 
     let csv = run(lister(&db.url).args(["origins", "--format", "csv"])).await;
     let mut lines = csv.stdout.lines();
     assert_eq!(
         lines.next(),
-        Some("lister,instance,url,visit_type,last_update,is_fork,enabled,first_seen,last_seen,extra_loader_arguments")
+        Some(
+            "lister,instance,url,visit_type,last_update,is_fork,enabled,first_seen,last_seen,extra_loader_arguments"
+        )
     );
     assert_eq!(lines.count(), 120);
     let none = run(lister(&db.url).args(["origins", "--lister", "bitbucket"])).await;
     assert_eq!((none.code, none.stdout.as_str()), (0, ""));
 
     let table = run(lister(&db.url).args(["listers"])).await;
-    assert!(table.stdout.lines().nth(1).unwrap().starts_with("github/default"), "{table:?}");
+    assert!(
+        table
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("github/default"),
+        "{table:?}"
+    );
 
     for shell in ["bash", "zsh", "fish"] {
         let script = run(lister(&db.url).args(["completions", shell])).await;
-        assert!(script.code == 0 && script.stdout.contains("origins"), "{shell}: {script:?}");
+        assert!(
+            script.code == 0 && script.stdout.contains("origins"),
+            "{shell}: {script:?}"
+        );
     }
     db.drop_database().await;
 }

@@ -71,9 +71,24 @@ pub enum Error {
     /// A queue operation was refused.
     #[error("{0}")]
     Queue(String),
+    /// An ack named a lease that is not current: unknown, already acked, or expired and
+    /// granted again to another consumer. Nothing was recorded.
+    #[error(
+        "lease {lease_token} is not held: it is unknown, was already acked, or expired and its \
+         origin was granted to another consumer; the visit's outcome was not recorded"
+    )]
+    StaleLease {
+        /// The refused lease token.
+        lease_token: String,
+    },
 }
 
 impl Error {
+    /// Whether this is an ack refused because its lease is not current.
+    pub fn is_stale_lease(&self) -> bool {
+        matches!(self, Error::StaleLease { .. })
+    }
+
     pub(crate) fn query(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
         move |source| Error::Query { action, source }
     }

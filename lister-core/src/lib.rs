@@ -60,9 +60,7 @@ pub use error::{Error, Result};
 pub use lister::{IndexingLister, Lister, PageIndex};
 pub use listing::{IndexedListing, IndexingState, page_url};
 pub use origin::{ListedOrigin, ListerKey, Origin};
-pub use page::{
-    Classification, NextPage, Page, PageResponse, ParseError, QuotaSignal, Validators,
-};
+pub use page::{Classification, NextPage, Page, PageResponse, ParseError, QuotaSignal, Validators};
 pub use progress::{RunContext, RunProgress};
 pub use run::{IndexRange, RunFailure, RunOptions, RunStats, StopReason};
 pub use source::{FetchError, Fetched, PageSource};

@@ -39,7 +39,16 @@ pub trait PageIndex:
 }
 
 impl<T> PageIndex for T where
-    T: Clone + Ord + Debug + Display + FromStr + Serialize + DeserializeOwned + Send + Sync + 'static
+    T: Clone
+        + Ord
+        + Debug
+        + Display
+        + FromStr
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -70,8 +79,10 @@ pub trait IndexingLister: Send + Sync + 'static {
     fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError>;
 
     /// Finds the next page in a successful response; `None` ends the listing.
-    fn next_page(&self, response: &PageResponse)
-    -> Result<Option<NextPage<Self::Index>>, ParseError>;
+    fn next_page(
+        &self,
+        response: &PageResponse,
+    ) -> Result<Option<NextPage<Self::Index>>, ParseError>;
 
     /// Extra request headers the forge wants (`Accept`, an API version…).
     fn request_headers(&self) -> &'static [(&'static str, &'static str)] {

@@ -28,7 +28,11 @@ pub struct IndexingState<I> {
 }
 
 /// Characters an index is percent-encoded against before it goes into a URL.
-const INDEX_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const INDEX_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The URL of the page at `index`: `base` (without a trailing `/`) followed by `template`
 /// with `{index}` replaced by the percent-encoded index.
@@ -40,7 +44,11 @@ const INDEX_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remo
 /// ```
 pub fn page_url(base: &Url, template: &str, index: &impl std::fmt::Display) -> Result<Url> {
     let index = utf8_percent_encode(&index.to_string(), INDEX_ENCODE).to_string();
-    let raw = format!("{}{}", base.as_str().trim_end_matches('/'), template.replace("{index}", &index));
+    let raw = format!(
+        "{}{}",
+        base.as_str().trim_end_matches('/'),
+        template.replace("{index}", &index)
+    );
     Url::parse(&raw).map_err(|err| Error::InvalidOption(format!("page URL `{raw}`: {err}")))
 }
 
@@ -62,7 +70,12 @@ impl<L: IndexingLister> IndexedListing<L> {
         source: Box<dyn PageSource<L::Index>>,
     ) -> Self {
         let key = ListerKey::new(L::NAME, instance);
-        IndexedListing { lister, key, base_url, source }
+        IndexedListing {
+            lister,
+            key,
+            base_url,
+            source,
+        }
     }
 }
 
@@ -87,7 +100,11 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
             saved_index: None,
         };
         let outcome = run.walk(self, store, options, context).await;
-        let mut stats = RunStats::from_progress(self.key.to_string(), &context.progress, run.started.elapsed());
+        let mut stats = RunStats::from_progress(
+            self.key.to_string(),
+            &context.progress,
+            run.started.elapsed(),
+        );
         stats.first_index = run.first_index.map(|index| index.to_string());
         stats.last_index = run.last_index.map(|index| index.to_string());
         stats.saved_index = run.saved_index.map(|index| index.to_string());
@@ -131,7 +148,11 @@ impl<L: IndexingLister> Run<'_, L> {
     ) -> Result<StopReason> {
         let record = store.register_lister(self.key).await?;
         let (start, last, persist) = match &options.range {
-            Some(range) => (parse_index::<L::Index>(&range.first)?, Some(parse_index(&range.last)?), false),
+            Some(range) => (
+                parse_index::<L::Index>(&range.first)?,
+                Some(parse_index(&range.last)?),
+                false,
+            ),
             None => {
                 let saved: Option<IndexingState<L::Index>> = record.decode_state()?;
                 let start = saved.map_or_else(|| listing.lister.first_index(), |state| state.index);
@@ -158,7 +179,10 @@ impl<L: IndexingLister> Run<'_, L> {
             let fetch = async {
                 let known = store.page_record(record.id, current.url.as_str()).await?;
                 let validators = known.as_ref().map(|known| &known.validators);
-                let fetched = listing.source.fetch(&current.url, validators, context).await;
+                let fetched = listing
+                    .source
+                    .fetch(&current.url, validators, context)
+                    .await;
                 Ok::<_, Error>((known, fetched))
             };
             let fetched = match in_flight.take() {
@@ -179,16 +203,24 @@ impl<L: IndexingLister> Run<'_, L> {
                 (_, Err(_)) if context.cancel.is_cancelled() => break Ok(StopReason::Cancelled),
                 (_, Err(err)) => break Err(Error::Fetch(err)),
             };
-            if let Some(next) = page.next.as_ref().filter(|next| next.index <= current.index) {
+            if let Some(next) = page
+                .next
+                .as_ref()
+                .filter(|next| next.index <= current.index)
+            {
                 break Err(Error::PaginationLoop {
                     current: current.index.to_string(),
                     next: next.index.to_string(),
                 });
             }
-            let reached_last = |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
+            let reached_last =
+                |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
             let range_done = page.next.as_ref().is_some_and(reached_last);
             let next = page.next.clone().filter(|next| !reached_last(next));
-            let saved = next.as_ref().map_or(&current.index, |next| &next.index).clone();
+            let saved = next
+                .as_ref()
+                .map_or(&current.index, |next| &next.index)
+                .clone();
             let state = match persist {
                 true => Some(StateWrite::new(&IndexingState { index: &saved }, version)?),
                 false => None,
@@ -198,9 +230,18 @@ impl<L: IndexingLister> Run<'_, L> {
             let page_record = page_record(&current.url, &page.validators, page.next.as_ref())?;
             let (record, index) = (&record, current.index.clone());
             in_flight = Some(Box::pin(async move {
-                let write = PageWrite { lister: record, origins: &origins, state, page: Some(page_record) };
+                let write = PageWrite {
+                    lister: record,
+                    origins: &origins,
+                    state,
+                    page: Some(page_record),
+                };
                 let written = store.commit_page(write).await?;
-                Ok(Committed { written, index, saved: persist.then_some(saved) })
+                Ok(Committed {
+                    written,
+                    index,
+                    saved: persist.then_some(saved),
+                })
             }));
             match next {
                 Some(next) => current = next,
@@ -286,7 +327,10 @@ fn page_record<I: PageIndex>(
     let next_index = next
         .map(|next| serde_json::to_string(&next.index))
         .transpose()
-        .map_err(|source| Error::Decode { what: "page index".into(), source })?;
+        .map_err(|source| Error::Decode {
+            what: "page index".into(),
+            source,
+        })?;
     Ok(PageRecord {
         url: url.to_string(),
         validators: validators.clone(),
@@ -301,13 +345,20 @@ fn unchanged_page<I: PageIndex>(known: Option<PageRecord>) -> Result<Page<I>> {
     let known = known.unwrap_or_default();
     let next = match (&known.next_url, &known.next_index) {
         (Some(url), Some(index)) => Some(NextPage {
-            url: Url::parse(url).map_err(|err| Error::InvalidOption(format!("stored next URL: {err}")))?,
-            index: serde_json::from_str(index)
-                .map_err(|source| Error::Decode { what: "stored next index".into(), source })?,
+            url: Url::parse(url)
+                .map_err(|err| Error::InvalidOption(format!("stored next URL: {err}")))?,
+            index: serde_json::from_str(index).map_err(|source| Error::Decode {
+                what: "stored next index".into(),
+                source,
+            })?,
         }),
         _ => None,
     };
-    Ok(Page { origins: Vec::new(), next, validators: known.validators })
+    Ok(Page {
+        origins: Vec::new(),
+        next,
+        validators: known.validators,
+    })
 }
 
 impl<L: IndexingLister> std::fmt::Debug for IndexedListing<L> {
@@ -318,4 +369,3 @@ impl<L: IndexingLister> std::fmt::Debug for IndexedListing<L> {
             .finish_non_exhaustive()
     }
 }
-

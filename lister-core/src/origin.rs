@@ -80,7 +80,10 @@ pub struct ListerKey {
 impl ListerKey {
     /// A key from its two parts.
     pub fn new(name: impl Into<String>, instance: impl Into<String>) -> Self {
-        ListerKey { name: name.into(), instance: instance.into() }
+        ListerKey {
+            name: name.into(),
+            instance: instance.into(),
+        }
     }
 }
 

@@ -53,7 +53,10 @@ pub struct ParseError {
 impl ParseError {
     /// A parse error that is not about a JSON path.
     pub fn new(message: impl Into<String>) -> Self {
-        ParseError { path: ".".into(), message: message.into() }
+        ParseError {
+            path: ".".into(),
+            message: message.into(),
+        }
     }
 }
 

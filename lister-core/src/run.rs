@@ -117,7 +117,10 @@ impl fmt::Display for RunFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}; ", self.error)?;
         match &self.stats.saved_index {
-            Some(index) => write!(f, "state saved up to index {index}, the next run resumes there"),
+            Some(index) => write!(
+                f,
+                "state saved up to index {index}, the next run resumes there"
+            ),
             None => write!(f, "no state saved by this run"),
         }
     }

@@ -33,7 +33,11 @@ fn unique_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl TestDatabase {
@@ -42,7 +46,10 @@ impl TestDatabase {
         let dir = std::env::temp_dir().join(unique_name("lister_test"));
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
         let url = format!("sqlite://{}", dir.join("lister.db").display());
-        TestDatabase { url, cleanup: Cleanup::Sqlite(dir) }
+        TestDatabase {
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a printed reason) when
@@ -52,6 +59,13 @@ impl TestDatabase {
             eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so the PostgreSQL tests do not run");
             return None;
         };
+        Some(Self::postgres_at(&admin_url).await)
+    }
+
+    /// A fresh PostgreSQL database on the server at `admin_url` (a user who may create
+    /// databases). Panics if the server is unreachable.
+    pub async fn postgres_at(admin_url: &str) -> TestDatabase {
+        let admin_url = admin_url.to_owned();
         let name = unique_name("lister_test");
         let mut admin = AsyncPgConnection::establish(&admin_url)
             .await
@@ -62,7 +76,10 @@ impl TestDatabase {
             .expect("create a test database");
         let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL URL");
         url.set_path(&name);
-        Some(TestDatabase { url: url.into(), cleanup: Cleanup::Postgres { admin_url, name } })
+        TestDatabase {
+            url: url.into(),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        }
     }
 
     /// Both backends: SQLite always, PostgreSQL when configured.
@@ -112,7 +129,9 @@ impl TestDatabase {
                 .expect("test SQL task");
             }
             Cleanup::Postgres { .. } => {
-                let mut conn = AsyncPgConnection::establish(&self.url).await.expect("open PostgreSQL");
+                let mut conn = AsyncPgConnection::establish(&self.url)
+                    .await
+                    .expect("open PostgreSQL");
                 conn.batch_execute(sql).await.expect("run test SQL");
             }
         }

@@ -69,7 +69,10 @@ pub fn validate_origin_url(raw: &str) -> Result<ValidUrl, Rejection> {
         let _ = url.set_username("");
         credentials_removed = true;
     }
-    Ok(ValidUrl { url: url.into(), credentials_removed })
+    Ok(ValidUrl {
+        url: url.into(),
+        credentials_removed,
+    })
 }
 
 /// `git@host:owner/repo.git` → `ssh://git@host/owner/repo.git`; `None` if `raw` is not that form.
@@ -80,7 +83,11 @@ fn scp_like_to_ssh(raw: &str) -> Option<Url> {
     if !plain(user) || !plain(host) || path.starts_with("//") {
         return None;
     }
-    Url::parse(&format!("ssh://{user}@{host}/{}", path.trim_start_matches('/'))).ok()
+    Url::parse(&format!(
+        "ssh://{user}@{host}/{}",
+        path.trim_start_matches('/')
+    ))
+    .ok()
 }
 
 #[cfg(test)]
@@ -93,10 +100,22 @@ mod tests {
         for ok in ["https://h/a", "http://h/a", "git://h/a", "ssh://git@h/a"] {
             assert!(validate_origin_url(ok).is_ok(), "{ok}");
         }
-        assert_eq!(validate_origin_url("ftp://h/a"), Err(Rejection::Scheme("ftp".into())));
-        assert_eq!(validate_origin_url("file:///etc/passwd"), Err(Rejection::Scheme("file".into())));
-        assert!(matches!(validate_origin_url("not a url"), Err(Rejection::Unparsable(_))));
-        assert!(matches!(validate_origin_url(""), Err(Rejection::Unparsable(_))));
+        assert_eq!(
+            validate_origin_url("ftp://h/a"),
+            Err(Rejection::Scheme("ftp".into()))
+        );
+        assert_eq!(
+            validate_origin_url("file:///etc/passwd"),
+            Err(Rejection::Scheme("file".into()))
+        );
+        assert!(matches!(
+            validate_origin_url("not a url"),
+            Err(Rejection::Unparsable(_))
+        ));
+        assert!(matches!(
+            validate_origin_url(""),
+            Err(Rejection::Unparsable(_))
+        ));
     }
 
     #[test]

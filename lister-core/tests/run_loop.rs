@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use lister_core::testing::TestDatabase;
 use lister_core::{
-    Error, FetchError, Fetched, IndexRange, IndexedListing, IndexingLister, IndexingState,
-    Lister, ListerKey, NextPage, Origin, Page, PageResponse, PageSource, ParseError, RunContext,
+    Error, FetchError, Fetched, IndexRange, IndexedListing, IndexingLister, IndexingState, Lister,
+    ListerKey, NextPage, Origin, Page, PageResponse, PageSource, ParseError, RunContext,
     RunOptions, StopReason, Store, Validators,
 };
 use url::Url;
@@ -55,7 +55,12 @@ impl MemorySource {
         let mut source = MemorySource::default();
         for page in 0..count {
             let origins = (0..per_page)
-                .map(|i| Origin::new(format!("https://forge.test/r/{}", page * per_page + i), "git"))
+                .map(|i| {
+                    Origin::new(
+                        format!("https://forge.test/r/{}", page * per_page + i),
+                        "git",
+                    )
+                })
                 .collect();
             let next = (page + 1 < count).then_some((page + 1) * 10);
             source.pages.insert(page * 10, (origins, next));
@@ -69,7 +74,12 @@ impl MemorySource {
 }
 
 fn url_at(index: u64) -> Url {
-    lister_core::page_url(&Url::parse(BASE).unwrap(), MemoryForge::PATH_TEMPLATE, &index).unwrap()
+    lister_core::page_url(
+        &Url::parse(BASE).unwrap(),
+        MemoryForge::PATH_TEMPLATE,
+        &index,
+    )
+    .unwrap()
 }
 
 #[async_trait]
@@ -80,7 +90,12 @@ impl PageSource<u64> for &'static MemorySource {
         known: Option<&Validators>,
         context: &RunContext,
     ) -> Result<Fetched<u64>, FetchError> {
-        let index: u64 = url.query_pairs().find(|(k, _)| k == "since").unwrap().1.parse()?;
+        let index: u64 = url
+            .query_pairs()
+            .find(|(k, _)| k == "since")
+            .unwrap()
+            .1
+            .parse()?;
         self.fetched.lock().unwrap().push(index);
         if self.cancel_at == Some(index) {
             context.cancel.cancel();
@@ -91,25 +106,46 @@ impl PageSource<u64> for &'static MemorySource {
         let (origins, next) = self.pages.get(&index).ok_or("no such page")?.clone();
         Ok(Fetched::Page(Page {
             origins,
-            next: next.map(|index| NextPage { url: url_at(index), index }),
-            validators: Validators { etag: Some(format!("\"page-{index}\"")), last_modified: None },
+            next: next.map(|index| NextPage {
+                url: url_at(index),
+                index,
+            }),
+            validators: Validators {
+                etag: Some(format!("\"page-{index}\"")),
+                last_modified: None,
+            },
         }))
     }
 }
 
 fn listing(source: MemorySource) -> (IndexedListing<MemoryForge>, &'static MemorySource) {
     let source: &'static MemorySource = Box::leak(Box::new(source));
-    let listing = IndexedListing::new(MemoryForge, "default", Url::parse(BASE).unwrap(), Box::new(source));
+    let listing = IndexedListing::new(
+        MemoryForge,
+        "default",
+        Url::parse(BASE).unwrap(),
+        Box::new(source),
+    );
     (listing, source)
 }
 
 async fn saved_index(store: &Store) -> Option<u64> {
-    let lister = store.lister(&ListerKey::new("memory", "default")).await.unwrap()?;
-    lister.decode_state::<IndexingState<u64>>().unwrap().map(|state| state.index)
+    let lister = store
+        .lister(&ListerKey::new("memory", "default"))
+        .await
+        .unwrap()?;
+    lister
+        .decode_state::<IndexingState<u64>>()
+        .unwrap()
+        .map(|state| state.index)
 }
 
 async fn origin_count(store: &Store) -> usize {
-    store.listed_origins(&ListerKey::new("memory", "default")).await.unwrap().len()
+    store
+        .listed_origins(&ListerKey::new("memory", "default"))
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
@@ -117,13 +153,26 @@ async fn lists_everything_and_stops_at_the_end() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let (listing, source) = listing(MemorySource::linear(5, 3));
-    let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap();
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
     assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
-    assert_eq!((stats.pages, stats.origins_seen, stats.origins_new), (5, 15, 15));
+    assert_eq!(
+        (stats.pages, stats.origins_seen, stats.origins_new),
+        (5, 15, 15)
+    );
     assert_eq!(source.fetched(), vec![0, 10, 20, 30, 40]);
     assert_eq!(origin_count(&store).await, 15);
-    assert_eq!(saved_index(&store).await, Some(40), "the last page's own index is saved");
-    assert_eq!((stats.first_index.as_deref(), stats.last_index.as_deref()), (Some("0"), Some("40")));
+    assert_eq!(
+        saved_index(&store).await,
+        Some(40),
+        "the last page's own index is saved"
+    );
+    assert_eq!(
+        (stats.first_index.as_deref(), stats.last_index.as_deref()),
+        (Some("0"), Some("40"))
+    );
     let summary = store.lister_summaries().await.unwrap();
     assert!(summary[0].last_listing_finished_at.is_some());
     db.drop_database().await;
@@ -134,14 +183,33 @@ async fn max_pages_stops_and_the_next_run_resumes_where_it_stopped() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let (listing, source) = listing(MemorySource::linear(5, 3));
-    let options = RunOptions { max_pages: Some(2), ..Default::default() };
-    let stats = listing.run(&store, &options, &RunContext::default()).await.unwrap();
-    assert_eq!((stats.stopped, stats.pages), (Some(StopReason::MaxPages), 2));
+    let options = RunOptions {
+        max_pages: Some(2),
+        ..Default::default()
+    };
+    let stats = listing
+        .run(&store, &options, &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.stopped, stats.pages),
+        (Some(StopReason::MaxPages), 2)
+    );
     assert_eq!(saved_index(&store).await, Some(20));
     assert_eq!(stats.saved_index.as_deref(), Some("20"));
-    let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap();
-    assert_eq!((stats.stopped, stats.pages, stats.origins_new), (Some(StopReason::EndOfListing), 3, 9));
-    assert_eq!(source.fetched(), vec![0, 10, 20, 30, 40], "no page fetched twice");
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.stopped, stats.pages, stats.origins_new),
+        (Some(StopReason::EndOfListing), 3, 9)
+    );
+    assert_eq!(
+        source.fetched(),
+        vec![0, 10, 20, 30, 40],
+        "no page fetched twice"
+    );
     assert_eq!(origin_count(&store).await, 15);
     db.drop_database().await;
 }
@@ -153,14 +221,27 @@ async fn a_next_index_that_does_not_advance_is_a_pagination_loop() {
     let mut source = MemorySource::linear(4, 2);
     source.pages.get_mut(&20).unwrap().1 = Some(10); // page 20 points back to page 10
     let (listing, fetched) = listing(source);
-    let failure = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap_err();
-    assert!(matches!(failure.error, Error::PaginationLoop { ref current, ref next } if current == "20" && next == "10"));
+    let failure = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::PaginationLoop { ref current, ref next } if current == "20" && next == "10")
+    );
     let message = failure.to_string();
     assert!(message.contains("index 20 points to index 10"), "{message}");
     assert!(message.contains("state saved up to index 20"), "{message}");
     assert_eq!(fetched.fetched(), vec![0, 10, 20], "stopped at once");
-    assert_eq!(saved_index(&store).await, Some(20), "state kept up to the last good page");
-    assert_eq!(origin_count(&store).await, 4, "the looping page is not committed");
+    assert_eq!(
+        saved_index(&store).await,
+        Some(20),
+        "state kept up to the last good page"
+    );
+    assert_eq!(
+        origin_count(&store).await,
+        4,
+        "the looping page is not committed"
+    );
     db.drop_database().await;
 }
 
@@ -179,8 +260,18 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
     ];
     source.pages.insert(0, (page, None));
     let (listing, _) = listing(source);
-    let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap();
-    assert_eq!((stats.origins_seen, stats.origins_rejected, stats.origins_duplicate), (6, 2, 1));
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stats.origins_seen,
+            stats.origins_rejected,
+            stats.origins_duplicate
+        ),
+        (6, 2, 1)
+    );
     let stored: Vec<(String, String)> = store
         .listed_origins(&ListerKey::new("memory", "default"))
         .await
@@ -188,7 +279,11 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
         .into_iter()
         .map(|o| (o.origin.url, o.origin.visit_type))
         .collect();
-    let expected = [("https://forge.test/creds", "git"), ("https://forge.test/ok", "git"), ("https://forge.test/ok", "hg")];
+    let expected = [
+        ("https://forge.test/creds", "git"),
+        ("https://forge.test/ok", "git"),
+        ("https://forge.test/ok", "hg"),
+    ];
     assert_eq!(stored, expected.map(|(u, t)| (u.to_owned(), t.to_owned())));
     db.drop_database().await;
 }
@@ -200,11 +295,22 @@ async fn cancellation_commits_the_page_in_flight_then_stops() {
     let mut source = MemorySource::linear(5, 3);
     source.cancel_at = Some(20);
     let (listing, fetched) = listing(source);
-    let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap();
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
     assert_eq!(stats.stopped, Some(StopReason::Cancelled));
     assert_eq!(fetched.fetched(), vec![0, 10, 20]);
-    assert_eq!(origin_count(&store).await, 9, "the page in flight was committed");
-    assert_eq!(saved_index(&store).await, Some(30), "the next run starts after it");
+    assert_eq!(
+        origin_count(&store).await,
+        9,
+        "the page in flight was committed"
+    );
+    assert_eq!(
+        saved_index(&store).await,
+        Some(30),
+        "the next run starts after it"
+    );
     db.drop_database().await;
 }
 
@@ -213,25 +319,65 @@ async fn a_range_relists_without_touching_the_state() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let (listing, fetched) = listing(MemorySource::linear(6, 2));
-    let options = RunOptions { max_pages: Some(1), ..Default::default() };
-    listing.run(&store, &options, &RunContext::default()).await.unwrap();
-    let version_before = store.lister(listing.key()).await.unwrap().unwrap().state_version;
+    let options = RunOptions {
+        max_pages: Some(1),
+        ..Default::default()
+    };
+    listing
+        .run(&store, &options, &RunContext::default())
+        .await
+        .unwrap();
+    let version_before = store
+        .lister(listing.key())
+        .await
+        .unwrap()
+        .unwrap()
+        .state_version;
 
-    let range = IndexRange { first: "10".into(), last: "30".into() };
-    let options = RunOptions { range: Some(range), ..Default::default() };
-    let stats = listing.run(&store, &options, &RunContext::default()).await.unwrap();
+    let range = IndexRange {
+        first: "10".into(),
+        last: "30".into(),
+    };
+    let options = RunOptions {
+        range: Some(range),
+        ..Default::default()
+    };
+    let stats = listing
+        .run(&store, &options, &RunContext::default())
+        .await
+        .unwrap();
     assert_eq!(stats.stopped, Some(StopReason::EndOfRange));
-    assert_eq!(fetched.fetched(), vec![0, 10, 20], "pages 10 and 20 cover (10, 30]");
+    assert_eq!(
+        fetched.fetched(),
+        vec![0, 10, 20],
+        "pages 10 and 20 cover (10, 30]"
+    );
     assert_eq!(stats.saved_index, None);
     let lister = store.lister(listing.key()).await.unwrap().unwrap();
-    assert_eq!(lister.state_version, version_before, "the state is untouched");
+    assert_eq!(
+        lister.state_version, version_before,
+        "the state is untouched"
+    );
     assert_eq!(saved_index(&store).await, Some(10));
-    let bad = IndexRange { first: "ten".into(), last: "30".into() };
+    let bad = IndexRange {
+        first: "ten".into(),
+        last: "30".into(),
+    };
     let failure = listing
-        .run(&store, &RunOptions { range: Some(bad), ..Default::default() }, &RunContext::default())
+        .run(
+            &store,
+            &RunOptions {
+                range: Some(bad),
+                ..Default::default()
+            },
+            &RunContext::default(),
+        )
         .await
         .unwrap_err();
-    assert!(failure.to_string().contains("`ten` is not a valid index"), "{failure}");
+    assert!(
+        failure.to_string().contains("`ten` is not a valid index"),
+        "{failure}"
+    );
     db.drop_database().await;
 }
 
@@ -240,19 +386,39 @@ async fn an_unchanged_page_follows_the_remembered_next_link() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let (first, _) = listing(MemorySource::linear(3, 2));
-    first.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap();
+    first
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
 
     // Rerun the whole listing as a range: every page is known, and answered 304.
     let mut source = MemorySource::linear(3, 2);
     source.not_modified_when_known = true;
     let (again, fetched) = listing(source);
-    let range = IndexRange { first: "0".into(), last: "1000".into() };
+    let range = IndexRange {
+        first: "0".into(),
+        last: "1000".into(),
+    };
     let stats = again
-        .run(&store, &RunOptions { range: Some(range), ..Default::default() }, &RunContext::default())
+        .run(
+            &store,
+            &RunOptions {
+                range: Some(range),
+                ..Default::default()
+            },
+            &RunContext::default(),
+        )
         .await
         .unwrap();
-    assert_eq!(fetched.fetched(), vec![0, 10, 20], "followed the stored next links");
-    assert_eq!((stats.not_modified, stats.origins_seen, stats.stopped), (3, 0, Some(StopReason::EndOfListing)));
+    assert_eq!(
+        fetched.fetched(),
+        vec![0, 10, 20],
+        "followed the stored next links"
+    );
+    assert_eq!(
+        (stats.not_modified, stats.origins_seen, stats.stopped),
+        (3, 0, Some(StopReason::EndOfListing))
+    );
     db.drop_database().await;
 }
 
@@ -263,8 +429,14 @@ async fn a_fetch_error_names_where_the_next_run_resumes() {
     let mut source = MemorySource::linear(4, 1);
     source.pages.remove(&20);
     let (listing, _) = listing(source);
-    let failure = listing.run(&store, &RunOptions::default(), &RunContext::default()).await.unwrap_err();
-    assert_eq!(failure.to_string(), "no such page; state saved up to index 20, the next run resumes there");
+    let failure = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.to_string(),
+        "no such page; state saved up to index 20, the next run resumes there"
+    );
     assert_eq!(failure.stats.pages, 2);
     db.drop_database().await;
 }

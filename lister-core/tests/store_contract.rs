@@ -10,9 +10,21 @@ fn origins(urls: &[&str]) -> Vec<Origin> {
     urls.iter().map(|url| Origin::new(*url, "git")).collect()
 }
 
-async fn write(store: &Store, key: &ListerKey, origins: &[Origin]) -> lister_core::store::PageWritten {
+async fn write(
+    store: &Store,
+    key: &ListerKey,
+    origins: &[Origin],
+) -> lister_core::store::PageWritten {
     let lister = store.register_lister(key).await.unwrap();
-    store.commit_page(PageWrite { lister: &lister, origins, state: None, page: None }).await.unwrap()
+    store
+        .commit_page(PageWrite {
+            lister: &lister,
+            origins,
+            state: None,
+            page: None,
+        })
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -29,19 +41,40 @@ async fn upsert_keeps_first_seen_and_refreshes_last_seen() {
             .with_fork(Some(true))
             .with_enabled(false)
             .with_last_update(Some(chrono::Utc::now()));
-        let second = write(&store, &key, &[changed.clone(), Origin::new("https://h/c", "git")]).await;
+        let second = write(
+            &store,
+            &key,
+            &[changed.clone(), Origin::new("https://h/c", "git")],
+        )
+        .await;
         assert_eq!((second.new, second.updated), (1, 1), "{}", db.url);
 
         let after = store.listed_origins(&key).await.unwrap();
         assert_eq!(after.len(), 3);
         let (a_before, a_after) = (&before[0], &after[0]);
         assert_eq!(a_after.origin.url, "https://h/a");
-        assert_eq!(a_after.first_seen, a_before.first_seen, "first_seen is set once");
-        assert!(a_after.last_seen > a_before.last_seen, "last_seen is refreshed");
-        assert_eq!(a_after.origin.is_fork, Some(true), "is_fork takes the new value");
+        assert_eq!(
+            a_after.first_seen, a_before.first_seen,
+            "first_seen is set once"
+        );
+        assert!(
+            a_after.last_seen > a_before.last_seen,
+            "last_seen is refreshed"
+        );
+        assert_eq!(
+            a_after.origin.is_fork,
+            Some(true),
+            "is_fork takes the new value"
+        );
         assert!(!a_after.origin.enabled, "enabled takes the new value");
-        assert!(a_after.origin.last_update.is_some(), "last_update takes the new value");
-        assert_eq!(after[1].last_seen, before[1].last_seen, "b was not seen again");
+        assert!(
+            a_after.origin.last_update.is_some(),
+            "last_update takes the new value"
+        );
+        assert_eq!(
+            after[1].last_seen, before[1].last_seen,
+            "b was not seen again"
+        );
         db.drop_database().await;
     }
 }
@@ -77,8 +110,14 @@ async fn state_round_trips_and_survives_reopening() {
             let store = db.open().await;
             let lister = store.register_lister(&key).await.unwrap();
             assert_eq!(lister.decode_state::<TypedState>().unwrap(), None);
-            let state = TypedState { index: 42, cursor: Some("2024-01-01T00:00:00+00:00".into()) };
-            let version = store.save_state(&lister, &state, lister.state_version).await.unwrap();
+            let state = TypedState {
+                index: 42,
+                cursor: Some("2024-01-01T00:00:00+00:00".into()),
+            };
+            let version = store
+                .save_state(&lister, &state, lister.state_version)
+                .await
+                .unwrap();
             assert_eq!(version, lister.state_version + 1);
         }
         let store = db.open().await;
@@ -100,7 +139,16 @@ async fn concurrent_state_writers_never_move_state_backwards() {
         let writers = (1..=8u64).map(|index| {
             let (store, lister) = (store.clone(), lister.clone());
             tokio::spawn(async move {
-                store.save_state(&lister, &TypedState { index, cursor: None }, 0).await
+                store
+                    .save_state(
+                        &lister,
+                        &TypedState {
+                            index,
+                            cursor: None,
+                        },
+                        0,
+                    )
+                    .await
             })
         });
         let results: Vec<_> = futures::future::join_all(writers).await;
@@ -110,16 +158,34 @@ async fn concurrent_state_writers_never_move_state_backwards() {
             .filter(|(_, result)| result.as_ref().unwrap().is_ok())
             .map(|(i, _)| i as u64 + 1)
             .collect();
-        assert_eq!(winners.len(), 1, "exactly one writer of version 0 wins on {}", db.url);
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one writer of version 0 wins on {}",
+            db.url
+        );
         for result in results {
             if let Err(err) = result.unwrap() {
-                assert!(matches!(err, Error::StateConflict { expected: 0, found: 1, .. }), "{err}");
+                assert!(
+                    matches!(
+                        err,
+                        Error::StateConflict {
+                            expected: 0,
+                            found: 1,
+                            ..
+                        }
+                    ),
+                    "{err}"
+                );
                 assert!(err.to_string().contains("another `lister run`"), "{err}");
             }
         }
         let saved = store.register_lister(&key).await.unwrap();
         assert_eq!(saved.state_version, 1);
-        assert_eq!(saved.decode_state::<TypedState>().unwrap().unwrap().index, winners[0]);
+        assert_eq!(
+            saved.decode_state::<TypedState>().unwrap().unwrap().index,
+            winners[0]
+        );
         db.drop_database().await;
     }
 }
@@ -143,11 +209,21 @@ async fn a_page_is_written_whole_or_not_at_all() {
         db.execute(trigger).await;
         let page = |url: &str| PageRecord {
             url: url.into(),
-            validators: Validators { etag: Some("\"e\"".into()), last_modified: None },
+            validators: Validators {
+                etag: Some("\"e\"".into()),
+                last_modified: None,
+            },
             next_url: None,
             next_index: None,
         };
-        let state = StateWrite::new(&TypedState { index: 7, cursor: None }, 0).unwrap();
+        let state = StateWrite::new(
+            &TypedState {
+                index: 7,
+                cursor: None,
+            },
+            0,
+        )
+        .unwrap();
         let failed = store
             .commit_page(PageWrite {
                 lister: &lister,
@@ -157,9 +233,16 @@ async fn a_page_is_written_whole_or_not_at_all() {
             })
             .await;
         assert!(failed.is_err(), "the trigger fails the page on {}", db.url);
-        assert!(store.listed_origins(&key).await.unwrap().is_empty(), "no origin survives");
+        assert!(
+            store.listed_origins(&key).await.unwrap().is_empty(),
+            "no origin survives"
+        );
         let after = store.register_lister(&key).await.unwrap();
-        assert_eq!((after.state_version, after.state), (0, None), "the state did not move");
+        assert_eq!(
+            (after.state_version, after.state),
+            (0, None),
+            "the state did not move"
+        );
 
         // The same page without the fault commits everything.
         let written = store
@@ -172,7 +255,11 @@ async fn a_page_is_written_whole_or_not_at_all() {
             .await
             .unwrap();
         assert_eq!((written.new, written.state_version), (2, Some(1)));
-        let record = store.page_record(lister.id, "https://forge/ok").await.unwrap().unwrap();
+        let record = store
+            .page_record(lister.id, "https://forge/ok")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(record.validators.etag.as_deref(), Some("\"e\""));
         db.drop_database().await;
     }
@@ -184,12 +271,31 @@ async fn a_stale_state_version_writes_no_origin() {
         let store = db.open().await;
         let key = ListerKey::new("github", "default");
         let lister = store.register_lister(&key).await.unwrap();
-        store.save_state(&lister, &TypedState { index: 10, cursor: None }, 0).await.unwrap();
+        store
+            .save_state(
+                &lister,
+                &TypedState {
+                    index: 10,
+                    cursor: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
         let stale = store
             .commit_page(PageWrite {
                 lister: &lister,
                 origins: &origins(&["https://h/late"]),
-                state: Some(StateWrite::new(&TypedState { index: 5, cursor: None }, 0).unwrap()),
+                state: Some(
+                    StateWrite::new(
+                        &TypedState {
+                            index: 5,
+                            cursor: None,
+                        },
+                        0,
+                    )
+                    .unwrap(),
+                ),
                 page: None,
             })
             .await;
@@ -204,8 +310,9 @@ async fn a_page_larger_than_one_statement_is_written_in_chunks() {
     for db in TestDatabase::all().await {
         let store = db.open().await;
         let key = ListerKey::new("github", "default");
-        let many: Vec<Origin> =
-            (0..1_234).map(|i| Origin::new(format!("https://h/r{i:05}"), "git")).collect();
+        let many: Vec<Origin> = (0..1_234)
+            .map(|i| Origin::new(format!("https://h/r{i:05}"), "git"))
+            .collect();
         assert_eq!(write(&store, &key, &many).await.new, 1_234);
         assert_eq!(write(&store, &key, &many).await.updated, 1_234);
         assert_eq!(store.listed_origins(&key).await.unwrap().len(), 1_234);
@@ -215,11 +322,23 @@ async fn a_page_larger_than_one_statement_is_written_in_chunks() {
 
 #[tokio::test]
 async fn bad_database_urls_fail_clearly_without_leaking_the_password() {
-    let err = Store::open("postgres://me:hunter2@127.0.0.1:1/nope").await.unwrap_err().to_string();
+    let err = Store::open("postgres://me:hunter2@127.0.0.1:1/nope")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("postgres://me:***@127.0.0.1:1/nope"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
-    let err = Store::open("/nonexistent-dir/sub/lister.db").await.unwrap_err().to_string();
-    assert!(err.contains("cannot open database sqlite:///nonexistent-dir/sub/lister.db"), "{err}");
-    let err = Store::open("redis://localhost").await.unwrap_err().to_string();
+    let err = Store::open("/nonexistent-dir/sub/lister.db")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot open database sqlite:///nonexistent-dir/sub/lister.db"),
+        "{err}"
+    );
+    let err = Store::open("redis://localhost")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("invalid database URL"), "{err}");
 }

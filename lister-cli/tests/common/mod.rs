@@ -16,13 +16,18 @@ pub struct Run {
 impl Run {
     /// The `--json` summary printed on stdout.
     pub fn summary(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|err| panic!("no JSON summary ({err}): {self:?}"))
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|err| panic!("no JSON summary ({err}): {self:?}"))
     }
 }
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -30,12 +35,22 @@ impl std::fmt::Debug for Run {
 pub fn lister(database: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lister"));
     command.arg("--database-url").arg(database);
-    for var in ["LISTER_DATABASE_URL", "RUST_LOG", "GITHUB_TOKEN", "GITHUB_TOKENS", "BITBUCKET_TOKEN",
-        "BITBUCKET_USERNAME", "BITBUCKET_APP_PASSWORD"] {
+    for var in [
+        "LISTER_DATABASE_URL",
+        "RUST_LOG",
+        "GITHUB_TOKEN",
+        "GITHUB_TOKENS",
+        "BITBUCKET_TOKEN",
+        "BITBUCKET_USERNAME",
+        "BITBUCKET_APP_PASSWORD",
+    ] {
         command.env_remove(var);
     }
     // No config file from the machine: point the config directory at an empty one.
-    command.env("XDG_CONFIG_HOME", std::env::temp_dir().join("lister-e2e-no-config"));
+    command.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("lister-e2e-no-config"),
+    );
     command.kill_on_drop(true);
     command
 }
@@ -54,7 +69,10 @@ pub async fn run(command: &mut tokio::process::Command) -> Run {
 pub async fn exported(database: &str, lister_name: &str) -> Vec<serde_json::Value> {
     let out = run(lister(database).args(["origins", "--lister", lister_name])).await;
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
+    out.stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
 }
 
 /// The databases to run end-to-end tests on.
@@ -85,7 +103,10 @@ impl Forge {
     }
 
     /// Every origin URL the fake forge holds for this forge.
-    pub fn expected_urls(self, forge: &lister_tests::fake_forge::FakeForge) -> std::collections::BTreeSet<String> {
+    pub fn expected_urls(
+        self,
+        forge: &lister_tests::fake_forge::FakeForge,
+    ) -> std::collections::BTreeSet<String> {
         match self {
             Forge::GitHub => forge.github_html_urls().into_iter().collect(),
             Forge::Bitbucket => forge
@@ -98,10 +119,18 @@ impl Forge {
 }
 
 /// A run of `lister run FORGE --json` bounded in time: a hang fails the test.
-pub async fn list(db: &str, forge: Forge, fake: &lister_tests::fake_forge::FakeForge, args: &[&str], env: &[(&str, &str)]) -> Run {
+pub async fn list(
+    db: &str,
+    forge: Forge,
+    fake: &lister_tests::fake_forge::FakeForge,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let url = forge.url(fake);
     let mut command = lister(db);
-    command.args(["run", forge.name(), "--url", &url, "--json"]).args(args);
+    command
+        .args(["run", forge.name(), "--url", &url, "--json"])
+        .args(args);
     for (name, value) in env {
         command.env(name, value);
     }
@@ -111,12 +140,23 @@ pub async fn list(db: &str, forge: Forge, fake: &lister_tests::fake_forge::FakeF
 }
 
 /// Asserts a complete listing: exit 0, every repository exactly once.
-pub async fn assert_complete(db: &str, forge: Forge, fake: &lister_tests::fake_forge::FakeForge, out: &Run) {
+pub async fn assert_complete(
+    db: &str,
+    forge: Forge,
+    fake: &lister_tests::fake_forge::FakeForge,
+    out: &Run,
+) {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.summary()["stopped"], "end_of_listing", "{out:?}");
     let listed = exported(db, forge.name()).await;
-    let urls: std::collections::BTreeSet<String> =
-        listed.iter().map(|o| o["url"].as_str().unwrap().to_owned()).collect();
+    let urls: std::collections::BTreeSet<String> = listed
+        .iter()
+        .map(|o| o["url"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(urls.len(), listed.len(), "an origin listed twice");
-    assert_eq!(urls, forge.expected_urls(fake), "the listing is incomplete or has strays");
+    assert_eq!(
+        urls,
+        forge.expected_urls(fake),
+        "the listing is incomplete or has strays"
+    );
 }

@@ -22,7 +22,7 @@ const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 
 /// A connection to one of the two backends.
 pub(crate) enum DbConnection {
-    Postgres(AsyncPgConnection),
+    Postgres(Box<AsyncPgConnection>),
     Sqlite(SyncConnectionWrapper<SqliteConnection>),
 }
 
@@ -32,7 +32,10 @@ pub(crate) enum DbConnection {
 macro_rules! dispatch {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            $crate::store::connection::DbConnection::Postgres($conn) => $body,
+            $crate::store::connection::DbConnection::Postgres($conn) => {
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut *$conn;
+                $body
+            }
             $crate::store::connection::DbConnection::Sqlite($conn) => $body,
         }
     };
@@ -41,14 +44,19 @@ macro_rules! dispatch {
 impl DbConnection {
     /// Connects and applies session settings.
     pub(crate) async fn establish(url: &DatabaseUrl) -> Result<DbConnection> {
-        let open_error = |reason: String| Error::Open { url: url.to_string(), reason };
+        let open_error = |reason: String| Error::Open {
+            url: url.to_string(),
+            reason,
+        };
         match url {
             DatabaseUrl::Postgres(raw) => AsyncPgConnection::establish(raw)
                 .await
-                .map(DbConnection::Postgres)
+                .map(|conn| DbConnection::Postgres(Box::new(conn)))
                 .map_err(|err| open_error(err.to_string())),
             DatabaseUrl::Sqlite(path) => {
-                let path = path.to_str().ok_or_else(|| open_error("the path is not UTF-8".into()))?;
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| open_error("the path is not UTF-8".into()))?;
                 let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(path)
                     .await
                     .map_err(|err| open_error(err.to_string()))?;
@@ -66,23 +74,33 @@ impl DbConnection {
 
     /// Applies the embedded migrations that are not applied yet, one process at a time.
     pub(crate) async fn migrate(self, url: &DatabaseUrl) -> Result<DbConnection> {
-        let fail = |reason: String| Error::Open { url: url.to_string(), reason };
+        let fail = |reason: String| Error::Open {
+            url: url.to_string(),
+            reason,
+        };
         match self {
-            DbConnection::Postgres(mut conn) => {
+            DbConnection::Postgres(conn) => {
+                let mut conn = *conn;
                 let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK})");
-                conn.batch_execute(&lock).await.map_err(|err| fail(err.to_string()))?;
+                conn.batch_execute(&lock)
+                    .await
+                    .map_err(|err| fail(err.to_string()))?;
                 let migrated = tokio::task::spawn_blocking(move || {
                     let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
-                    let result = wrapper.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+                    let result = wrapper
+                        .run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(drop);
                     (wrapper.into_inner(), result.map_err(|err| err.to_string()))
                 })
                 .await
                 .map_err(|err| fail(err.to_string()))?;
                 let (mut conn, result) = migrated;
                 let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
-                conn.batch_execute(&unlock).await.map_err(|err| fail(err.to_string()))?;
+                conn.batch_execute(&unlock)
+                    .await
+                    .map_err(|err| fail(err.to_string()))?;
                 result.map_err(|err| fail(format!("migration failed: {err}")))?;
-                Ok(DbConnection::Postgres(conn))
+                Ok(DbConnection::Postgres(Box::new(conn)))
             }
             DbConnection::Sqlite(mut conn) => {
                 conn.spawn_blocking(|conn| {

@@ -33,7 +33,10 @@ impl DatabaseUrl {
             url::Url::parse(raw).map_err(|err| invalid(&err.to_string()))?;
             return Ok(DatabaseUrl::Postgres(raw.to_owned()));
         }
-        let path = match raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
+        let path = match raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
             Some(path) => path,
             None if raw.contains("://") => {
                 return Err(invalid("use sqlite://PATH, a plain path, or postgres://…"));
@@ -83,7 +86,11 @@ pub fn redact(raw: &str) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k == "password" { "***".into() } else { v.into_owned() };
+                let v = if k == "password" {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -98,8 +105,14 @@ mod tests {
 
     #[test]
     fn parses_the_three_forms() {
-        assert_eq!(DatabaseUrl::parse("a.db").unwrap(), DatabaseUrl::Sqlite("a.db".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite://a.db").unwrap(), DatabaseUrl::Sqlite("a.db".into()));
+        assert_eq!(
+            DatabaseUrl::parse("a.db").unwrap(),
+            DatabaseUrl::Sqlite("a.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://a.db").unwrap(),
+            DatabaseUrl::Sqlite("a.db".into())
+        );
         assert!(matches!(
             DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
             DatabaseUrl::Postgres(_)
@@ -108,7 +121,9 @@ mod tests {
 
     #[test]
     fn rejects_unknown_schemes_without_showing_the_password() {
-        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db").unwrap_err().to_string();
+        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mysql://root:***@h/db"), "{err}");
         assert!(!err.contains("hunter2"));
         assert!(DatabaseUrl::parse("").is_err());

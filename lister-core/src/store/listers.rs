@@ -117,7 +117,12 @@ impl Store {
     ) -> Result<i64> {
         let write = super::StateWrite::new(state, expected_version)?;
         let written = self
-            .commit_page(super::PageWrite { lister, origins: &[], state: Some(write), page: None })
+            .commit_page(super::PageWrite {
+                lister,
+                origins: &[],
+                state: Some(write),
+                page: None,
+            })
             .await?;
         Ok(written.state_version.unwrap_or(expected_version))
     }

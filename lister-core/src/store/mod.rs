@@ -38,11 +38,15 @@ pub enum Backend {
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
+    /// Where this process's queue grabs stopped (see `queue::resume`).
+    pub(crate) resume: std::sync::Arc<crate::queue::ResumePoints>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,8 +70,15 @@ impl Store {
             .wait_timeout(Some(Duration::from_secs(60)))
             .runtime(deadpool::Runtime::Tokio1)
             .build()
-            .map_err(|err| Error::Open { url: url.to_string(), reason: err.to_string() })?;
-        Ok(Store { pool, url })
+            .map_err(|err| Error::Open {
+                url: url.to_string(),
+                reason: err.to_string(),
+            })?;
+        Ok(Store {
+            pool,
+            url,
+            resume: Default::default(),
+        })
     }
 
     /// The engine behind this store.
@@ -86,7 +97,10 @@ impl Store {
     pub(crate) async fn connection(&self) -> Result<PooledConnection> {
         self.pool.get().await.map_err(|err| match err {
             deadpool::managed::PoolError::Backend(err) => err,
-            other => Error::Open { url: self.url.to_string(), reason: other.to_string() },
+            other => Error::Open {
+                url: self.url.to_string(),
+                reason: other.to_string(),
+            },
         })
     }
 }
@@ -94,11 +108,16 @@ impl Store {
 /// The current time, truncated to the microseconds both backends keep.
 pub(crate) fn now() -> NaiveDateTime {
     let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now).naive_utc()
+    DateTime::from_timestamp_micros(now.timestamp_micros())
+        .unwrap_or(now)
+        .naive_utc()
 }
 
 impl From<diesel::result::Error> for Error {
     fn from(source: diesel::result::Error) -> Self {
-        Error::Query { action: "running a transaction", source }
+        Error::Query {
+            action: "running a transaction",
+            source,
+        }
     }
 }

@@ -3,12 +3,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
-use diesel::{Insertable, Queryable, Selectable, AsChangeset, BoolExpressionMethods};
+use diesel::{AsChangeset, BoolExpressionMethods, Insertable, Queryable, Selectable};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use super::schema::{listed_origins, listers, page_validators};
 use super::connection::DbConnection;
+use super::schema::{listed_origins, listers, page_validators};
 use super::{ListerRecord, Store, now};
 use crate::page::Validators;
 use crate::{Error, ListedOrigin, ListerKey, Origin, Result, dispatch};
@@ -28,9 +28,14 @@ pub struct StateWrite {
 impl StateWrite {
     /// Serializes `state` for a write expecting `expected_version`.
     pub fn new<S: Serialize>(state: &S, expected_version: i64) -> Result<StateWrite> {
-        let json = serde_json::to_string(state)
-            .map_err(|source| Error::Decode { what: "lister state".into(), source })?;
-        Ok(StateWrite { json, expected_version })
+        let json = serde_json::to_string(state).map_err(|source| Error::Decode {
+            what: "lister state".into(),
+            source,
+        })?;
+        Ok(StateWrite {
+            json,
+            expected_version,
+        })
     }
 }
 
@@ -71,8 +76,10 @@ pub struct PageWritten {
     pub state_version: Option<i64>,
 }
 
+/// `None` is written as NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES, and
+/// diesel would otherwise insert such rows one statement at a time.
 #[derive(Insertable)]
-#[diesel(table_name = listed_origins)]
+#[diesel(table_name = listed_origins, treat_none_as_default_value = false)]
 struct OriginRow {
     lister_id: i64,
     url: String,
@@ -86,7 +93,7 @@ struct OriginRow {
 }
 
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = page_validators, treat_none_as_null = true)]
+#[diesel(table_name = page_validators, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct PageRow {
     lister_id: i64,
     url: String,
@@ -160,7 +167,12 @@ impl Store {
     /// What the store remembers of the listing page at `url`, if anything.
     pub async fn page_record(&self, lister_id: i64, url: &str) -> Result<Option<PageRecord>> {
         let mut conn = self.connection().await?;
-        type Row = (Option<String>, Option<String>, Option<String>, Option<String>);
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let row: Option<Row> = dispatch!(&mut *conn, conn => page_validators::table
             .find((lister_id, url))
             .select((
@@ -173,12 +185,17 @@ impl Store {
             .await
             .optional()
             .map_err(Error::query("reading page validators"))?);
-        Ok(row.map(|(etag, last_modified, next_url, next_index)| PageRecord {
-            url: url.to_owned(),
-            validators: Validators { etag, last_modified },
-            next_url,
-            next_index,
-        }))
+        Ok(
+            row.map(|(etag, last_modified, next_url, next_index)| PageRecord {
+                url: url.to_owned(),
+                validators: Validators {
+                    etag,
+                    last_modified,
+                },
+                next_url,
+                next_index,
+            }),
+        )
     }
 
     /// Up to `limit` origins of a lister instance, ordered by (url, visit type), starting
@@ -211,10 +228,14 @@ impl Store {
     /// Every origin of a lister instance (for tests and small listings; use
     /// [`listed_origins_page`](Self::listed_origins_page) for large ones).
     pub async fn listed_origins(&self, key: &ListerKey) -> Result<Vec<ListedOrigin>> {
-        let Some(lister) = self.lister(key).await? else { return Ok(Vec::new()) };
+        let Some(lister) = self.lister(key).await? else {
+            return Ok(Vec::new());
+        };
         let mut all = Vec::new();
         loop {
-            let after = all.last().map(|o: &ListedOrigin| (o.origin.url.clone(), o.origin.visit_type.clone()));
+            let after = all
+                .last()
+                .map(|o: &ListedOrigin| (o.origin.url.clone(), o.origin.visit_type.clone()));
             let after = after.as_ref().map(|(u, t)| (u.as_str(), t.as_str()));
             let page = self.listed_origins_page(&lister, after, 10_000).await?;
             if page.is_empty() {
@@ -227,9 +248,11 @@ impl Store {
 
 impl StoredOrigin {
     fn into_listed(self, key: &ListerKey) -> Result<ListedOrigin> {
-        let arguments = serde_json::from_str(&self.extra_loader_arguments).map_err(|source| {
-            Error::Decode { what: format!("loader arguments of {}", self.url), source }
-        })?;
+        let arguments =
+            serde_json::from_str(&self.extra_loader_arguments).map_err(|source| Error::Decode {
+                what: format!("loader arguments of {}", self.url),
+                source,
+            })?;
         Ok(ListedOrigin {
             lister: key.clone(),
             origin: Origin {
@@ -374,5 +397,9 @@ mod backends {
 }
 
 fn conflict(key: &ListerKey, expected: i64, found: i64) -> Error {
-    Error::StateConflict { lister: key.to_string(), expected, found }
+    Error::StateConflict {
+        lister: key.to_string(),
+        expected,
+        found,
+    }
 }

@@ -1,0 +1,96 @@
+//! Grab + ack throughput: consumers take batches of 100 with the default policy and ack each
+//! batch at once, until the queue is drained. One line per figure:
+//!
+//! ```text
+//! cargo bench -p lister-core --bench queue            # SQLite
+//! LISTER_TEST_POSTGRES_URL=postgres://… cargo bench -p lister-core --bench queue
+//! ```
+
+use std::time::{Duration, Instant};
+
+use lister_core::queue::{AckRequest, Policy, VisitStatus};
+use lister_core::store::PageWrite;
+use lister_core::testing::TestDatabase;
+use lister_core::{ListerKey, Origin, Store};
+
+const ORIGINS: usize = 100_000;
+const BATCH: usize = 100;
+
+#[tokio::main]
+async fn main() {
+    let sqlite = TestDatabase::sqlite();
+    run("sqlite", &sqlite, 1).await;
+    sqlite.drop_database().await;
+    match TestDatabase::postgres().await {
+        Some(postgres) => {
+            run("postgres", &postgres, 4).await;
+            postgres.drop_database().await;
+        }
+        None => println!("queue postgres: skipped (LISTER_TEST_POSTGRES_URL is not set)"),
+    }
+}
+
+async fn run(backend: &str, db: &TestDatabase, consumers: usize) {
+    let store = db.open().await;
+    seed(&store).await;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..consumers)
+        .map(|_| tokio::spawn(consume(store.clone())))
+        .collect();
+    let mut visited = 0;
+    for task in tasks {
+        visited += task.await.expect("a consumer panicked");
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(visited, ORIGINS, "every origin visited once");
+    println!(
+        "queue {backend}: {consumers} consumer(s), batches of {BATCH}: {visited} origins grabbed \
+         and acked in {elapsed:.2?} = {:.0} origins/s",
+        visited as f64 / elapsed.as_secs_f64()
+    );
+}
+
+async fn seed(store: &Store) {
+    let lister = store
+        .register_lister(&ListerKey::new("github", "default"))
+        .await
+        .unwrap();
+    let origins: Vec<Origin> = (0..ORIGINS)
+        .map(|i| Origin::new(format!("https://h/{i:06}"), "git"))
+        .collect();
+    for page in origins.chunks(1000) {
+        let write = PageWrite {
+            lister: &lister,
+            origins: page,
+            state: None,
+            page: None,
+        };
+        store.commit_page(write).await.unwrap();
+    }
+}
+
+/// Grabs and acks batches until none is due; returns how many origins it visited.
+async fn consume(store: Store) -> usize {
+    let mut visited = 0;
+    loop {
+        let grants = store
+            .grab("git", BATCH, Policy::Default, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        if grants.is_empty() {
+            return visited;
+        }
+        let acks: Vec<AckRequest> = grants
+            .into_iter()
+            .map(|grant| AckRequest {
+                lease_token: grant.lease_token,
+                status: VisitStatus::Successful,
+                visited_at: None,
+            })
+            .collect();
+        for outcome in store.ack_many(&acks).await.unwrap() {
+            outcome.unwrap();
+            visited += 1;
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! One HTTP exchange: the client, which URLs it may fetch (the base URL's scheme, host and
+//! port only), the headers it sends, and the body read under a size cap.
+
+use std::error::Error as StdError;
+use std::net::IpAddr;
+
+use bytes::BytesMut;
+use http::StatusCode;
+use http::header::{
+    ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+};
+use lister_core::{PageResponse, Validators};
+use url::{Host, Url};
+
+use crate::error::scrub;
+use crate::{Error, TransportConfig};
+
+/// Why an exchange produced no response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The client failed (connect, timeout, reset, body read…).
+    Http(reqwest::Error),
+    /// The body is over the cap; it was not read further.
+    TooLarge {
+        /// The response's status.
+        status: StatusCode,
+    },
+}
+
+/// The HTTP client of one forge instance.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    base: Url,
+    max_body: u64,
+}
+
+impl Transport {
+    /// A client for `base` (already validated by [`validate_base`]).
+    pub(crate) fn new(
+        base: &Url,
+        forge: &str,
+        forge_headers: &[(&str, &str)],
+        config: &TransportConfig,
+    ) -> Result<Transport, Error> {
+        let client_error = |reason: String| Error::Client { reason };
+        let mut user_agent = format!(
+            "lister/{} ({forge}; +{})",
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_PKG_REPOSITORY")
+        );
+        if let Some(suffix) = &config.user_agent_suffix {
+            user_agent = format!("{user_agent} {suffix}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        for (name, value) in forge_headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| client_error(format!("invalid forge header name `{name}`")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| client_error(format!("invalid value for forge header `{name}`")))?;
+            headers.insert(name, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // A listing endpoint does not redirect; not following keeps every request (and
+            // its Authorization header) on the base URL's host.
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(base) {
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .build()
+            .map_err(|err| client_error(err.without_url().to_string()))?;
+        Ok(Transport {
+            client,
+            base: base.clone(),
+            max_body: config.max_body_bytes,
+        })
+    }
+
+    /// Refuses a URL off the base URL's scheme, host and port, or carrying user info.
+    pub(crate) fn check(&self, url: &Url, attempts: u32) -> Result<(), Error> {
+        if url.origin() == self.base.origin()
+            && url.username().is_empty()
+            && url.password().is_none()
+        {
+            return Ok(());
+        }
+        Err(Error::OffHost {
+            url: scrub(url),
+            found: url.origin().ascii_serialization(),
+            expected: self.base.origin().ascii_serialization(),
+            attempts,
+        })
+    }
+
+    /// Sends one GET (conditional when `known` has validators) and reads the body.
+    pub(crate) async fn exchange(
+        &self,
+        url: &Url,
+        authorization: Option<&HeaderValue>,
+        known: Option<&Validators>,
+    ) -> Result<PageResponse, Failure> {
+        let mut request = self.client.get(url.clone());
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        let known = known.cloned().unwrap_or_default();
+        let conditions = [
+            (IF_NONE_MATCH, known.etag),
+            (IF_MODIFIED_SINCE, known.last_modified),
+        ];
+        for (name, value) in conditions {
+            if let Some(value) = value.and_then(|value| HeaderValue::from_str(&value).ok()) {
+                request = request.header(name, value);
+            }
+        }
+        let mut response = request.send().await.map_err(Failure::Http)?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let body = match response.content_length() {
+            Some(length) if length > self.max_body => return Err(Failure::TooLarge { status }),
+            // The client reads no more than a declared length: the body is bounded already.
+            Some(_) => response.bytes().await.map_err(Failure::Http)?,
+            None => {
+                let mut body = BytesMut::new();
+                while let Some(chunk) = response.chunk().await.map_err(Failure::Http)? {
+                    if (body.len() + chunk.len()) as u64 > self.max_body {
+                        return Err(Failure::TooLarge { status });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                body.freeze()
+            }
+        };
+        Ok(PageResponse {
+            url: url.clone(),
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Accepts `http(s)` base URLs without user info; plain `http` only for loopback hosts
+/// unless `allow_insecure_http`.
+pub(crate) fn validate_base(base: &Url, allow_insecure_http: bool) -> Result<(), Error> {
+    let invalid = |reason: &str| Error::InvalidBaseUrl {
+        url: scrub(base),
+        reason: reason.to_owned(),
+    };
+    if !base.username().is_empty() || base.password().is_some() {
+        return Err(invalid(
+            "it holds user info; give credentials through TransportConfig::credentials",
+        ));
+    }
+    if base.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    match base.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(base) => Ok(()),
+        "http" => Err(Error::InsecureHttp { url: scrub(base) }),
+        _ => Err(invalid("only http and https are supported")),
+    }
+}
+
+/// Whether the URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether a client failure is worth retrying: connection failures, resets, timeouts and
+/// broken bodies, found anywhere in the `source()` chain. Builder and redirect errors are not.
+pub(crate) fn is_transient(error: &reqwest::Error) -> bool {
+    if error.is_builder() || error.is_redirect() {
+        return false;
+    }
+    if error.is_timeout()
+        || error.is_connect()
+        || error.is_body()
+        || error.is_decode()
+        || error.is_request()
+    {
+        return true;
+    }
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return matches!(
+                io.kind(),
+                ConnectionReset
+                    | ConnectionAborted
+                    | ConnectionRefused
+                    | BrokenPipe
+                    | UnexpectedEof
+                    | TimedOut
+            );
+        }
+        source = cause.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(url: &str, allow: bool) -> Result<(), Error> {
+        validate_base(&Url::parse(url).unwrap(), allow)
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_or_opt_in() {
+        assert!(base("https://api.github.com", false).is_ok());
+        for loopback in [
+            "http://127.0.0.1:8080/",
+            "http://127.3.2.1/",
+            "http://[::1]:99/",
+            "http://LOCALHOST/",
+        ] {
+            assert!(base(loopback, false).is_ok(), "{loopback}");
+        }
+        assert!(matches!(
+            base("http://api.github.com", false),
+            Err(Error::InsecureHttp { .. })
+        ));
+        assert!(matches!(
+            base("http://128.0.0.1", false),
+            Err(Error::InsecureHttp { .. })
+        ));
+        assert!(matches!(
+            base("http://localhost.example.org", false),
+            Err(Error::InsecureHttp { .. })
+        ));
+        assert!(base("http://forge.internal", true).is_ok());
+        assert!(matches!(
+            base("ftp://forge.example.org", true),
+            Err(Error::InvalidBaseUrl { .. })
+        ));
+        let error = base("https://me:hunter2@forge.example.org", false).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn urls_stay_on_the_base_origin() {
+        let base = Url::parse("http://127.0.0.1:8000/api/v3").unwrap();
+        let transport = Transport::new(&base, "test", &[], &TransportConfig::default()).unwrap();
+        let check = |url: &str| transport.check(&Url::parse(url).unwrap(), 1);
+        assert!(check("http://127.0.0.1:8000/api/v3/repositories?since=5").is_ok());
+        assert!(check("http://127.0.0.1:8000/elsewhere").is_ok());
+        for off in [
+            "http://127.0.0.1:8001/",
+            "https://127.0.0.1:8000/",
+            "http://localhost:8000/",
+            "http://u:p@127.0.0.1:8000/",
+        ] {
+            let error = check(off).unwrap_err();
+            assert!(
+                error.to_string().contains("http://127.0.0.1:8000"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_forge_headers_are_reported() {
+        let base = Url::parse("https://forge.example.org").unwrap();
+        let error = Transport::new(
+            &base,
+            "test",
+            &[("bad header", "x")],
+            &TransportConfig::default(),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("bad header"));
+    }
+}

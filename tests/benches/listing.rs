@@ -1,0 +1,209 @@
+//! The listing benchmark: `lister run github` (the real release binary) against the fake
+//! forge with realistic 100-item GitHub pages, next to a bare client walking the same pages.
+//!
+//! ```sh
+//! cargo build --release -p lister-cli
+//! LISTER_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
+//!     cargo bench -p lister-tests --bench listing
+//! ```
+//!
+//! Prints one line per figure: origins/s into SQLite (and PostgreSQL when a URL is given),
+//! the bare client's ceiling and the ratio, peak resident memory of the lister process at
+//! 100,000 and 1,000,000 origins, requests per origin, and the requests and quota an
+//! incremental rerun with nothing new uses.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lister_core::testing::TestDatabase;
+use lister_http::next_link;
+use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
+
+const TOKEN: &str = "bench-token";
+
+fn lister_binary() -> PathBuf {
+    let path = std::env::var_os("LISTER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/lister")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --release -p lister-cli` first",
+        path.display()
+    );
+    path
+}
+
+async fn forge(repositories: u64) -> FakeForge {
+    let quota = QuotaConfig {
+        token_limit: 100_000_000,
+        anonymous_limit: 100_000_000,
+        ..QuotaConfig::default()
+    };
+    FakeForge::start_with(Config {
+        github_repositories: repositories,
+        quota,
+        ..Config::default()
+    })
+    .await
+}
+
+/// Wall time and peak resident memory (VmHWM, polled) of one `lister run github`.
+async fn run_lister(database: &str, forge: &FakeForge) -> (Duration, u64) {
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(lister_binary())
+        .args([
+            "-q",
+            "--database-url",
+            database,
+            "run",
+            "github",
+            "--url",
+            forge.github_url().as_str(),
+        ])
+        .env("GITHUB_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start lister");
+    let pid = child.id().expect("a running child");
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            let hwm = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok());
+            peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        }
+        tokio::select! {
+            status = child.wait() => break status.expect("wait for lister"),
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    };
+    assert!(status.success(), "lister failed: {status}");
+    (started.elapsed(), peak_kib)
+}
+
+/// The transport ceiling: fetch every page, read the body, follow `Link`; nothing else.
+async fn bare_walk(forge: &FakeForge) -> (Duration, u64) {
+    let client = reqwest::Client::new();
+    let mut url = forge.github_url().join("repositories?since=0").unwrap();
+    let (started, mut pages) = (Instant::now(), 0);
+    loop {
+        let response = client
+            .get(url.clone())
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("fetch");
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("read");
+        pages += 1;
+        match next_link(&headers, &url) {
+            Some(next) if body.len() > 2 => url = next,
+            _ => return (started.elapsed(), pages),
+        }
+    }
+}
+
+/// The quota left for the bench token (the probe itself costs one request).
+async fn quota_left(forge: &FakeForge) -> u64 {
+    let url = forge
+        .github_url()
+        .join("repositories?since=999999999999")
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    response.headers()["x-ratelimit-remaining"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn rate(origins: u64, took: Duration) -> f64 {
+    origins as f64 / took.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    const N: u64 = 100_000;
+    let forge = forge(N).await;
+    let (bare, pages) = bare_walk(&forge).await;
+    let ceiling = rate(N, bare);
+    println!(
+        "bare client walk: {pages} pages, {N} origins in {:.2} s = {ceiling:.0} origins/s",
+        bare.as_secs_f64()
+    );
+
+    let sqlite = TestDatabase::sqlite();
+    let before = forge.listing_requests();
+    let (took, peak_100k) = run_lister(&sqlite.url, &forge).await;
+    let requests = forge.listing_requests() - before;
+    println!(
+        "sqlite: {N} origins in {:.2} s = {:.0} origins/s",
+        took.as_secs_f64(),
+        rate(N, took)
+    );
+    println!(
+        "sqlite / bare client: {:.0} %",
+        100.0 * rate(N, took) / ceiling
+    );
+    println!(
+        "requests per origin: {requests} / {N} = 1/{:.1}",
+        N as f64 / requests as f64
+    );
+    println!(
+        "peak resident memory at {N} origins: {:.1} MiB",
+        peak_100k as f64 / 1024.0
+    );
+
+    let left = quota_left(&forge).await;
+    let before = forge.listing_requests();
+    run_lister(&sqlite.url, &forge).await;
+    let rerun_requests = forge.listing_requests() - before;
+    let used = left - quota_left(&forge).await - 1;
+    println!("incremental rerun with nothing new: {rerun_requests} request(s), {used} quota");
+
+    let postgres_url = std::env::var("LISTER_BENCH_POSTGRES_URL").ok();
+    if let Some(url) = postgres_url {
+        let database = TestDatabase::postgres_at(&url).await;
+        let (took, _) = run_lister(&database.url, &forge).await;
+        println!(
+            "postgres: {N} origins in {:.2} s = {:.0} origins/s",
+            took.as_secs_f64(),
+            rate(N, took)
+        );
+        println!(
+            "postgres / bare client: {:.0} %",
+            100.0 * rate(N, took) / ceiling
+        );
+        database.drop_database().await;
+    } else {
+        println!("postgres: skipped (set LISTER_BENCH_POSTGRES_URL to measure it)");
+    }
+    sqlite.drop_database().await;
+    drop(forge);
+
+    const BIG: u64 = 1_000_000;
+    let big = self::forge(BIG).await;
+    let sqlite = TestDatabase::sqlite();
+    let (took, peak_1m) = run_lister(&sqlite.url, &big).await;
+    println!(
+        "sqlite: {BIG} origins in {:.2} s = {:.0} origins/s",
+        took.as_secs_f64(),
+        rate(BIG, took)
+    );
+    println!(
+        "peak resident memory at {BIG} origins: {:.1} MiB ({:+.0} % vs {N})",
+        peak_1m as f64 / 1024.0,
+        100.0 * (peak_1m as f64 / peak_100k as f64 - 1.0)
+    );
+    sqlite.drop_database().await;
+}

@@ -1,0 +1,220 @@
+//! A fake code forge on `127.0.0.1`: GitHub's and Bitbucket Cloud's listing endpoints, with
+//! per-token quotas, scripted faults and a record of every request.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use lister_tests::fake_forge::{FakeForge, Fault};
+//!
+//! let forge = FakeForge::start().await;
+//! forge.inject(Fault::Status(502), 1, 0);
+//! let url = forge.github_url().join("repositories?since=0").unwrap();
+//! let status = reqwest::get(url.clone()).await.unwrap().status();
+//! assert_eq!(status, 502);
+//! let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+//! let page: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+//! assert_eq!(page.len(), 100);
+//! assert_eq!(forge.requests().len(), 2);
+//! # }
+//! ```
+
+mod bitbucket;
+mod faults;
+mod github;
+mod other_host;
+mod payload;
+mod quota;
+mod routes;
+mod server;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use url::Url;
+
+pub use faults::Fault;
+pub use other_host::OtherHost;
+pub use quota::{QuotaConfig, QuotaKey};
+pub use server::RecordedRequest;
+
+use routes::State;
+use server::lock;
+
+/// How GitHub's listing ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GithubEnd {
+    /// The last non-empty page links to a `[]` page, which has no `rel="next"`.
+    #[default]
+    EmptyPage,
+    /// The last non-empty page has no `rel="next"` (only `rel="first"`).
+    NoNextLink,
+}
+
+/// What the fake forge starts with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How many GitHub repositories exist.
+    pub github_repositories: u64,
+    /// How many Bitbucket repositories exist.
+    pub bitbucket_repositories: u64,
+    /// How GitHub's listing ends.
+    pub github_end: GithubEnd,
+    /// The quotas.
+    pub quota: QuotaConfig,
+}
+
+impl Default for Config {
+    /// 1,000 GitHub repositories (10 pages), 250 Bitbucket ones, GitHub's default quotas.
+    fn default() -> Self {
+        Config {
+            github_repositories: 1_000,
+            bitbucket_repositories: 250,
+            github_end: GithubEnd::EmptyPage,
+            quota: QuotaConfig::default(),
+        }
+    }
+}
+
+/// The fake forge, serving until dropped. Start it inside a tokio runtime.
+#[derive(Debug)]
+pub struct FakeForge {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeForge {
+    /// Starts with the default [`Config`].
+    pub async fn start() -> FakeForge {
+        FakeForge::start_with(Config::default()).await
+    }
+
+    /// Starts on `127.0.0.1:0`. Panics if the loopback port cannot be bound.
+    pub async fn start_with(config: Config) -> FakeForge {
+        let state = Arc::new(State {
+            log: Arc::default(),
+            script: Mutex::default(),
+            quotas: Mutex::new(quota::Quotas::new(config.quota)),
+            github_count: AtomicU64::new(config.github_repositories),
+            bitbucket_count: AtomicU64::new(config.bitbucket_repositories),
+            github_end: config.github_end,
+        });
+        let shared = state.clone();
+        let handler: server::Handler = Arc::new(move |request, local| {
+            Box::pin(routes::handle(shared.clone(), request, local))
+        });
+        let (addr, task) =
+            server::start(IpAddr::V4(Ipv4Addr::LOCALHOST), state.log.clone(), handler)
+                .await
+                .expect("bind a loopback port");
+        FakeForge { addr, state, task }
+    }
+
+    /// The address the fake listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/`: GitHub's API base (`/repositories`) and Bitbucket's
+    /// (`/2.0/repositories`).
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.addr)).expect("a socket address makes a URL")
+    }
+
+    /// GitHub's API base, as [`base_url`](Self::base_url).
+    pub fn github_url(&self) -> Url {
+        self.base_url()
+    }
+
+    /// A GitHub Enterprise Server API base: `http://127.0.0.1:PORT/api/v3`.
+    pub fn github_enterprise_url(&self) -> Url {
+        self.base_url()
+            .join("api/v3")
+            .expect("a relative path joins")
+    }
+
+    /// Bitbucket Cloud's API base, as [`base_url`](Self::base_url).
+    pub fn bitbucket_url(&self) -> Url {
+        self.base_url()
+    }
+
+    /// Applies `fault` to `times` listing requests, once `after_requests` more listing
+    /// requests have been served (see [`Fault`]).
+    pub fn inject(&self, fault: Fault, times: u32, after_requests: u64) {
+        lock(&self.state.script).inject(fault, times, after_requests);
+    }
+
+    /// How many listing requests were served (faulty ones included).
+    pub fn listing_requests(&self) -> u64 {
+        lock(&self.state.script).served()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.log.requests()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.state.log.clear();
+    }
+
+    /// Adds `n` GitHub repositories after the existing ones.
+    pub fn add_github_repositories(&self, n: u64) {
+        self.state.github_count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `n` Bitbucket repositories after the existing ones.
+    pub fn add_bitbucket_repositories(&self, n: u64) {
+        self.state.bitbucket_count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The ids of the GitHub repositories, in listing order.
+    pub fn github_ids(&self) -> Vec<u64> {
+        (1..=self.state.github_count.load(Ordering::Relaxed))
+            .map(github::repository_id)
+            .collect()
+    }
+
+    /// The `html_url` of every GitHub repository, in listing order.
+    pub fn github_html_urls(&self) -> Vec<String> {
+        (1..=self.state.github_count.load(Ordering::Relaxed))
+            .map(github::html_url)
+            .collect()
+    }
+
+    /// The `full_name` of every Bitbucket repository, in listing order.
+    pub fn bitbucket_full_names(&self) -> Vec<String> {
+        (1..=self.state.bitbucket_count.load(Ordering::Relaxed))
+            .map(bitbucket::full_name)
+            .collect()
+    }
+
+    /// Sets one bucket's limit, starting a fresh window for it.
+    pub fn set_quota(&self, key: QuotaKey, limit: u64) {
+        lock(&self.state.quotas).set_limit(key, limit, None);
+    }
+
+    /// Sets one bucket's limit and reset window, starting a fresh window for it.
+    pub fn set_quota_with_reset(&self, key: QuotaKey, limit: u64, reset_after: Duration) {
+        lock(&self.state.quotas).set_limit(key, limit, Some(reset_after));
+    }
+
+    /// Sets when quota windows reset (from their first request), refilling every bucket.
+    pub fn set_quota_reset_after(&self, reset_after: Duration) {
+        lock(&self.state.quotas).set_reset_after(reset_after);
+    }
+
+    /// Refills every bucket.
+    pub fn refill_quotas(&self) {
+        lock(&self.state.quotas).refill();
+    }
+}
+
+impl Drop for FakeForge {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,221 @@
+//! The fake forge's endpoints: GitHub (`/repositories`, `/api/v3/repositories`) and
+//! Bitbucket Cloud (`/2.0/repositories`), with quotas and scripted faults.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use url::Url;
+
+use super::faults::{Fault, Script, json_error, primary_limit, too_many_requests};
+use super::quota::{QuotaKey, Quotas};
+use super::server::{Body, Dropped, Log, RecordedRequest, empty, header_value, lock};
+use super::{GithubEnd, bitbucket, github};
+
+/// Everything the endpoints share.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) log: Arc<Log>,
+    pub(crate) script: Mutex<Script>,
+    pub(crate) quotas: Mutex<Quotas>,
+    pub(crate) github_count: AtomicU64,
+    pub(crate) bitbucket_count: AtomicU64,
+    pub(crate) github_end: GithubEnd,
+}
+
+/// One request's view of the forge.
+struct Call<'a> {
+    state: &'a State,
+    fault: Option<Fault>,
+    key: QuotaKey,
+    headers: &'a HeaderMap,
+    query: Vec<(String, String)>,
+    /// `http://127.0.0.1:PORT`, as the request reached the fake.
+    base: String,
+}
+
+impl Call<'_> {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Serves one request.
+pub(crate) async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+    local: SocketAddr,
+) -> Result<Response<Body>, Dropped> {
+    state.log.push(RecordedRequest::of(&request, local));
+    let prefix = match request.uri().path() {
+        "/repositories" => Some(""),
+        "/api/v3/repositories" => Some("/api/v3"),
+        "/2.0/repositories" => None,
+        _ => return Ok(json_error(StatusCode::NOT_FOUND, "Not Found")),
+    };
+    if request.method() != Method::GET {
+        return Ok(json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+        ));
+    }
+    let fault = lock(&state.script).next();
+    let key = QuotaKey::of(request.headers());
+    if let Some(fault) = &fault {
+        let usage = lock(&state.quotas)
+            .charge(&key, false)
+            .unwrap_or_else(|usage| usage);
+        if let Some(response) = fault.replacement(usage) {
+            return response;
+        }
+    }
+    let query = url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let call = Call {
+        state: &state,
+        fault,
+        key,
+        headers: request.headers(),
+        query,
+        base: format!("http://{local}"),
+    };
+    match prefix {
+        Some(prefix) => github_page(call, prefix).await,
+        None => bitbucket_page(call).await,
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison).
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    headers
+        .get_all(http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| tag.trim() == "*" || weak(tag) == weak(etag))
+}
+
+async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dropped> {
+    let since = match call.param("since").map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(since)) => since,
+        Some(Err(_)) => {
+            return Ok(json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid since",
+            ));
+        }
+    };
+    let count = call.state.github_count.load(Ordering::Relaxed);
+    let positions = github::page_positions(since, count);
+    let etag = github::etag(&positions);
+    let not_modified = matches(call.headers, &etag);
+    let free = not_modified && call.key != QuotaKey::Anonymous;
+    let usage = match lock(&call.state.quotas).charge(&call.key, !free) {
+        Ok(usage) => usage,
+        Err(usage) => return Ok(primary_limit(usage)),
+    };
+    let mut headers = HeaderMap::new();
+    usage.write_headers(&mut headers);
+    headers.insert(http::header::ETAG, header_value(&etag));
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        header_value("private, max-age=60, s-maxage=60"),
+    );
+    let api = format!("{}{prefix}", call.base);
+    if not_modified {
+        let mut response = empty(StatusCode::NOT_MODIFIED);
+        response.headers_mut().extend(headers);
+        return Ok(response);
+    }
+    let more = match call.state.github_end {
+        GithubEnd::EmptyPage => !positions.is_empty(),
+        GithubEnd::NoNextLink => !positions.is_empty() && positions.end <= count,
+    };
+    let last_id = github::repository_id(positions.end.saturating_sub(1));
+    let other_api = match &call.fault {
+        Some(Fault::OffHostNext(other)) => {
+            format!("{}{prefix}", other.as_str().trim_end_matches('/'))
+        }
+        _ => String::new(),
+    };
+    let next = match &call.fault {
+        Some(Fault::LoopingNext) => Some((api.as_str(), 0)),
+        Some(Fault::OffHostNext(_)) => Some((other_api.as_str(), last_id)),
+        _ if more => Some((api.as_str(), last_id)),
+        _ => None,
+    };
+    headers.insert(http::header::LINK, header_value(&github::link(&api, next)));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        header_value("application/json; charset=utf-8"),
+    );
+    let body = github::render_page(positions, call.fault == Some(Fault::JunkEntries));
+    Fault::deliver(call.fault.as_ref(), StatusCode::OK, headers, body).await
+}
+
+fn bitbucket_error(message: &str) -> Response<Body> {
+    let body = serde_json::json!({"type": "error", "error": {"message": message}});
+    super::server::full(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        body.to_string(),
+    )
+}
+
+async fn bitbucket_page(call: Call<'_>) -> Result<Response<Body>, Dropped> {
+    let pagelen = match call.param("pagelen").map(str::parse::<u64>) {
+        None => bitbucket::DEFAULT_PAGELEN,
+        Some(Ok(pagelen)) => pagelen.clamp(1, bitbucket::MAX_PAGELEN),
+        Some(Err(_)) => return Ok(bitbucket_error("Invalid pagelen")),
+    };
+    let after = match call.param("after") {
+        None => None,
+        Some(after) => match bitbucket::parse_after(after) {
+            Some(after) => Some(after),
+            None => return Ok(bitbucket_error("Invalid after: not an ISO-8601 date-time")),
+        },
+    };
+    if lock(&call.state.quotas).charge(&call.key, true).is_err() {
+        return Ok(too_many_requests());
+    }
+    let count = call.state.bitbucket_count.load(Ordering::Relaxed);
+    let positions = bitbucket::page_positions(after, pagelen, count);
+    let more = !positions.is_empty() && positions.end <= count;
+    let next = match &call.fault {
+        Some(Fault::LoopingNext) => Some((call.base.clone(), bitbucket::cursor_after(&(0..1)))),
+        Some(Fault::OffHostNext(other)) if more => Some((
+            other.as_str().trim_end_matches('/').to_owned(),
+            bitbucket::cursor_after(&positions),
+        )),
+        _ if more => Some((call.base.clone(), bitbucket::cursor_after(&positions))),
+        _ => None,
+    };
+    let next = next.map(|(base, cursor)| {
+        let mut url = Url::parse(&format!("{base}/2.0/repositories")).expect("the fake's own URL");
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("pagelen", &pagelen.to_string())
+            .append_pair("after", &cursor);
+        if let Some(fields) = call.param("fields") {
+            query.append_pair("fields", fields);
+        }
+        drop(query);
+        url.to_string()
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        header_value("application/json; charset=utf-8"),
+    );
+    let junk = call.fault == Some(Fault::JunkEntries);
+    let body = bitbucket::render_page(positions, pagelen, next.as_deref(), junk);
+    Fault::deliver(call.fault.as_ref(), StatusCode::OK, headers, body).await
+}
