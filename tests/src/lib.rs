@@ -5,3 +5,9 @@
 //! the transport and the listers against it, and `benches/` measures the transport.
 
 pub mod fake_forge;
+
+/// The README's Rust examples (the "Write a new forge" guide), compiled and run as doctests
+/// so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -279,7 +279,7 @@ struct StaleVersion {
 /// the async PostgreSQL connection and nothing for the synchronous SQLite one. It evaluates to
 /// `Ok(PageWritten)`, or `Err(StaleVersion)` before anything was written.
 macro_rules! commit_body {
-    ($conn:ident, $lister_id:expr, $at:expr, $state:expr, $rows:expr, $page_row:expr; $($await:tt)*) => {{
+    ($conn:ident, $lister_id:expr, $at:expr, $state:expr, $rows:expr, $page_row:expr, $upsert:expr; $($await:tt)*) => {{
         let mut written = PageWritten::default();
         let mut stale = None;
         // The state first: it takes the write lock at once, and a conflict stops the page
@@ -308,24 +308,7 @@ macro_rules! commit_body {
         }
         if stale.is_none() {
             for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
-                let first_seen: Vec<NaiveDateTime> = diesel::insert_into(listed_origins::table)
-                    .values(chunk)
-                    .on_conflict((
-                        listed_origins::lister_id,
-                        listed_origins::url,
-                        listed_origins::visit_type,
-                    ))
-                    .do_update()
-                    .set((
-                        listed_origins::last_seen.eq(excluded(listed_origins::last_seen)),
-                        listed_origins::last_update.eq(excluded(listed_origins::last_update)),
-                        listed_origins::enabled.eq(excluded(listed_origins::enabled)),
-                        listed_origins::is_fork.eq(excluded(listed_origins::is_fork)),
-                        listed_origins::extra_loader_arguments
-                            .eq(excluded(listed_origins::extra_loader_arguments)),
-                    ))
-                    .returning(listed_origins::first_seen)
-                    .get_results($conn) $($await)* ?;
+                let first_seen: Vec<NaiveDateTime> = $upsert($conn, $lister_id, $at, chunk) $($await)* ?;
                 let new = first_seen.iter().filter(|seen| **seen == $at).count() as u64;
                 written.new += new;
                 written.updated += first_seen.len() as u64 - new;
@@ -347,6 +330,8 @@ macro_rules! commit_body {
 }
 
 /// The commit body expanded for each backend; each function sees only its own `RunQueryDsl`.
+/// Each backend also has its own multi-row upsert: PostgreSQL binds one array per column
+/// (`UNNEST`, one cached statement whatever the page size), SQLite a multi-row `VALUES`.
 mod backends {
     use chrono::NaiveDateTime;
     use diesel::upsert::excluded;
@@ -356,6 +341,79 @@ mod backends {
         Error, OriginRow, PageRow, PageWritten, ROWS_PER_STATEMENT, Result, StaleVersion,
         StateWrite, listed_origins, listers, page_validators,
     };
+
+    const UPSERT_UNNEST: &str = "\
+        INSERT INTO listed_origins (lister_id, url, visit_type, first_seen, last_seen, \
+            last_update, enabled, is_fork, extra_loader_arguments) \
+        SELECT $1, u.url, u.visit_type, $2, $2, u.last_update, u.enabled, u.is_fork, u.arguments \
+        FROM UNNEST($3::text[], $4::text[], $5::timestamp[], $6::boolean[], $7::boolean[], \
+            $8::text[]) AS u (url, visit_type, last_update, enabled, is_fork, arguments) \
+        ON CONFLICT (lister_id, url, visit_type) DO UPDATE SET last_seen = EXCLUDED.last_seen, \
+            last_update = EXCLUDED.last_update, enabled = EXCLUDED.enabled, \
+            is_fork = EXCLUDED.is_fork, extra_loader_arguments = EXCLUDED.extra_loader_arguments \
+        RETURNING first_seen";
+
+    #[derive(diesel::QueryableByName)]
+    struct FirstSeen {
+        #[diesel(sql_type = diesel::sql_types::Timestamp)]
+        first_seen: NaiveDateTime,
+    }
+
+    /// The PostgreSQL upsert of `chunk`; returns each row's `first_seen`.
+    async fn upsert_unnest(
+        conn: &mut diesel_async::AsyncPgConnection,
+        lister_id: i64,
+        at: NaiveDateTime,
+        chunk: &[OriginRow],
+    ) -> diesel::QueryResult<Vec<NaiveDateTime>> {
+        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+        use diesel_async::RunQueryDsl;
+        let column = |f: fn(&OriginRow) -> &str| chunk.iter().map(f).collect::<Vec<_>>();
+        let rows: Vec<FirstSeen> = diesel::sql_query(UPSERT_UNNEST)
+            .bind::<BigInt, _>(lister_id)
+            .bind::<Timestamp, _>(at)
+            .bind::<Array<Text>, _>(column(|row| &row.url))
+            .bind::<Array<Text>, _>(column(|row| &row.visit_type))
+            .bind::<Array<Nullable<Timestamp>>, _>(
+                chunk.iter().map(|row| row.last_update).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(chunk.iter().map(|row| row.enabled).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Bool>>, _>(
+                chunk.iter().map(|row| row.is_fork).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Text>, _>(column(|row| &row.extra_loader_arguments))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().map(|row| row.first_seen).collect())
+    }
+
+    /// The SQLite upsert of `chunk`: one multi-row `VALUES` statement.
+    fn upsert_values(
+        conn: &mut diesel::SqliteConnection,
+        _lister_id: i64,
+        _at: NaiveDateTime,
+        chunk: &[OriginRow],
+    ) -> diesel::QueryResult<Vec<NaiveDateTime>> {
+        use diesel::RunQueryDsl;
+        diesel::insert_into(listed_origins::table)
+            .values(chunk)
+            .on_conflict((
+                listed_origins::lister_id,
+                listed_origins::url,
+                listed_origins::visit_type,
+            ))
+            .do_update()
+            .set((
+                listed_origins::last_seen.eq(excluded(listed_origins::last_seen)),
+                listed_origins::last_update.eq(excluded(listed_origins::last_update)),
+                listed_origins::enabled.eq(excluded(listed_origins::enabled)),
+                listed_origins::is_fork.eq(excluded(listed_origins::is_fork)),
+                listed_origins::extra_loader_arguments
+                    .eq(excluded(listed_origins::extra_loader_arguments)),
+            ))
+            .returning(listed_origins::first_seen)
+            .get_results(conn)
+    }
 
     pub(super) async fn commit_postgres(
         conn: &mut diesel_async::AsyncPgConnection,
@@ -367,7 +425,7 @@ mod backends {
     ) -> Result<Result<PageWritten, StaleVersion>> {
         use diesel_async::{AsyncConnection, RunQueryDsl};
         conn.transaction::<_, Error, _>(async |conn| {
-            Ok(commit_body!(conn, lister_id, at, state, rows, page_row; .await))
+            Ok(commit_body!(conn, lister_id, at, state, rows, page_row, upsert_unnest; .await))
         })
         .await
     }
@@ -388,7 +446,7 @@ mod backends {
         let outcome = conn
             .spawn_blocking(move |conn| {
                 conn.immediate_transaction(|conn| {
-                    Ok(commit_body!(conn, lister_id, at, state, rows, page_row;))
+                    Ok(commit_body!(conn, lister_id, at, state, rows, page_row, upsert_values;))
                 })
             })
             .await?;
