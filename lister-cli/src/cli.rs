@@ -96,6 +96,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "B", requires = "first_id")]
     pub(crate) last_id: Option<String>,
 
+    /// List from the first index without conditional requests; at the end, disable this
+    /// instance's origins the pass did not see (they stay known).
+    #[arg(long, conflicts_with = "first_id")]
+    pub(crate) full_pass: bool,
+
     /// Read tokens from this file, one per line (blank lines and # comments skipped).
     #[arg(long, value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,

@@ -44,6 +44,7 @@ pub(crate) async fn run(
             }),
             _ => None,
         },
+        full_pass: args.full_pass,
     };
     let store = store::open(cli, &config).await?;
 
@@ -120,7 +121,7 @@ fn summary(stats: &RunStats) -> String {
     };
     let index = |index: &Option<String>| index.clone().unwrap_or_else(|| "-".into());
     format!(
-        "{}: {outcome} in {:.1}s\n  pages {} · origins {} seen, {} new, {} updated, {} rejected, {} repeated\n  \
+        "{}: {outcome} in {:.1}s\n  pages {} · origins {} seen, {} new, {} updated, {} rejected, {} repeated, {} disabled\n  \
          requests {} · retries {} · not modified {} · waited for quota {:.1}s\n  index {} → {} · saved {}",
         stats.lister,
         stats.duration_seconds,
@@ -130,6 +131,7 @@ fn summary(stats: &RunStats) -> String {
         stats.origins_updated,
         stats.origins_rejected,
         stats.origins_duplicate,
+        stats.origins_disabled,
         stats.requests,
         stats.retries,
         stats.not_modified,

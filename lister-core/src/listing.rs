@@ -98,8 +98,10 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
             first_index: None,
             last_index: None,
             saved_index: None,
+            disabled: 0,
         };
         let outcome = run.walk(self, store, options, context).await;
+        let disabled = run.disabled;
         let mut stats = RunStats::from_progress(
             self.key.to_string(),
             &context.progress,
@@ -108,6 +110,7 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
         stats.first_index = run.first_index.map(|index| index.to_string());
         stats.last_index = run.last_index.map(|index| index.to_string());
         stats.saved_index = run.saved_index.map(|index| index.to_string());
+        stats.origins_disabled = disabled;
         match outcome {
             Ok(reason) => {
                 stats.stopped = Some(reason);
@@ -133,6 +136,7 @@ struct Run<'a, L: IndexingLister> {
     first_index: Option<L::Index>,
     last_index: Option<L::Index>,
     saved_index: Option<L::Index>,
+    disabled: u64,
 }
 
 impl<L: IndexingLister> Run<'_, L> {
@@ -147,6 +151,7 @@ impl<L: IndexingLister> Run<'_, L> {
         context: &RunContext,
     ) -> Result<StopReason> {
         let record = store.register_lister(self.key).await?;
+        let pass_started = crate::store::now();
         let (start, last, persist) = match &options.range {
             Some(range) => (
                 parse_index::<L::Index>(&range.first)?,
@@ -155,7 +160,10 @@ impl<L: IndexingLister> Run<'_, L> {
             ),
             None => {
                 let saved: Option<IndexingState<L::Index>> = record.decode_state()?;
-                let start = saved.map_or_else(|| listing.lister.first_index(), |state| state.index);
+                let start = match saved {
+                    Some(state) if !options.full_pass => state.index,
+                    _ => listing.lister.first_index(),
+                };
                 self.saved_index = Some(start.clone());
                 (start, None, true)
             }
@@ -177,7 +185,10 @@ impl<L: IndexingLister> Run<'_, L> {
             }
             self.progress.set_current_index(&current.index);
             let fetch = async {
-                let known = store.page_record(record.id, current.url.as_str()).await?;
+                let known = match options.full_pass {
+                    true => None,
+                    false => store.page_record(record.id, current.url.as_str()).await?,
+                };
                 let validators = known.as_ref().map(|known| &known.validators);
                 let fetched = listing
                     .source
@@ -255,6 +266,10 @@ impl<L: IndexingLister> Run<'_, L> {
         let reason = outcome?;
         if reason == StopReason::EndOfListing && persist {
             store.finish_listing(record.id).await?;
+            if options.full_pass {
+                self.disabled = store.disable_unseen(record.id, pass_started).await?;
+                tracing::info!(lister = %self.key, disabled = self.disabled, "full pass: origins no longer listed disabled");
+            }
         }
         Ok(reason)
     }

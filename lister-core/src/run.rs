@@ -17,6 +17,10 @@ pub struct RunOptions {
     /// Relist the indexes in (`first`, `last`] instead of running incrementally; a range run
     /// never reads or writes the lister's state, so several can run at once.
     pub range: Option<IndexRange>,
+    /// A complete pass: start at the first index, fetch every page unconditionally, and when
+    /// the listing reaches its end, disable this instance's origins that the pass did not see
+    /// (they stay known; a later sighting enables them again). The state is saved as usual.
+    pub full_pass: bool,
 }
 
 /// A range of indexes in text form, parsed by the lister's index type.
@@ -59,6 +63,8 @@ pub struct RunStats {
     pub origins_rejected: u64,
     /// Origins dropped because the same URL and visit type appeared earlier on the page.
     pub origins_duplicate: u64,
+    /// Origins disabled at the end of a full pass because the forge no longer lists them.
+    pub origins_disabled: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Requests that retried an earlier attempt.
@@ -91,6 +97,7 @@ impl RunStats {
             origins_updated: get(&progress.origins_updated),
             origins_rejected: get(&progress.origins_rejected),
             origins_duplicate: get(&progress.origins_duplicate),
+            origins_disabled: 0,
             requests: get(&progress.requests),
             retries: get(&progress.retries),
             not_modified: get(&progress.not_modified),

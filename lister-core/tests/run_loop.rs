@@ -440,3 +440,48 @@ async fn a_fetch_error_names_where_the_next_run_resumes() {
     assert_eq!(failure.stats.pages, 2);
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn a_full_pass_disables_what_the_forge_no_longer_lists() {
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let (first, _) = listing(MemorySource::linear(3, 2));
+    first
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+
+    // The forge lost the second page's origins; an incremental run would not notice.
+    let mut shrunk = MemorySource::linear(3, 2);
+    shrunk.pages.get_mut(&10).unwrap().0.clear();
+    shrunk.not_modified_when_known = true;
+    let (again, fetched) = listing(shrunk);
+    let options = RunOptions {
+        full_pass: true,
+        ..Default::default()
+    };
+    let stats = again
+        .run(&store, &options, &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        fetched.fetched(),
+        vec![0, 10, 20],
+        "from the first index, unconditionally"
+    );
+    assert_eq!((stats.not_modified, stats.origins_disabled), (0, 2));
+    let enabled: Vec<bool> = store
+        .listed_origins(&ListerKey::new("memory", "default"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.origin.enabled)
+        .collect();
+    assert_eq!(
+        enabled.iter().filter(|e| !**e).count(),
+        2,
+        "known, but disabled"
+    );
+    assert_eq!(enabled.len(), 6);
+    db.drop_database().await;
+}
