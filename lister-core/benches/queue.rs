@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p lister-core --bench queue            # SQLite
 //! LISTER_TEST_POSTGRES_URL=postgres://… cargo bench -p lister-core --bench queue
+//! LISTER_TEST_POSTGRES_URL=postgres://… cargo bench -p lister-core --bench queue -- postgres
 //! ```
 
 use std::time::{Duration, Instant};
@@ -18,15 +19,25 @@ const BATCH: usize = 100;
 
 #[tokio::main]
 async fn main() {
-    let sqlite = TestDatabase::sqlite();
-    run("sqlite", &sqlite, 1).await;
-    sqlite.drop_database().await;
-    match TestDatabase::postgres().await {
-        Some(postgres) => {
-            run("postgres", &postgres, 4).await;
-            postgres.drop_database().await;
+    // `cargo bench --bench queue -- postgres` runs one backend (cargo adds `--bench`).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let wanted = |backend: &str| only.is_empty() || only.iter().any(|name| name == backend);
+    if wanted("sqlite") {
+        let sqlite = TestDatabase::sqlite();
+        run("sqlite", &sqlite, 1).await;
+        sqlite.drop_database().await;
+    }
+    if wanted("postgres") {
+        match TestDatabase::postgres().await {
+            Some(postgres) => {
+                run("postgres", &postgres, 4).await;
+                postgres.drop_database().await;
+            }
+            None => println!("queue postgres: skipped (LISTER_TEST_POSTGRES_URL is not set)"),
         }
-        None => println!("queue postgres: skipped (LISTER_TEST_POSTGRES_URL is not set)"),
     }
 }
 

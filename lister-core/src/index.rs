@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// use lister_core::index::TimeIndex;
 /// let a: TimeIndex = "2008-06-25T00:51:29.547000+00:00".parse().unwrap();
 /// let b: TimeIndex = "2008-06-25T02:51:29.548+02:00".parse().unwrap();
-/// assert!(a > b);
+/// assert!(a < b, "00:51:29.547Z is before 02:51:29.548+02:00");
 /// assert_eq!(a.to_string(), "2008-06-25T00:51:29.547+00:00");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -67,12 +67,12 @@ async fn consume(store: Store) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_grabbers_drain_the_queue_each_origin_once() {
     for db in TestDatabase::all().await {
+        let store = db.open().await;
         // SQLite runs one grab at a time anyway; a smaller queue keeps the test quick.
-        let origins = match db.open().await.backend() {
+        let origins = match store.backend() {
             Backend::Postgres => ORIGINS,
             Backend::Sqlite => ORIGINS / 10,
         };
-        let store = db.open().await;
         let started = Instant::now();
         seed(&store, origins).await;
         let seeded = started.elapsed();

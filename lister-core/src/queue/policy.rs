@@ -14,6 +14,11 @@
 //! In `default`, a share that finds too few origins leaves its room to the next, and the
 //! oldest-scheduled share (never scheduled first) takes whatever is left, so a batch is full
 //! whenever enough origins are due.
+//!
+//! Orders are exact for one consumer. Concurrent grabs skip the origins another grab is taking
+//! at that moment. On PostgreSQL, successive grabs of one store resume after the last origin
+//! granted (see `queue/resume.rs`): an origin that becomes due behind that point waits for
+//! the next sweep, at most 10 seconds later.
 
 use std::fmt;
 use std::str::FromStr;

@@ -74,7 +74,7 @@ impl Binds<Pg> for GrabBinds {
             1 => out.push_bind_param::<Text, _>(&self.visit_type),
             2 => out.push_bind_param::<Array<Text>, _>(&self.tokens),
             3 => out.push_bind_param::<BigInt, _>(&self.lease_micros),
-            n => match self.points.get((n - 4) / 2) {
+            n => match n.checked_sub(4).and_then(|k| self.points.get(k / 2)) {
                 Some((key, _)) if n % 2 == 0 => out.push_bind_param::<Nullable<Timestamp>, _>(key),
                 Some((_, url)) => out.push_bind_param::<Text, _>(url),
                 None => Err(no_parameter(n)),
@@ -187,17 +187,21 @@ fn statement(scans: &[Scan], count: usize) -> String {
         let before = taken(&mut (0..i));
         let own = taken(&mut (0..i).filter(|&j| scans[j].step == scan.step));
         let limit = format!("LEAST({}{own}, {count}{before})", scan.limit);
-        let unique: String = (0..i)
+        // Every scan is of the same visit type, so the URL names an origin. (An array computed
+        // once costs far less here than an anti-join, whose rows a locking scan must copy.)
+        let taken_by_others: Vec<String> = (0..i)
             .filter(|&j| {
                 scans[j].step != scan.step && scan.selection.may_overlap(scans[j].selection)
             })
-            .map(|j| {
-                format!(
-                    " AND NOT EXISTS (SELECT FROM s{j} WHERE s{j}.url = v.url \
-                     AND s{j}.visit_type = v.visit_type)"
-                )
-            })
+            .map(|j| format!("SELECT url FROM s{j}"))
             .collect();
+        let unique = match taken_by_others.is_empty() {
+            true => String::new(),
+            false => format!(
+                " AND url <> ALL (ARRAY({}))",
+                taken_by_others.join(" UNION ALL ")
+            ),
+        };
         let point = match (
             scan.side,
             resumable(scan.selection).and_then(Ordering::resume_key),
