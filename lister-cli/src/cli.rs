@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Listers(ListersArgs),
     /// Write the listed origins to stdout (streamed: constant memory).
     Origins(OriginsArgs),
+    /// The visit queue: grab origins to visit, acknowledge visits, see its state.
+    #[command(subcommand)]
+    Queue(crate::queue::QueueCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.

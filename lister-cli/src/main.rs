@@ -7,6 +7,7 @@ mod export;
 mod failure;
 mod logging;
 mod progress;
+mod queue;
 mod registry;
 mod run;
 mod store;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(&cli, args, bar).await,
             Command::Listers(args) => export::listers(&cli, args).await,
             Command::Origins(args) => export::origins(&cli, args).await,
+            Command::Queue(command) => queue::run(&cli, command).await,
             Command::Completions { shell } => {
                 clap_complete::generate(
                     *shell,
