@@ -1,4 +1,4 @@
-//! The SQL that `src/queue/README-schema.md` gives consumers in other languages, run on
+//! The SQL that the README's queue section gives consumers in other languages, run on
 //! PostgreSQL: its grab leases like the library's, and its ack records exactly what the
 //! library's does.
 
@@ -11,7 +11,7 @@ use lister_core::store::PageWrite;
 use lister_core::testing::TestDatabase;
 use lister_core::{ListerKey, Origin, Store};
 
-const SCHEMA_DOC: &str = include_str!("../src/queue/README-schema.md");
+const SCHEMA_DOC: &str = include_str!("../../README.md");
 
 /// The SQL block after `<!-- name -->` in the document.
 fn block(name: &str) -> &'static str {

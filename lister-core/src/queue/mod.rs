@@ -32,8 +32,7 @@
 //! disk (`synchronous_commit = off`): an ack lost in a server crash only means that its
 //! lease runs out and the origin is visited again.
 //!
-//! The tables and the SQL a consumer in another language runs are in `README-schema.md`
-//! beside this file.
+//! The tables and the SQL a consumer in another language runs are in the README's queue section.
 //!
 //! [`Store::grab`]: crate::Store::grab
 //! [`Store::ack`]: crate::Store::ack

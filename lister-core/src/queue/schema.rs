@@ -1,4 +1,4 @@
-//! The diesel schema of the queue's table (see `README-schema.md`).
+//! The diesel schema of the queue's table (see the README's queue section).
 
 #![allow(missing_docs, unreachable_pub)]
 

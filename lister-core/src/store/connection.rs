@@ -63,7 +63,7 @@ impl DbConnection {
                 // WAL lets readers run beside the writer; busy_timeout makes writers queue.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 10000;",
                 )
                 .await
                 .map_err(|err| open_error(err.to_string()))?;

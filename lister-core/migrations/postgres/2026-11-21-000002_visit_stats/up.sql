@@ -63,8 +63,24 @@ BEGIN
 END
 $$;
 
+-- Inserts are followed once per statement (a page is one statement): one set-based upsert
+-- instead of a function call per row.
+CREATE FUNCTION visit_stats_follow_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO visit_stats AS v (url, visit_type, last_update, enabled_listings)
+    SELECT url, visit_type, max(last_update), count(*) FILTER (WHERE enabled)
+    FROM inserted
+    GROUP BY url, visit_type
+    ON CONFLICT (url, visit_type) DO UPDATE
+    SET last_update = GREATEST(v.last_update, EXCLUDED.last_update),
+        enabled_listings = v.enabled_listings + EXCLUDED.enabled_listings;
+    RETURN NULL;
+END
+$$;
+
 CREATE TRIGGER listed_origins_insert_visit_stats AFTER INSERT ON listed_origins
-    FOR EACH ROW EXECUTE FUNCTION visit_stats_follow_listing();
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION visit_stats_follow_inserts();
 CREATE TRIGGER listed_origins_update_visit_stats AFTER UPDATE ON listed_origins
     FOR EACH ROW
     WHEN (OLD.enabled IS DISTINCT FROM NEW.enabled
