@@ -6,8 +6,15 @@ use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 
 #[tokio::main]
 async fn main() {
-    let count = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-    let quota = QuotaConfig { token_limit: u64::MAX / 2, anonymous_limit: u64::MAX / 2, ..QuotaConfig::default() };
+    let count = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let quota = QuotaConfig {
+        token_limit: u64::MAX / 2,
+        anonymous_limit: u64::MAX / 2,
+        ..QuotaConfig::default()
+    };
     let forge = FakeForge::start_with(Config {
         github_repositories: count,
         bitbucket_repositories: count,
