@@ -4,6 +4,7 @@
 //! Tables (see the README for the SQL): `listers` (instances and their state),
 //! `listed_origins` (every origin seen), `page_validators` (ETags of listing pages).
 
+mod commit;
 pub(crate) mod connection;
 mod database_url;
 mod listers;
@@ -14,9 +15,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+pub use commit::{PageWrite, PageWritten, StateWrite};
 pub use database_url::{DatabaseUrl, redact};
 pub use listers::{ListerRecord, ListerSummary};
-pub use origins::{PageRecord, PageWrite, PageWritten, StateWrite};
+pub use origins::PageRecord;
 
 use crate::{Error, Result};
 use connection::{ConnectionManager, DbConnection};
