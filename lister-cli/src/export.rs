@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, ExportFormat, ListersArgs, OriginsArgs};
 use crate::failure::Failure;
-use crate::store;
+use crate::{output, store};
 
 /// Rows fetched per query while streaming origins.
 const BATCH: i64 = 5_000;
@@ -22,7 +22,7 @@ pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, F
     let result = (|| -> std::io::Result<()> {
         if args.json {
             for summary in &summaries {
-                writeln!(out, "{}", serde_json::to_string(summary)?)?;
+                output::json_line(&mut out, summary)?;
             }
             return Ok(());
         }
@@ -50,7 +50,7 @@ pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, F
         }
         Ok(())
     })();
-    finish_output(result)
+    output::finish(result)
 }
 
 /// One exported origin, flat, for JSON lines and CSV alike.
@@ -92,11 +92,7 @@ pub(crate) async fn origins(cli: &Cli, args: &OriginsArgs) -> Result<ExitCode, F
     let result = match args.format {
         ExportFormat::Jsonl => {
             let mut out = out;
-            let written = stream(&store, args, |row| {
-                serde_json::to_writer(&mut out, &row)?;
-                out.write_all(b"\n")
-            })
-            .await;
+            let written = stream(&store, args, |row| output::json_line(&mut out, &row)).await;
             written.map(|()| out.flush())
         }
         ExportFormat::Csv => {
@@ -109,8 +105,8 @@ pub(crate) async fn origins(cli: &Cli, args: &OriginsArgs) -> Result<ExitCode, F
         }
     };
     match result {
-        Ok(flushed) => finish_output(flushed),
-        Err(StreamError::Io(err)) => finish_output(Err(err)),
+        Ok(flushed) => output::finish(flushed),
+        Err(StreamError::Io(err)) => output::finish(Err(err)),
         Err(StreamError::Store(err)) => Err(Failure::failed(err)),
     }
 }
@@ -161,15 +157,4 @@ async fn stream(
         }
     }
     Ok(())
-}
-
-/// A closed pipe (`lister origins | head`) is a normal end; other write errors fail.
-fn finish_output(result: std::io::Result<()>) -> Result<ExitCode, Failure> {
-    match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(err) => Err(Failure::failed(
-            anyhow::Error::new(err).context("cannot write to stdout"),
-        )),
-    }
 }

@@ -6,6 +6,7 @@ mod credentials;
 mod export;
 mod failure;
 mod logging;
+mod output;
 mod progress;
 mod queue;
 mod registry;
@@ -21,9 +22,7 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let bar = match &cli.command {
-        Command::Run(args) => progress::bar(
-            cli.quiet || args.json && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        ),
+        Command::Run(_) => progress::bar(cli.quiet),
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());

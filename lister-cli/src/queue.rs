@@ -10,7 +10,7 @@ use lister_core::queue::{Policy, VisitStatus};
 
 use crate::cli::Cli;
 use crate::failure::Failure;
-use crate::store;
+use crate::{output, store};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QueueCommand {
@@ -69,18 +69,20 @@ pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, F
                 .map_err(Failure::failed)?;
             grants
                 .iter()
-                .try_for_each(|grant| json_line(&mut out, grant))
+                .try_for_each(|grant| output::json_line(&mut out, grant))
         }
         QueueCommand::Ack { lease, status, at } => {
             let acked = store
                 .ack(lease, *status, *at)
                 .await
                 .map_err(Failure::failed)?;
-            json_line(&mut out, &acked)
+            output::json_line(&mut out, &acked)
         }
         QueueCommand::Stats { json: true } => {
             let stats = store.queue_stats().await.map_err(Failure::failed)?;
-            stats.iter().try_for_each(|row| json_line(&mut out, row))
+            stats
+                .iter()
+                .try_for_each(|row| output::json_line(&mut out, row))
         }
         QueueCommand::Stats { json: false } => {
             let stats = store.queue_stats().await.map_err(Failure::failed)?;
@@ -117,16 +119,5 @@ pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, F
             lines.iter().try_for_each(|line| writeln!(out, "{line}"))
         }
     };
-    match written {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(err) => Err(Failure::failed(
-            anyhow::Error::new(err).context("cannot write to stdout"),
-        )),
-    }
-}
-
-fn json_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.write_all(b"\n")
+    output::finish(written)
 }
