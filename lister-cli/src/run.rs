@@ -45,6 +45,7 @@ pub(crate) async fn run(
             _ => None,
         },
         full_pass: args.full_pass,
+        ..RunOptions::default()
     };
     let store = store::open(cli, &config).await?;
 

@@ -13,9 +13,9 @@ use url::Url;
 use crate::lister::{IndexingLister, Lister, PageIndex};
 use crate::page::{NextPage, Page};
 use crate::progress::{RunContext, RunProgress};
-use crate::run::{RunFailure, RunOptions, RunStats, StopReason};
+use crate::run::{DEFAULT_FOLD_EVERY, RunFailure, RunOptions, RunStats, StopReason};
 use crate::source::{Fetched, PageSource};
-use crate::store::{PageRecord, PageWrite, PageWritten, StateWrite, Store};
+use crate::store::{PageRecord, PageWrite, StateWrite, Store};
 use crate::validate::validate_origin_url;
 use crate::{Error, ListerKey, Origin, Result};
 
@@ -99,6 +99,7 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
             last_index: None,
             saved_index: None,
             disabled: 0,
+            last_fold: Instant::now(),
         };
         let outcome = run.walk(self, store, options, context).await;
         let disabled = run.disabled;
@@ -123,7 +124,6 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
 
 /// A page whose commit finished.
 struct Committed<I> {
-    written: PageWritten,
     index: I,
     saved: Option<I>,
 }
@@ -137,6 +137,7 @@ struct Run<'a, L: IndexingLister> {
     last_index: Option<L::Index>,
     saved_index: Option<L::Index>,
     disabled: u64,
+    last_fold: Instant,
 }
 
 impl<L: IndexingLister> Run<'_, L> {
@@ -174,6 +175,7 @@ impl<L: IndexingLister> Run<'_, L> {
             url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
             index: start,
         };
+        let fold_every = options.fold_every.unwrap_or(DEFAULT_FOLD_EVERY);
         let mut fetched_pages = 0;
         let mut in_flight: Option<BoxFuture<'_, Result<Committed<L::Index>>>> = None;
         let outcome = loop {
@@ -200,6 +202,9 @@ impl<L: IndexingLister> Run<'_, L> {
                 Some(commit) => {
                     let (committed, fetched) = tokio::join!(commit, fetch);
                     self.record_commit(committed?);
+                    if self.last_fold.elapsed() >= fold_every {
+                        self.fold(store, record.id).await?;
+                    }
                     fetched?
                 }
                 None => fetch.await?,
@@ -247,9 +252,8 @@ impl<L: IndexingLister> Run<'_, L> {
                     state,
                     page: Some(page_record),
                 };
-                let written = store.commit_page(write).await?;
+                store.commit_page(write).await?;
                 Ok(Committed {
-                    written,
                     index,
                     saved: persist.then_some(saved),
                 })
@@ -260,10 +264,15 @@ impl<L: IndexingLister> Run<'_, L> {
                 None => break Ok(StopReason::EndOfListing),
             }
         };
-        if let Some(commit) = in_flight {
-            self.record_commit(commit.await?);
-        }
+        let drained = match in_flight {
+            Some(commit) => commit.await.map(|committed| self.record_commit(committed)),
+            None => Ok(()),
+        };
+        // Whatever stopped the run, what it committed is folded, so readers see it now.
+        let folded = self.fold(store, record.id).await;
+        drained?;
         let reason = outcome?;
+        folded?;
         if reason == StopReason::EndOfListing && persist {
             store.finish_listing(record.id).await?;
             if options.full_pass {
@@ -274,11 +283,18 @@ impl<L: IndexingLister> Run<'_, L> {
         Ok(reason)
     }
 
+    /// Folds this instance's sightings into `listed_origins`, counting new and updated ones.
+    async fn fold(&mut self, store: &Store, lister_id: i64) -> Result<()> {
+        let folded = store.fold_sightings(Some(lister_id)).await?;
+        RunProgress::add(&self.progress.origins_new, folded.new);
+        RunProgress::add(&self.progress.origins_updated, folded.updated);
+        self.last_fold = Instant::now();
+        Ok(())
+    }
+
     /// Counts a committed page.
     fn record_commit(&mut self, committed: Committed<L::Index>) {
         RunProgress::add(&self.progress.pages, 1);
-        RunProgress::add(&self.progress.origins_new, committed.written.new);
-        RunProgress::add(&self.progress.origins_updated, committed.written.updated);
         self.last_index = Some(committed.index);
         if committed.saved.is_some() {
             self.saved_index = committed.saved;

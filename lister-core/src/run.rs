@@ -21,7 +21,15 @@ pub struct RunOptions {
     /// the listing reaches its end, disable this instance's origins that the pass did not see
     /// (they stay known; a later sighting enables them again). The state is saved as usual.
     pub full_pass: bool,
+    /// How often the run folds its committed origins into `listed_origins` while it goes on
+    /// (see [`Store::fold_sightings`](crate::Store::fold_sightings)); `None` is every
+    /// [`DEFAULT_FOLD_EVERY`]. A run always folds when it ends, however it ends.
+    pub fold_every: Option<Duration>,
 }
+
+/// How often a run folds its origins by default: readers never wait longer than this to see
+/// what a run listed, and a fold is large enough to write each index leaf once.
+pub const DEFAULT_FOLD_EVERY: Duration = Duration::from_secs(60);
 
 /// A range of indexes in text form, parsed by the lister's index type.
 #[derive(Debug, Clone, PartialEq, Eq)]

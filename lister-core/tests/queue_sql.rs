@@ -90,6 +90,16 @@ async fn the_documented_grab_leases_due_origins_once() {
     )
     .await;
     assert!(
+        sql_grab(&mut conn, block("grab"), "git").await.is_empty(),
+        "committed sightings reach the queue when folded"
+    );
+    let folded = diesel::sql_query(block("fold")).execute(&mut conn).await;
+    assert_eq!(
+        folded.unwrap(),
+        5,
+        "the documented fold moves every sighting"
+    );
+    assert!(
         sql_grab(&mut conn, block("grab-expired"), "git")
             .await
             .is_empty()

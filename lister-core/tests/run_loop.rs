@@ -178,6 +178,41 @@ async fn lists_everything_and_stops_at_the_end() {
     db.drop_database().await;
 }
 
+/// Origins repeated across pages count once as new, whether the run folds after every page
+/// or only at its end.
+#[tokio::test]
+async fn folding_during_or_after_a_run_counts_the_same() {
+    for fold_every in [Some(std::time::Duration::ZERO), None] {
+        let db = TestDatabase::sqlite();
+        let store = db.open().await;
+        let mut source = MemorySource::linear(4, 3);
+        let repeated = source.pages[&0].0[0].clone().with_fork(Some(true));
+        source.pages.get_mut(&30).unwrap().0.push(repeated);
+        let (listing, _) = listing(source);
+        let options = RunOptions {
+            fold_every,
+            ..Default::default()
+        };
+        let stats = listing
+            .run(&store, &options, &RunContext::default())
+            .await
+            .unwrap();
+        let counts = (stats.origins_seen, stats.origins_new, stats.origins_updated);
+        assert_eq!(counts, (13, 12, 1), "fold every {fold_every:?}");
+        let listed = store
+            .listed_origins(&ListerKey::new("memory", "default"))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 12);
+        let first = listed
+            .iter()
+            .find(|o| o.origin.url.ends_with("/r/0"))
+            .unwrap();
+        assert_eq!(first.origin.is_fork, Some(true), "the later sighting wins");
+        db.drop_database().await;
+    }
+}
+
 #[tokio::test]
 async fn max_pages_stops_and_the_next_run_resumes_where_it_stopped() {
     let db = TestDatabase::sqlite();

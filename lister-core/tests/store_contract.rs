@@ -1,7 +1,7 @@
 //! The storage contract, run against SQLite and (when configured) PostgreSQL, a fresh database
 //! per test.
 
-use lister_core::store::{PageRecord, PageWrite, StateWrite};
+use lister_core::store::{Folded, PageRecord, PageWrite, StateWrite};
 use lister_core::testing::TestDatabase;
 use lister_core::{Error, ListerKey, Origin, Store, Validators};
 use serde::{Deserialize, Serialize};
@@ -10,13 +10,10 @@ fn origins(urls: &[&str]) -> Vec<Origin> {
     urls.iter().map(|url| Origin::new(*url, "git")).collect()
 }
 
-async fn write(
-    store: &Store,
-    key: &ListerKey,
-    origins: &[Origin],
-) -> lister_core::store::PageWritten {
+/// Commits one page of `origins` and folds it.
+async fn write(store: &Store, key: &ListerKey, origins: &[Origin]) -> Folded {
     let lister = store.register_lister(key).await.unwrap();
-    store
+    let written = store
         .commit_page(PageWrite {
             lister: &lister,
             origins,
@@ -24,7 +21,9 @@ async fn write(
             page: None,
         })
         .await
-        .unwrap()
+        .unwrap();
+    assert_eq!(written.sightings, origins.len() as u64);
+    store.fold_sightings(Some(lister.id)).await.unwrap()
 }
 
 #[tokio::test]
@@ -92,6 +91,68 @@ async fn listers_are_separate_namespaces() {
         let summaries = store.lister_summaries().await.unwrap();
         assert_eq!(summaries.len(), 2);
         assert_eq!((summaries[0].origins, summaries[0].enabled), (1, 1));
+        db.drop_database().await;
+    }
+}
+
+/// Several pages committed before one fold: the fold keeps each origin once, with its
+/// earliest sighting as `first_seen` and its latest sighting's facts; a reader folds what a
+/// run left unfolded (as a killed run would leave it).
+#[tokio::test]
+async fn a_fold_merges_many_pages_and_readers_fold_first() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let other = ListerKey::new("github", "other");
+        let lister = store.register_lister(&key).await.unwrap();
+        let other_lister = store.register_lister(&other).await.unwrap();
+        let commit = |lister, origins: Vec<Origin>| {
+            let store = store.clone();
+            async move {
+                let write = PageWrite {
+                    lister: &lister,
+                    origins: &origins,
+                    state: None,
+                    page: None,
+                };
+                store.commit_page(write).await.unwrap();
+            }
+        };
+        commit(lister.clone(), origins(&["https://h/a", "https://h/b"])).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let forked = Origin::new("https://h/a", "git").with_fork(Some(true));
+        commit(
+            lister.clone(),
+            vec![forked, Origin::new("https://h/c", "git")],
+        )
+        .await;
+        commit(other_lister.clone(), origins(&["https://h/z"])).await;
+
+        let folded = store.fold_sightings(Some(lister.id)).await.unwrap();
+        assert_eq!(folded, Folded { new: 3, updated: 1 }, "{}", db.url);
+        let listed = store.listed_origins(&key).await.unwrap();
+        let urls: Vec<&str> = listed.iter().map(|o| o.origin.url.as_str()).collect();
+        assert_eq!(urls, ["https://h/a", "https://h/b", "https://h/c"]);
+        let a = &listed[0];
+        assert!(a.first_seen < a.last_seen, "first and last sighting kept");
+        assert_eq!(
+            a.first_seen, listed[1].first_seen,
+            "a was first seen with b"
+        );
+        assert_eq!(a.origin.is_fork, Some(true), "the latest sighting's facts");
+
+        // The other instance's sighting is still unfolded; reading it folds it.
+        assert_eq!(
+            store.fold_sightings(Some(lister.id)).await.unwrap(),
+            Folded::default()
+        );
+        let stats = store.visit_stats("https://h/z", "git").await.unwrap();
+        assert!(
+            stats.is_some(),
+            "the queue sees the other instance's origin"
+        );
+        assert_eq!(store.listed_origins(&other).await.unwrap().len(), 1);
+        assert_eq!(store.fold_sightings(None).await.unwrap(), Folded::default());
         db.drop_database().await;
     }
 }
@@ -254,7 +315,7 @@ async fn a_page_is_written_whole_or_not_at_all() {
             })
             .await
             .unwrap();
-        assert_eq!((written.new, written.state_version), (2, Some(1)));
+        assert_eq!((written.sightings, written.state_version), (2, Some(1)));
         let record = store
             .page_record(lister.id, "https://forge/ok")
             .await

@@ -69,6 +69,7 @@ const STATS: &str = "
 impl Store {
     /// The queue's counts, per lister instance and visit type (see [`QueueStats`]).
     pub async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
+        self.fold_sightings(None).await?;
         let sql = STATS
             .replace("{enabled}", "o.enabled AND v.disabled_at IS NULL")
             .replace(

@@ -22,6 +22,7 @@ impl Store {
     /// upsert sets `enabled` anew). The queue's own disabling, after repeated `not_found`, is
     /// kept apart in `visit_stats.disabled_at`, which listings never touch.
     pub async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64> {
+        self.fold_sightings(Some(lister_id)).await?;
         let mut conn = self.connection().await?;
         let disabled = dispatch!(&mut *conn, conn => diesel::update(
                 listed_origins::table

@@ -1,12 +1,12 @@
-//! Writing a page: its origins, the lister's advanced state and the page's validators, all in
-//! one transaction.
+//! Writing a page: its origins (as sightings), the lister's advanced state and the page's
+//! validators, all in one transaction.
 
 use chrono::NaiveDateTime;
 use diesel::{AsChangeset, Insertable};
 use serde::Serialize;
 
 use super::connection::DbConnection;
-use super::schema::{listed_origins, listers, page_validators};
+use super::schema::{listers, origin_sightings, page_validators};
 use super::{ListerRecord, PageRecord, Store, now};
 use crate::{Error, ListerKey, Origin, Result};
 
@@ -49,13 +49,11 @@ pub struct PageWrite<'a> {
     pub page: Option<PageRecord>,
 }
 
-/// What a page write changed.
+/// What a page write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageWritten {
-    /// Origins the store did not know.
-    pub new: u64,
-    /// Origins the store knew (their `last_seen` and facts refreshed).
-    pub updated: u64,
+    /// Origins written as sightings (see [`Store::fold_sightings`]).
+    pub sightings: u64,
     /// The state version after the write, if the state was written.
     pub state_version: Option<i64>,
 }
@@ -63,13 +61,12 @@ pub struct PageWritten {
 /// `None` is written as NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES, and
 /// diesel would otherwise insert such rows one statement at a time.
 #[derive(Insertable)]
-#[diesel(table_name = listed_origins, treat_none_as_default_value = false)]
-struct OriginRow {
+#[diesel(table_name = origin_sightings, treat_none_as_default_value = false)]
+struct SightingRow {
     lister_id: i64,
     url: String,
     visit_type: String,
-    first_seen: NaiveDateTime,
-    last_seen: NaiveDateTime,
+    seen_at: NaiveDateTime,
     last_update: Option<NaiveDateTime>,
     enabled: bool,
     is_fork: Option<bool>,
@@ -89,23 +86,22 @@ struct PageRow {
 }
 
 impl Store {
-    /// Writes a page's origins (multi-row upserts), the advanced state and the page record in
-    /// one transaction. A state conflict or any failure rolls all of it back.
+    /// Writes a page's origins as sightings, the advanced state and the page record in one
+    /// transaction. A state conflict or any failure rolls all of it back.
     ///
-    /// Upsert rules: `first_seen` is set once; `last_seen` is refreshed at every sighting;
-    /// `enabled`, `last_update`, `is_fork` and the loader arguments take the new values.
+    /// Sightings are appended, never looked up: [`fold_sightings`](Self::fold_sightings)
+    /// merges them into `listed_origins` later, in large sorted batches.
     pub async fn commit_page(&self, write: PageWrite<'_>) -> Result<PageWritten> {
         let at = now();
         let lister_id = write.lister.id;
-        let rows: Vec<OriginRow> = write
+        let rows: Vec<SightingRow> = write
             .origins
             .iter()
-            .map(|origin| OriginRow {
+            .map(|origin| SightingRow {
                 lister_id,
                 url: origin.url.clone(),
                 visit_type: origin.visit_type.clone(),
-                first_seen: at,
-                last_seen: at,
+                seen_at: at,
                 last_update: origin.last_update.map(|t| t.naive_utc()),
                 enabled: origin.enabled,
                 is_fork: origin.is_fork,
@@ -123,7 +119,7 @@ impl Store {
         });
         let state = write.state;
         let key = write.lister.key();
-        let mut conn = self.connection().await?;
+        let mut conn = self.writer().await?;
         let outcome = match &mut *conn {
             DbConnection::Postgres(conn) => {
                 backends::commit_postgres(conn, lister_id, at, state, rows, page_row).await?
@@ -146,7 +142,7 @@ struct StaleVersion {
 /// the async PostgreSQL connection and nothing for the synchronous SQLite one. It evaluates to
 /// `Ok(PageWritten)`, or `Err(StaleVersion)` before anything was written.
 macro_rules! commit_body {
-    ($conn:ident, $lister_id:expr, $at:expr, $state:expr, $rows:expr, $page_row:expr, $upsert:expr; $($await:tt)*) => {{
+    ($conn:ident, $lister_id:expr, $at:expr, $state:expr, $rows:expr, $page_row:expr, $insert:expr; $($await:tt)*) => {{
         let mut written = PageWritten::default();
         let mut stale = None;
         // The state first: it takes the write lock at once, and a conflict stops the page
@@ -175,10 +171,7 @@ macro_rules! commit_body {
         }
         if stale.is_none() {
             for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
-                let first_seen: Vec<NaiveDateTime> = $upsert($conn, $lister_id, $at, chunk) $($await)* ?;
-                let new = first_seen.iter().filter(|seen| **seen == $at).count() as u64;
-                written.new += new;
-                written.updated += first_seen.len() as u64 - new;
+                written.sightings += $insert($conn, $lister_id, $at, chunk) $($await)* ? as u64;
             }
             if let Some(row) = &$page_row {
                 diesel::insert_into(page_validators::table)
@@ -197,46 +190,35 @@ macro_rules! commit_body {
 }
 
 /// The commit body expanded for each backend; each function sees only its own `RunQueryDsl`.
-/// Each backend also has its own multi-row upsert: PostgreSQL binds one array per column
+/// Each backend also has its own multi-row insert: PostgreSQL binds one array per column
 /// (`UNNEST`, one cached statement whatever the page size), SQLite a multi-row `VALUES`.
 mod backends {
     use chrono::NaiveDateTime;
-    use diesel::upsert::excluded;
     use diesel::{ExpressionMethods, QueryDsl};
 
     use super::{
-        Error, OriginRow, PageRow, PageWritten, ROWS_PER_STATEMENT, Result, StaleVersion,
-        StateWrite, listed_origins, listers, page_validators,
+        Error, PageRow, PageWritten, ROWS_PER_STATEMENT, Result, SightingRow, StaleVersion,
+        StateWrite, listers, origin_sightings, page_validators,
     };
 
-    const UPSERT_UNNEST: &str = "\
-        INSERT INTO listed_origins (lister_id, url, visit_type, first_seen, last_seen, \
-            last_update, enabled, is_fork, extra_loader_arguments) \
-        SELECT $1, u.url, u.visit_type, $2, $2, u.last_update, u.enabled, u.is_fork, u.arguments \
+    const INSERT_UNNEST: &str = "\
+        INSERT INTO origin_sightings (lister_id, url, visit_type, seen_at, last_update, \
+            enabled, is_fork, extra_loader_arguments) \
+        SELECT $1, u.url, u.visit_type, $2, u.last_update, u.enabled, u.is_fork, u.arguments \
         FROM UNNEST($3::text[], $4::text[], $5::timestamp[], $6::boolean[], $7::boolean[], \
-            $8::text[]) AS u (url, visit_type, last_update, enabled, is_fork, arguments) \
-        ON CONFLICT (lister_id, url, visit_type) DO UPDATE SET last_seen = EXCLUDED.last_seen, \
-            last_update = EXCLUDED.last_update, enabled = EXCLUDED.enabled, \
-            is_fork = EXCLUDED.is_fork, extra_loader_arguments = EXCLUDED.extra_loader_arguments \
-        RETURNING first_seen";
+            $8::text[]) AS u (url, visit_type, last_update, enabled, is_fork, arguments)";
 
-    #[derive(diesel::QueryableByName)]
-    struct FirstSeen {
-        #[diesel(sql_type = diesel::sql_types::Timestamp)]
-        first_seen: NaiveDateTime,
-    }
-
-    /// The PostgreSQL upsert of `chunk`; returns each row's `first_seen`.
-    async fn upsert_unnest(
+    /// The PostgreSQL insert of `chunk`; returns the number of rows written.
+    async fn insert_unnest(
         conn: &mut diesel_async::AsyncPgConnection,
         lister_id: i64,
         at: NaiveDateTime,
-        chunk: &[OriginRow],
-    ) -> diesel::QueryResult<Vec<NaiveDateTime>> {
+        chunk: &[SightingRow],
+    ) -> diesel::QueryResult<usize> {
         use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
         use diesel_async::RunQueryDsl;
-        let column = |f: fn(&OriginRow) -> &str| chunk.iter().map(f).collect::<Vec<_>>();
-        let rows: Vec<FirstSeen> = diesel::sql_query(UPSERT_UNNEST)
+        let column = |f: fn(&SightingRow) -> &str| chunk.iter().map(f).collect::<Vec<_>>();
+        diesel::sql_query(INSERT_UNNEST)
             .bind::<BigInt, _>(lister_id)
             .bind::<Timestamp, _>(at)
             .bind::<Array<Text>, _>(column(|row| &row.url))
@@ -249,37 +231,21 @@ mod backends {
                 chunk.iter().map(|row| row.is_fork).collect::<Vec<_>>(),
             )
             .bind::<Array<Text>, _>(column(|row| &row.extra_loader_arguments))
-            .load(conn)
-            .await?;
-        Ok(rows.into_iter().map(|row| row.first_seen).collect())
+            .execute(conn)
+            .await
     }
 
-    /// The SQLite upsert of `chunk`: one multi-row `VALUES` statement.
-    fn upsert_values(
+    /// The SQLite insert of `chunk`: one multi-row `VALUES` statement.
+    fn insert_values(
         conn: &mut diesel::SqliteConnection,
         _lister_id: i64,
         _at: NaiveDateTime,
-        chunk: &[OriginRow],
-    ) -> diesel::QueryResult<Vec<NaiveDateTime>> {
+        chunk: &[SightingRow],
+    ) -> diesel::QueryResult<usize> {
         use diesel::RunQueryDsl;
-        diesel::insert_into(listed_origins::table)
+        diesel::insert_into(origin_sightings::table)
             .values(chunk)
-            .on_conflict((
-                listed_origins::lister_id,
-                listed_origins::url,
-                listed_origins::visit_type,
-            ))
-            .do_update()
-            .set((
-                listed_origins::last_seen.eq(excluded(listed_origins::last_seen)),
-                listed_origins::last_update.eq(excluded(listed_origins::last_update)),
-                listed_origins::enabled.eq(excluded(listed_origins::enabled)),
-                listed_origins::is_fork.eq(excluded(listed_origins::is_fork)),
-                listed_origins::extra_loader_arguments
-                    .eq(excluded(listed_origins::extra_loader_arguments)),
-            ))
-            .returning(listed_origins::first_seen)
-            .get_results(conn)
+            .execute(conn)
     }
 
     pub(super) async fn commit_postgres(
@@ -287,17 +253,17 @@ mod backends {
         lister_id: i64,
         at: NaiveDateTime,
         state: Option<StateWrite>,
-        rows: Vec<OriginRow>,
+        rows: Vec<SightingRow>,
         page_row: Option<PageRow>,
     ) -> Result<Result<PageWritten, StaleVersion>> {
         use diesel_async::{AsyncConnection, RunQueryDsl};
         conn.transaction::<_, Error, _>(async |conn| {
-            Ok(commit_body!(conn, lister_id, at, state, rows, page_row, upsert_unnest; .await))
+            Ok(commit_body!(conn, lister_id, at, state, rows, page_row, insert_unnest; .await))
         })
         .await
     }
 
-    /// diesel's multi-row upsert on SQLite needs the synchronous connection: the whole
+    /// diesel's multi-row insert on SQLite needs the synchronous connection: the whole
     /// transaction runs on the blocking pool, as every SQLite statement does.
     pub(super) async fn commit_sqlite(
         conn: &mut diesel_async::sync_connection_wrapper::SyncConnectionWrapper<
@@ -306,14 +272,14 @@ mod backends {
         lister_id: i64,
         at: NaiveDateTime,
         state: Option<StateWrite>,
-        rows: Vec<OriginRow>,
+        rows: Vec<SightingRow>,
         page_row: Option<PageRow>,
     ) -> Result<Result<PageWritten, StaleVersion>> {
         use diesel::RunQueryDsl;
         let outcome = conn
             .spawn_blocking(move |conn| {
                 conn.immediate_transaction(|conn| {
-                    Ok(commit_body!(conn, lister_id, at, state, rows, page_row, upsert_values;))
+                    Ok(commit_body!(conn, lister_id, at, state, rows, page_row, insert_values;))
                 })
             })
             .await?;

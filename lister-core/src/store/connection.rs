@@ -20,6 +20,13 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// Serializes concurrent migrations of one PostgreSQL database (an arbitrary constant).
 const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 
+/// Session settings of every SQLite connection: WAL with `synchronous = NORMAL` (a commit is
+/// durable once the WAL is synced at a checkpoint, and never torn), a 16 MiB page cache, and
+/// checkpoints every 10,000 pages rather than 1,000.
+const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+    PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; \
+    PRAGMA wal_autocheckpoint = 10000;";
+
 /// A connection to one of the two backends.
 pub(crate) enum DbConnection {
     Postgres(Box<AsyncPgConnection>),
@@ -61,13 +68,19 @@ impl DbConnection {
                     .await
                     .map_err(|err| open_error(err.to_string()))?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers queue.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 10000;",
-                )
-                .await
-                .map_err(|err| open_error(err.to_string()))?;
-                Ok(DbConnection::Sqlite(conn))
+                // Switching to WAL takes an exclusive lock without waiting on busy_timeout, so
+                // two processes opening a database at once retry that for a while.
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    match conn.batch_execute(SQLITE_SETTINGS).await {
+                        Ok(()) => return Ok(DbConnection::Sqlite(conn)),
+                        Err(err) if attempts < 300 && err.to_string().contains("locked") => {
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(err) => return Err(open_error(err.to_string())),
+                    }
+                }
             }
         }
     }

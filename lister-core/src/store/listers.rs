@@ -140,6 +140,7 @@ impl Store {
 
     /// Every lister instance with its origin counts.
     pub async fn lister_summaries(&self) -> Result<Vec<ListerSummary>> {
+        self.fold_sightings(None).await?;
         let mut conn = self.connection().await?;
         let records: Vec<ListerRecord> = dispatch!(&mut *conn, conn => listers::table
             .order((listers::name, listers::instance))

@@ -2,11 +2,13 @@
 //! code path for both.
 //!
 //! Tables (see the README for the SQL): `listers` (instances and their state),
-//! `listed_origins` (every origin seen), `page_validators` (ETags of listing pages).
+//! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
+//! yet folded into `listed_origins`), `page_validators` (ETags of listing pages).
 
 mod commit;
 pub(crate) mod connection;
 mod database_url;
+mod fold;
 mod listers;
 mod origins;
 pub(crate) mod schema;
@@ -17,6 +19,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 pub use commit::{PageWrite, PageWritten, StateWrite};
 pub use database_url::{DatabaseUrl, redact};
+pub use fold::Folded;
 pub use listers::{ListerRecord, ListerSummary};
 pub use origins::PageRecord;
 
@@ -39,6 +42,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// One connection that writes pages and folds sightings: SQLite keeps its page cache warm
+    /// only on the connection that made the last write.
+    writer: Pool,
     url: DatabaseUrl,
     /// Where this process's queue grabs stopped (see `queue::resume`).
     pub(crate) resume: std::sync::Arc<crate::queue::ResumePoints>,
@@ -67,17 +73,20 @@ impl Store {
             DatabaseUrl::Sqlite(_) => 4,
             DatabaseUrl::Postgres(_) => 8,
         };
-        let pool = Pool::builder(ConnectionManager { url: url.clone() })
-            .max_size(size)
-            .wait_timeout(Some(Duration::from_secs(60)))
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .map_err(|err| Error::Open {
-                url: url.to_string(),
-                reason: err.to_string(),
-            })?;
+        let pool = |size| {
+            Pool::builder(ConnectionManager { url: url.clone() })
+                .max_size(size)
+                .wait_timeout(Some(Duration::from_secs(60)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .map_err(|err| Error::Open {
+                    url: url.to_string(),
+                    reason: err.to_string(),
+                })
+        };
         Ok(Store {
-            pool,
+            pool: pool(size)?,
+            writer: pool(1)?,
             url,
             resume: Default::default(),
         })
@@ -97,7 +106,16 @@ impl Store {
     }
 
     pub(crate) async fn connection(&self) -> Result<PooledConnection> {
-        self.pool.get().await.map_err(|err| match err {
+        self.checkout(&self.pool).await
+    }
+
+    /// The writer connection (see [`Store`]'s `writer`).
+    pub(crate) async fn writer(&self) -> Result<PooledConnection> {
+        self.checkout(&self.writer).await
+    }
+
+    async fn checkout(&self, pool: &Pool) -> Result<PooledConnection> {
+        pool.get().await.map_err(|err| match err {
             deadpool::managed::PoolError::Backend(err) => err,
             other => Error::Open {
                 url: self.url.to_string(),

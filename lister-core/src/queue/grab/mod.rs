@@ -53,6 +53,7 @@ impl Store {
     /// Lease times follow the database server's clock on PostgreSQL and this process's clock
     /// on SQLite. On PostgreSQL, successive grabs of one store resume where the previous one
     /// stopped (see `queue/resume.rs`), so the order holds within a sweep of a few seconds.
+    /// Origins that runs committed but did not fold yet are folded first.
     pub async fn grab(
         &self,
         visit_type: &str,
@@ -67,6 +68,7 @@ impl Store {
         if count == 0 {
             return Ok(Vec::new());
         }
+        self.fold_sightings(None).await?;
         let request = Request {
             visit_type: visit_type.to_owned(),
             count,
