@@ -26,8 +26,13 @@ fn main() -> ExitCode {
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());
+    // Database work runs on the blocking pool, and every thread that touches SQLite grows its
+    // own malloc arena: two long-lived blocking threads (a page commit and a read beside it,
+    // the most `lister` runs at once) keep peak memory from growing with the listing.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(2)
+        .thread_keep_alive(std::time::Duration::from_secs(600))
         .build()
     {
         Ok(runtime) => runtime,

@@ -67,7 +67,7 @@ fn postgres_fold() -> String {
 /// SQLite folds in an immediate transaction, which no other writer can interleave with, in
 /// chunks of this many sightings (oldest first), so that the sort and the returned rows stay
 /// small whatever the number of sightings.
-const SQLITE_CHUNK: i64 = 100_000;
+const SQLITE_CHUNK: i64 = 50_000;
 
 /// The last sighting of the next chunk.
 const SQLITE_CHUNK_END: &str = "\
