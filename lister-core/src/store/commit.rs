@@ -2,15 +2,17 @@
 //! validators, all in one transaction.
 
 use chrono::NaiveDateTime;
-use diesel::{AsChangeset, Insertable};
+use diesel::{AsChangeset, ExpressionMethods, Insertable, QueryDsl};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use serde::Serialize;
 
+use super::commit_postgres::{PostgresWrite, commit_postgres};
 use super::connection::DbConnection;
 use super::schema::{listers, origin_sightings, page_validators};
 use super::{ListerRecord, PageRecord, Store, now};
 use crate::{Error, ListerKey, Origin, Result};
 
-/// Rows per INSERT statement (keeps well under SQLite's bound-parameter limit).
+/// Rows per SQLite INSERT statement (keeps well under SQLite's bound-parameter limit).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// A state write that only succeeds if the state is still at `expected_version`.
@@ -62,27 +64,27 @@ pub struct PageWritten {
 /// diesel would otherwise insert such rows one statement at a time.
 #[derive(Insertable)]
 #[diesel(table_name = origin_sightings, treat_none_as_default_value = false)]
-struct SightingRow {
-    lister_id: i64,
-    url: String,
-    visit_type: String,
-    seen_at: NaiveDateTime,
-    last_update: Option<NaiveDateTime>,
-    enabled: bool,
-    is_fork: Option<bool>,
-    extra_loader_arguments: String,
+pub(super) struct SightingRow {
+    pub(super) lister_id: i64,
+    pub(super) url: String,
+    pub(super) visit_type: String,
+    pub(super) seen_at: NaiveDateTime,
+    pub(super) last_update: Option<NaiveDateTime>,
+    pub(super) enabled: bool,
+    pub(super) is_fork: Option<bool>,
+    pub(super) extra_loader_arguments: String,
 }
 
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = page_validators, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct PageRow {
-    lister_id: i64,
-    url: String,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    next_url: Option<String>,
-    next_index: Option<String>,
-    updated: NaiveDateTime,
+pub(super) struct PageRow {
+    pub(super) lister_id: i64,
+    pub(super) url: String,
+    pub(super) etag: Option<String>,
+    pub(super) last_modified: Option<String>,
+    pub(super) next_url: Option<String>,
+    pub(super) next_index: Option<String>,
+    pub(super) updated: NaiveDateTime,
 }
 
 impl Store {
@@ -122,10 +124,17 @@ impl Store {
         let mut conn = self.writer().await?;
         let outcome = match &mut *conn {
             DbConnection::Postgres(conn) => {
-                backends::commit_postgres(conn, lister_id, at, state, rows, page_row).await?
+                let write = PostgresWrite {
+                    lister_id,
+                    at,
+                    state: state.as_ref(),
+                    rows: &rows,
+                    page: page_row.as_ref(),
+                };
+                commit_postgres(conn, write).await?
             }
             DbConnection::Sqlite(conn) => {
-                backends::commit_sqlite(conn, lister_id, at, state, rows, page_row).await?
+                commit_sqlite(conn, lister_id, at, state, rows, page_row).await?
             }
         };
         outcome.map_err(|found| conflict(&key, found.expected, found.found))
@@ -133,158 +142,88 @@ impl Store {
 }
 
 /// A refused state write: the version it expected and the one it found.
-struct StaleVersion {
-    expected: i64,
-    found: i64,
+pub(super) struct StaleVersion {
+    pub(super) expected: i64,
+    pub(super) found: i64,
 }
 
-/// The body of a page commit, written once for both backends: `$($await)*` is `.await` for
-/// the async PostgreSQL connection and nothing for the synchronous SQLite one. It evaluates to
-/// `Ok(PageWritten)`, or `Err(StaleVersion)` before anything was written.
-macro_rules! commit_body {
-    ($conn:ident, $lister_id:expr, $at:expr, $state:expr, $rows:expr, $page_row:expr, $insert:expr; $($await:tt)*) => {{
-        let mut written = PageWritten::default();
-        let mut stale = None;
-        // The state first: it takes the write lock at once, and a conflict stops the page
-        // before any origin is written.
-        if let Some(state) = &$state {
-            let changed = diesel::update(
-                listers::table
-                    .find($lister_id)
-                    .filter(listers::state_version.eq(state.expected_version)),
-            )
-            .set((
-                listers::state.eq(&state.json),
-                listers::state_version.eq(listers::state_version + 1),
-                listers::updated.eq($at),
-            ))
-            .execute($conn) $($await)* ?;
-            if changed == 0 {
-                let found: i64 = listers::table
-                    .find($lister_id)
-                    .select(listers::state_version)
-                    .first($conn) $($await)* ?;
-                stale = Some(StaleVersion { expected: state.expected_version, found });
-            } else {
-                written.state_version = Some(state.expected_version + 1);
-            }
-        }
-        if stale.is_none() {
-            for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
-                written.sightings += $insert($conn, $lister_id, $at, chunk) $($await)* ? as u64;
-            }
-            if let Some(row) = &$page_row {
-                diesel::insert_into(page_validators::table)
-                    .values(row)
-                    .on_conflict((page_validators::lister_id, page_validators::url))
-                    .do_update()
-                    .set(row)
-                    .execute($conn) $($await)* ?;
-            }
-        }
-        match stale {
-            Some(stale) => Err(stale),
-            None => Ok(written),
-        }
-    }};
-}
-
-/// The commit body expanded for each backend; each function sees only its own `RunQueryDsl`.
-/// Each backend also has its own multi-row insert: PostgreSQL binds one array per column
-/// (`UNNEST`, one cached statement whatever the page size), SQLite a multi-row `VALUES`.
-mod backends {
-    use chrono::NaiveDateTime;
-    use diesel::{ExpressionMethods, QueryDsl};
-
-    use super::{
-        Error, PageRow, PageWritten, ROWS_PER_STATEMENT, Result, SightingRow, StaleVersion,
-        StateWrite, listers, origin_sightings, page_validators,
-    };
-
-    const INSERT_UNNEST: &str = "\
-        INSERT INTO origin_sightings (lister_id, url, visit_type, seen_at, last_update, \
-            enabled, is_fork, extra_loader_arguments) \
-        SELECT $1, u.url, u.visit_type, $2, u.last_update, u.enabled, u.is_fork, u.arguments \
-        FROM UNNEST($3::text[], $4::text[], $5::timestamp[], $6::boolean[], $7::boolean[], \
-            $8::text[]) AS u (url, visit_type, last_update, enabled, is_fork, arguments)";
-
-    /// The PostgreSQL insert of `chunk`; returns the number of rows written.
-    async fn insert_unnest(
-        conn: &mut diesel_async::AsyncPgConnection,
-        lister_id: i64,
-        at: NaiveDateTime,
-        chunk: &[SightingRow],
-    ) -> diesel::QueryResult<usize> {
-        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-        use diesel_async::RunQueryDsl;
-        let column = |f: fn(&SightingRow) -> &str| chunk.iter().map(f).collect::<Vec<_>>();
-        diesel::sql_query(INSERT_UNNEST)
-            .bind::<BigInt, _>(lister_id)
-            .bind::<Timestamp, _>(at)
-            .bind::<Array<Text>, _>(column(|row| &row.url))
-            .bind::<Array<Text>, _>(column(|row| &row.visit_type))
-            .bind::<Array<Nullable<Timestamp>>, _>(
-                chunk.iter().map(|row| row.last_update).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Bool>, _>(chunk.iter().map(|row| row.enabled).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Bool>>, _>(
-                chunk.iter().map(|row| row.is_fork).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Text>, _>(column(|row| &row.extra_loader_arguments))
-            .execute(conn)
-            .await
-    }
-
-    /// The SQLite insert of `chunk`: one multi-row `VALUES` statement.
-    fn insert_values(
-        conn: &mut diesel::SqliteConnection,
-        _lister_id: i64,
-        _at: NaiveDateTime,
-        chunk: &[SightingRow],
-    ) -> diesel::QueryResult<usize> {
-        use diesel::RunQueryDsl;
-        diesel::insert_into(origin_sightings::table)
-            .values(chunk)
-            .execute(conn)
-    }
-
-    pub(super) async fn commit_postgres(
-        conn: &mut diesel_async::AsyncPgConnection,
-        lister_id: i64,
-        at: NaiveDateTime,
-        state: Option<StateWrite>,
-        rows: Vec<SightingRow>,
-        page_row: Option<PageRow>,
-    ) -> Result<Result<PageWritten, StaleVersion>> {
-        use diesel_async::{AsyncConnection, RunQueryDsl};
-        conn.transaction::<_, Error, _>(async |conn| {
-            Ok(commit_body!(conn, lister_id, at, state, rows, page_row, insert_unnest; .await))
-        })
-        .await
-    }
-
-    /// diesel's multi-row insert on SQLite needs the synchronous connection: the whole
-    /// transaction runs on the blocking pool, as every SQLite statement does.
-    pub(super) async fn commit_sqlite(
-        conn: &mut diesel_async::sync_connection_wrapper::SyncConnectionWrapper<
-            diesel::SqliteConnection,
-        >,
-        lister_id: i64,
-        at: NaiveDateTime,
-        state: Option<StateWrite>,
-        rows: Vec<SightingRow>,
-        page_row: Option<PageRow>,
-    ) -> Result<Result<PageWritten, StaleVersion>> {
-        use diesel::RunQueryDsl;
-        let outcome = conn
-            .spawn_blocking(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    Ok(commit_body!(conn, lister_id, at, state, rows, page_row, insert_values;))
-                })
+/// The SQLite commit: on the synchronous connection, because diesel's multi-row insert on
+/// SQLite exists only there; the whole transaction runs on the blocking pool.
+async fn commit_sqlite(
+    conn: &mut SyncConnectionWrapper<diesel::SqliteConnection>,
+    lister_id: i64,
+    at: NaiveDateTime,
+    state: Option<StateWrite>,
+    rows: Vec<SightingRow>,
+    page_row: Option<PageRow>,
+) -> Result<Result<PageWritten, StaleVersion>> {
+    let outcome = conn
+        .spawn_blocking(move |conn| {
+            conn.immediate_transaction(|conn| {
+                write_sqlite(
+                    conn,
+                    lister_id,
+                    at,
+                    state.as_ref(),
+                    &rows,
+                    page_row.as_ref(),
+                )
             })
-            .await?;
-        Ok(outcome)
+        })
+        .await?;
+    Ok(outcome)
+}
+
+/// The body of the SQLite transaction: `Err(StaleVersion)` before anything was written.
+fn write_sqlite(
+    conn: &mut diesel::SqliteConnection,
+    lister_id: i64,
+    at: NaiveDateTime,
+    state: Option<&StateWrite>,
+    rows: &[SightingRow],
+    page_row: Option<&PageRow>,
+) -> diesel::QueryResult<Result<PageWritten, StaleVersion>> {
+    use diesel::RunQueryDsl;
+    let mut written = PageWritten::default();
+    // The state first: it takes the write lock at once, and a conflict stops the page before
+    // any origin is written.
+    if let Some(state) = state {
+        let changed = diesel::update(
+            listers::table
+                .find(lister_id)
+                .filter(listers::state_version.eq(state.expected_version)),
+        )
+        .set((
+            listers::state.eq(&state.json),
+            listers::state_version.eq(listers::state_version + 1),
+            listers::updated.eq(at),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            let found = listers::table
+                .find(lister_id)
+                .select(listers::state_version)
+                .first(conn)?;
+            let expected = state.expected_version;
+            return Ok(Err(StaleVersion { expected, found }));
+        }
+        written.state_version = Some(state.expected_version + 1);
     }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let inserted = diesel::insert_into(origin_sightings::table)
+            .values(chunk)
+            .execute(conn)?;
+        written.sightings += inserted as u64;
+    }
+    if let Some(row) = page_row {
+        diesel::insert_into(page_validators::table)
+            .values(row)
+            .on_conflict((page_validators::lister_id, page_validators::url))
+            .do_update()
+            .set(row)
+            .execute(conn)?;
+    }
+    Ok(Ok(written))
 }
 
 fn conflict(key: &ListerKey, expected: i64, found: i64) -> Error {

@@ -148,12 +148,18 @@ impl Store {
         let mut conn = self.writer().await?;
         let counts = match &mut *conn {
             DbConnection::Postgres(conn) => {
-                use diesel_async::RunQueryDsl;
-                diesel::sql_query(postgres_fold())
-                    .bind::<Nullable<BigInt>, _>(lister_id)
-                    .get_result::<Counts>(&mut **conn)
-                    .await
-                    .map_err(failed)?
+                use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+                // The fold's sorts fit in memory rather than spill to disk.
+                let conn: &mut diesel_async::AsyncPgConnection = conn;
+                conn.transaction(async |conn| {
+                    conn.batch_execute("SET LOCAL work_mem = '64MB'").await?;
+                    diesel::sql_query(postgres_fold())
+                        .bind::<Nullable<BigInt>, _>(lister_id)
+                        .get_result::<Counts>(conn)
+                        .await
+                })
+                .await
+                .map_err(failed)?
             }
             DbConnection::Sqlite(conn) => conn
                 .spawn_blocking(move |conn| fold_sqlite(conn, lister_id))

@@ -6,6 +6,7 @@
 //! yet folded into `listed_origins`), `page_validators` (ETags of listing pages).
 
 mod commit;
+mod commit_postgres;
 pub(crate) mod connection;
 mod database_url;
 mod fold;
