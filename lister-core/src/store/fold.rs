@@ -12,6 +12,7 @@ use diesel::sql_types::{BigInt, Nullable};
 
 use super::Store;
 use super::connection::DbConnection;
+use super::schema::origin_sightings;
 use crate::{Error, Result};
 
 /// What a fold did.
@@ -139,12 +140,36 @@ fn fold_sqlite(
     })
 }
 
+/// Whether there is anything to fold: a read that takes no lock, so that readers, which
+/// fold first, pay one indexed lookup when there is nothing to fold.
+async fn pending(conn: &mut DbConnection, lister_id: Option<i64>) -> Result<bool> {
+    use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+    use diesel_async::RunQueryDsl;
+    use origin_sightings::{id, table};
+    let first: Option<i64> = crate::dispatch!(conn, conn => match lister_id {
+        Some(lister) => table
+            .filter(origin_sightings::lister_id.eq(lister))
+            .select(id)
+            .order(id)
+            .first(conn)
+            .await,
+        None => table.select(id).order(id).first(conn).await,
+    }
+    .optional()
+    .map_err(Error::query("looking for sightings to fold"))?);
+    Ok(first.is_some())
+}
+
 impl Store {
     /// Folds the sightings of one lister instance (or, with `None`, of every instance) into
     /// `listed_origins`, in one transaction.
     pub async fn fold_sightings(&self, lister_id: Option<i64>) -> Result<Folded> {
         let failed = Error::query("folding sightings into listed origins");
         let started = std::time::Instant::now();
+        // Checked on a pooled connection: concurrent readers do not queue for the writer.
+        if !pending(&mut *self.connection().await?, lister_id).await? {
+            return Ok(Folded::default());
+        }
         let mut conn = self.writer().await?;
         let counts = match &mut *conn {
             DbConnection::Postgres(conn) => {
