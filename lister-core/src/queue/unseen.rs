@@ -19,7 +19,7 @@ impl Store {
     ///
     /// Listings stay known (`enabled = false`). The origin leaves the queue unless another
     /// lister still lists it enabled, and comes back if a later listing sees it again (that
-    /// upsert sets `enabled` anew). The queue's own disabling, after repeated `not_found`, is
+    /// sighting's fold sets `enabled` anew). The queue's own disabling, after repeated `not_found`, is
     /// kept apart in `visit_stats.disabled_at`, which listings never touch.
     pub async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64> {
         self.fold_sightings(Some(lister_id)).await?;
