@@ -18,9 +18,9 @@ impl Store {
     /// index, a range, an interrupted run) must not call it.
     ///
     /// Listings stay known (`enabled = false`). The origin leaves the queue unless another
-    /// lister still lists it enabled, and comes back if a later listing sees it again (that
-    /// sighting's fold sets `enabled` anew). The queue's own disabling, after repeated `not_found`, is
-    /// kept apart in `visit_stats.disabled_at`, which listings never touch.
+    /// lister still lists it enabled, and comes back if a later listing sees it again (the
+    /// fold of that sighting sets `enabled` anew). The queue's own disabling, after repeated
+    /// `not_found`, is kept apart in `visit_stats.disabled_at`, which listings never touch.
     pub async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64> {
         self.fold_sightings(Some(lister_id)).await?;
         let mut conn = self.connection().await?;
