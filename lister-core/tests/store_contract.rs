@@ -1,7 +1,7 @@
 //! The storage contract, run against SQLite and (when configured) PostgreSQL, a fresh database
 //! per test.
 
-use lister_core::store::{Folded, PageRecord, PageWrite, StateWrite};
+use lister_core::store::{Folded, ListerRecord, PageRecord, PageWrite, StateWrite};
 use lister_core::testing::TestDatabase;
 use lister_core::{Error, ListerKey, Origin, Store, Validators};
 use serde::{Deserialize, Serialize};
@@ -10,19 +10,22 @@ fn origins(urls: &[&str]) -> Vec<Origin> {
     urls.iter().map(|url| Origin::new(*url, "git")).collect()
 }
 
+/// Commits one page of `origins` (as sightings, not folded).
+async fn commit(store: &Store, lister: &ListerRecord, origins: &[Origin]) {
+    let write = PageWrite {
+        lister,
+        origins,
+        state: None,
+        page: None,
+    };
+    let written = store.commit_page(write).await.unwrap();
+    assert_eq!(written.sightings, origins.len() as u64);
+}
+
 /// Commits one page of `origins` and folds it.
 async fn write(store: &Store, key: &ListerKey, origins: &[Origin]) -> Folded {
     let lister = store.register_lister(key).await.unwrap();
-    let written = store
-        .commit_page(PageWrite {
-            lister: &lister,
-            origins,
-            state: None,
-            page: None,
-        })
-        .await
-        .unwrap();
-    assert_eq!(written.sightings, origins.len() as u64);
+    commit(store, &lister, origins).await;
     store.fold_sightings(Some(lister.id)).await.unwrap()
 }
 
@@ -106,27 +109,16 @@ async fn a_fold_merges_many_pages_and_readers_fold_first() {
         let other = ListerKey::new("github", "other");
         let lister = store.register_lister(&key).await.unwrap();
         let other_lister = store.register_lister(&other).await.unwrap();
-        let commit = |lister, origins: Vec<Origin>| {
-            let store = store.clone();
-            async move {
-                let write = PageWrite {
-                    lister: &lister,
-                    origins: &origins,
-                    state: None,
-                    page: None,
-                };
-                store.commit_page(write).await.unwrap();
-            }
-        };
-        commit(lister.clone(), origins(&["https://h/a", "https://h/b"])).await;
+        commit(&store, &lister, &origins(&["https://h/a", "https://h/b"])).await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let forked = Origin::new("https://h/a", "git").with_fork(Some(true));
         commit(
-            lister.clone(),
-            vec![forked, Origin::new("https://h/c", "git")],
+            &store,
+            &lister,
+            &[forked, Origin::new("https://h/c", "git")],
         )
         .await;
-        commit(other_lister.clone(), origins(&["https://h/z"])).await;
+        commit(&store, &other_lister, &origins(&["https://h/z"])).await;
 
         let folded = store.fold_sightings(Some(lister.id)).await.unwrap();
         assert_eq!(folded, Folded { new: 3, updated: 1 }, "{}", db.url);
