@@ -6,6 +6,7 @@ mod credentials;
 mod export;
 mod failure;
 mod logging;
+mod malloc;
 mod output;
 mod progress;
 mod queue;
@@ -20,15 +21,15 @@ use clap::{CommandFactory, Parser};
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    malloc::limit_arenas();
     let cli = Cli::parse();
     let bar = match &cli.command {
         Command::Run(_) => progress::bar(cli.quiet),
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());
-    // Database work runs on the blocking pool, and every thread that touches SQLite grows its
-    // own malloc arena: two long-lived blocking threads (a page commit and a read beside it,
-    // the most `lister` runs at once) keep peak memory from growing with the listing.
+    // Database work runs on the blocking pool: two long-lived blocking threads (a page commit
+    // and a read beside it, the most `lister` runs at once) are enough.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(2)

@@ -85,8 +85,8 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
         .map_err(Failure::usage)
 }
 
-/// Ctrl-C or SIGTERM cancels the run (the page in flight is committed); a second one exits
-/// at once with 130.
+/// Ctrl-C or SIGTERM cancels the run (the pages already fetched are committed); a second one
+/// exits at once with 130.
 fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         let Ok(mut terminate) =
@@ -104,7 +104,7 @@ fn watch_signals(cancel: CancellationToken) {
                 std::process::exit(i32::from(INTERRUPTED));
             }
             tracing::warn!(
-                "interrupted: saving the page in flight, then stopping (again to abort at once)"
+                "interrupted: saving the pages already fetched, then stopping (again to abort at once)"
             );
             cancel.cancel();
         }

@@ -74,7 +74,7 @@ async fn seed(store: &Store) {
             lister: &lister,
             origins: page,
             state: None,
-            page: None,
+            pages: &[],
         };
         store.commit_page(write).await.unwrap();
     }

@@ -47,6 +47,7 @@ pub mod lister;
 pub mod listing;
 pub mod origin;
 pub mod page;
+mod page_writer;
 pub mod progress;
 pub mod queue;
 pub mod run;

@@ -4,18 +4,19 @@ use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use url::Url;
 
 use crate::lister::{IndexingLister, Lister, PageIndex};
 use crate::page::{NextPage, Page};
+use crate::page_writer::{PAGES_AHEAD, PageWriter, PendingPage};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{DEFAULT_FOLD_EVERY, RunFailure, RunOptions, RunStats, StopReason};
 use crate::source::{Fetched, PageSource};
-use crate::store::{PageRecord, PageWrite, StateWrite, Store};
+use crate::store::{PageRecord, StateWrite, Store};
 use crate::validate::validate_origin_url;
 use crate::{Error, ListerKey, Origin, Result};
 
@@ -99,7 +100,6 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
             last_index: None,
             saved_index: None,
             disabled: 0,
-            last_fold: Instant::now(),
         };
         let outcome = run.walk(self, store, options, context).await;
         let disabled = run.disabled;
@@ -122,12 +122,6 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
     }
 }
 
-/// A page whose commit finished.
-struct Committed<I> {
-    index: I,
-    saved: Option<I>,
-}
-
 /// One run's bookkeeping.
 struct Run<'a, L: IndexingLister> {
     started: Instant,
@@ -137,13 +131,24 @@ struct Run<'a, L: IndexingLister> {
     last_index: Option<L::Index>,
     saved_index: Option<L::Index>,
     disabled: u64,
-    last_fold: Instant,
+}
+
+/// Where a walk starts and what it keeps.
+struct Plan<I> {
+    /// The lister instance's id in the store.
+    lister_id: i64,
+    start: I,
+    /// The inclusive end of a relisting range.
+    last: Option<I>,
+    /// Whether the run saves its state.
+    persist: bool,
 }
 
 impl<L: IndexingLister> Run<'_, L> {
-    /// Walks the pages. Page k is committed while page k+1 is fetched and parsed: at most one
-    /// commit is in flight, commits happen in page order, and the run never ends (not even on
-    /// an error or a cancellation) before the page in flight is committed.
+    /// Walks the pages and writes them. The walk fetches and parses pages ahead of the
+    /// writer (at most [`PAGES_AHEAD`] of them), which commits them in page order; the run
+    /// never ends (not even on an error or a cancellation) before every fetched page is
+    /// committed and folded.
     async fn walk(
         &mut self,
         listing: &IndexedListing<L>,
@@ -153,12 +158,13 @@ impl<L: IndexingLister> Run<'_, L> {
     ) -> Result<StopReason> {
         let record = store.register_lister(self.key).await?;
         let pass_started = crate::store::now();
-        let (start, last, persist) = match &options.range {
-            Some(range) => (
-                parse_index::<L::Index>(&range.first)?,
-                Some(parse_index(&range.last)?),
-                false,
-            ),
+        let plan = match &options.range {
+            Some(range) => Plan {
+                lister_id: record.id,
+                start: parse_index::<L::Index>(&range.first)?,
+                last: Some(parse_index(&range.last)?),
+                persist: false,
+            },
             None => {
                 let saved: Option<IndexingState<L::Index>> = record.decode_state()?;
                 let start = match saved {
@@ -166,30 +172,84 @@ impl<L: IndexingLister> Run<'_, L> {
                     _ => listing.lister.first_index(),
                 };
                 self.saved_index = Some(start.clone());
-                (start, None, true)
+                Plan {
+                    lister_id: record.id,
+                    start,
+                    last: None,
+                    persist: true,
+                }
             }
         };
-        self.first_index = Some(start.clone());
-        let mut version = record.state_version;
+        self.first_index = Some(plan.start.clone());
+        let writer = PageWriter {
+            store,
+            lister: &record,
+            progress: self.progress,
+            version: record.state_version,
+            fold_every: options.fold_every.unwrap_or(DEFAULT_FOLD_EVERY),
+        };
+        let (pages, received) = mpsc::channel(PAGES_AHEAD);
+        let (walked, written) = tokio::join!(
+            self.fetch_pages(listing, store, options, context, plan, pages),
+            writer.run(received),
+        );
+        self.last_index = written.last_index;
+        if written.saved_index.is_some() {
+            self.saved_index = written.saved_index;
+        }
+        written.committed?;
+        // `None`: the writer stopped, and said why above or below.
+        let reason = walked?;
+        written.folded?;
+        let reason = reason.unwrap_or(StopReason::Cancelled);
+        if reason == StopReason::EndOfListing && options.range.is_none() {
+            store.finish_listing(record.id).await?;
+            if options.full_pass {
+                self.disabled = store.disable_unseen(record.id, pass_started).await?;
+                tracing::info!(lister = %self.key, disabled = self.disabled, "full pass: origins no longer listed disabled");
+            }
+        }
+        Ok(reason)
+    }
+
+    /// Fetches, parses and validates pages, handing each to the writer through `pages`, until
+    /// the listing (or the range) ends, the run is cancelled or a fetch fails. `None` when
+    /// the writer stopped taking pages (it failed).
+    async fn fetch_pages(
+        &self,
+        listing: &IndexedListing<L>,
+        store: &Store,
+        options: &RunOptions,
+        context: &RunContext,
+        plan: Plan<L::Index>,
+        pages: mpsc::Sender<PendingPage<L::Index>>,
+    ) -> Result<Option<StopReason>> {
+        let Plan {
+            lister_id,
+            start,
+            last,
+            persist,
+        } = plan;
+        // Only pages the store knew before the run can be asked for conditionally: a run
+        // never fetches a page twice.
+        let lookup = !options.full_pass && store.has_page_records(lister_id).await?;
         let mut current = NextPage {
             url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
             index: start,
         };
-        let fold_every = options.fold_every.unwrap_or(DEFAULT_FOLD_EVERY);
         let mut fetched_pages = 0;
-        let mut in_flight: Option<BoxFuture<'_, Result<Committed<L::Index>>>> = None;
-        let outcome = loop {
+        loop {
             if context.cancel.is_cancelled() {
-                break Ok(StopReason::Cancelled);
+                return Ok(Some(StopReason::Cancelled));
             }
             if options.max_pages.is_some_and(|max| fetched_pages >= max) {
-                break Ok(StopReason::MaxPages);
+                return Ok(Some(StopReason::MaxPages));
             }
             self.progress.set_current_index(&current.index);
             let fetch = async {
-                let known = match options.full_pass {
-                    true => None,
-                    false => store.page_record(record.id, current.url.as_str()).await?,
+                let known = match lookup {
+                    true => store.page_record(lister_id, current.url.as_str()).await?,
+                    false => None,
                 };
                 let validators = known.as_ref().map(|known| &known.validators);
                 let fetched = listing
@@ -198,16 +258,9 @@ impl<L: IndexingLister> Run<'_, L> {
                     .await;
                 Ok::<_, Error>((known, fetched))
             };
-            let fetched = match in_flight.take() {
-                Some(commit) => {
-                    let (committed, fetched) = tokio::join!(commit, fetch);
-                    self.record_commit(committed?);
-                    if self.last_fold.elapsed() >= fold_every {
-                        self.fold(store, record.id).await?;
-                    }
-                    fetched?
-                }
-                None => fetch.await?,
+            let fetched = tokio::select! {
+                fetched = fetch => fetched?,
+                () = pages.closed() => return Ok(None),
             };
             fetched_pages += 1;
             let page = match fetched {
@@ -216,15 +269,17 @@ impl<L: IndexingLister> Run<'_, L> {
                     RunProgress::add(&self.progress.not_modified, 1);
                     unchanged_page(known)?
                 }
-                (_, Err(_)) if context.cancel.is_cancelled() => break Ok(StopReason::Cancelled),
-                (_, Err(err)) => break Err(Error::Fetch(err)),
+                (_, Err(_)) if context.cancel.is_cancelled() => {
+                    return Ok(Some(StopReason::Cancelled));
+                }
+                (_, Err(err)) => return Err(Error::Fetch(err)),
             };
             if let Some(next) = page
                 .next
                 .as_ref()
                 .filter(|next| next.index <= current.index)
             {
-                break Err(Error::PaginationLoop {
+                return Err(Error::PaginationLoop {
                     current: current.index.to_string(),
                     next: next.index.to_string(),
                 });
@@ -238,66 +293,24 @@ impl<L: IndexingLister> Run<'_, L> {
                 .map_or(&current.index, |next| &next.index)
                 .clone();
             let state = match persist {
-                true => Some(StateWrite::new(&IndexingState { index: &saved }, version)?),
+                true => Some(StateWrite::encode(&IndexingState { index: &saved })?),
                 false => None,
             };
-            version += i64::from(persist);
-            let origins = self.clean(page.origins);
-            let page_record = page_record(&current.url, &page.validators, page.next.as_ref())?;
-            let (record, index) = (&record, current.index.clone());
-            in_flight = Some(Box::pin(async move {
-                let write = PageWrite {
-                    lister: record,
-                    origins: &origins,
-                    state,
-                    page: Some(page_record),
-                };
-                store.commit_page(write).await?;
-                Ok(Committed {
-                    index,
-                    saved: persist.then_some(saved),
-                })
-            }));
+            let pending = PendingPage {
+                index: current.index.clone(),
+                record: page_record(&current.url, &page.validators, page.next.as_ref())?,
+                origins: self.clean(page.origins),
+                saved: persist.then_some(saved),
+                state,
+            };
+            if pages.send(pending).await.is_err() {
+                return Ok(None);
+            }
             match next {
                 Some(next) => current = next,
-                None if range_done => break Ok(StopReason::EndOfRange),
-                None => break Ok(StopReason::EndOfListing),
+                None if range_done => return Ok(Some(StopReason::EndOfRange)),
+                None => return Ok(Some(StopReason::EndOfListing)),
             }
-        };
-        let drained = match in_flight {
-            Some(commit) => commit.await.map(|committed| self.record_commit(committed)),
-            None => Ok(()),
-        };
-        // Whatever stopped the run, what it committed is folded, so readers see it now.
-        let folded = self.fold(store, record.id).await;
-        drained?;
-        let reason = outcome?;
-        folded?;
-        if reason == StopReason::EndOfListing && persist {
-            store.finish_listing(record.id).await?;
-            if options.full_pass {
-                self.disabled = store.disable_unseen(record.id, pass_started).await?;
-                tracing::info!(lister = %self.key, disabled = self.disabled, "full pass: origins no longer listed disabled");
-            }
-        }
-        Ok(reason)
-    }
-
-    /// Folds this instance's sightings into `listed_origins`, counting new and updated ones.
-    async fn fold(&mut self, store: &Store, lister_id: i64) -> Result<()> {
-        let folded = store.fold_sightings(Some(lister_id)).await?;
-        RunProgress::add(&self.progress.origins_new, folded.new);
-        RunProgress::add(&self.progress.origins_updated, folded.updated);
-        self.last_fold = Instant::now();
-        Ok(())
-    }
-
-    /// Counts a committed page.
-    fn record_commit(&mut self, committed: Committed<L::Index>) {
-        RunProgress::add(&self.progress.pages, 1);
-        self.last_index = Some(committed.index);
-        if committed.saved.is_some() {
-            self.saved_index = committed.saved;
         }
     }
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 pub struct RunContext {
     /// Counters, readable at any time (the CLI draws its progress line from them).
     pub progress: std::sync::Arc<RunProgress>,
-    /// Cancelled on Ctrl-C: the page in flight is committed, then the run ends.
+    /// Cancelled on Ctrl-C: the pages already fetched are committed, then the run ends.
     pub cancel: CancellationToken,
 }
 

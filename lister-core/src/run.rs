@@ -50,7 +50,7 @@ pub enum StopReason {
     EndOfRange,
     /// `max_pages` pages were listed.
     MaxPages,
-    /// The run was cancelled; the page in flight was committed first.
+    /// The run was cancelled; the pages already fetched were committed first.
     Cancelled,
 }
 

@@ -27,7 +27,7 @@ async fn list_as(store: &Store, key: &ListerKey, origins: &[Origin]) {
             lister: &lister,
             origins,
             state: None,
-            page: None,
+            pages: &[],
         })
         .await
         .unwrap();

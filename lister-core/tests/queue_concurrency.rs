@@ -27,7 +27,7 @@ async fn seed(store: &Store, count: usize) {
                 lister: &lister,
                 origins: page,
                 state: None,
-                page: None,
+                pages: &[],
             })
             .await
             .unwrap();

@@ -44,7 +44,7 @@ async fn list(store: &Store, origins: &[Origin]) {
             lister: &lister,
             origins,
             state: None,
-            page: None,
+            pages: &[],
         })
         .await
         .unwrap();

@@ -47,6 +47,8 @@ struct MemorySource {
     cancel_at: Option<u64>,
     /// Answer 304 for pages fetched with validators.
     not_modified_when_known: bool,
+    /// While fetching the page at this index, move the lister's state as another run would.
+    move_state_at: Option<(u64, Store)>,
 }
 
 impl MemorySource {
@@ -99,6 +101,20 @@ impl PageSource<u64> for &'static MemorySource {
         self.fetched.lock().unwrap().push(index);
         if self.cancel_at == Some(index) {
             context.cancel.cancel();
+        }
+        if let Some((_, store)) = self.move_state_at.as_ref().filter(|(at, _)| *at == index) {
+            // Retried: the run's own commits move the version meanwhile.
+            let key = ListerKey::new("memory", "default");
+            let state = IndexingState { index: 999_999u64 };
+            loop {
+                let lister = store.register_lister(&key).await?;
+                let saved = store
+                    .save_state(&lister, &state, lister.state_version)
+                    .await;
+                if saved.is_ok() {
+                    break;
+                }
+            }
         }
         if self.not_modified_when_known && known.is_some() {
             return Ok(Fetched::NotModified);
@@ -320,6 +336,37 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
         ("https://forge.test/ok", "hg"),
     ];
     assert_eq!(stored, expected.map(|(u, t)| (u.to_owned(), t.to_owned())));
+    db.drop_database().await;
+}
+
+/// The walk fetches ahead of the writer; when a commit fails (here, another run moved the
+/// state), the walk stops too instead of fetching the rest of the listing.
+#[tokio::test]
+async fn a_failed_commit_stops_the_walk() {
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let mut source = MemorySource::linear(1000, 1);
+    source.move_state_at = Some((500, store.clone()));
+    let (listing, fetched) = listing(source);
+    let failure = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StateConflict { .. }),
+        "{}",
+        failure.error
+    );
+    let fetched = fetched.fetched().len();
+    assert!(
+        fetched < 1000,
+        "the walk stopped with the writer ({fetched} pages fetched)"
+    );
+    assert_eq!(
+        saved_index(&store).await,
+        Some(999_999),
+        "the other run's state stands"
+    );
     db.drop_database().await;
 }
 

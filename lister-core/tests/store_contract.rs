@@ -10,13 +10,26 @@ fn origins(urls: &[&str]) -> Vec<Origin> {
     urls.iter().map(|url| Origin::new(*url, "git")).collect()
 }
 
+/// The record of a listing page at `url` with ETag `etag`.
+fn record(url: &str, etag: &str) -> PageRecord {
+    PageRecord {
+        url: url.into(),
+        validators: Validators {
+            etag: Some(etag.into()),
+            last_modified: None,
+        },
+        next_url: None,
+        next_index: None,
+    }
+}
+
 /// Commits one page of `origins` (as sightings, not folded).
 async fn commit(store: &Store, lister: &ListerRecord, origins: &[Origin]) {
     let write = PageWrite {
         lister,
         origins,
         state: None,
-        page: None,
+        pages: &[],
     };
     let written = store.commit_page(write).await.unwrap();
     assert_eq!(written.sightings, origins.len() as u64);
@@ -260,15 +273,6 @@ async fn a_page_is_written_whole_or_not_at_all() {
              WHEN NEW.url = 'https://forge/boom' BEGIN SELECT RAISE(ABORT, 'boom'); END;"
         };
         db.execute(trigger).await;
-        let page = |url: &str| PageRecord {
-            url: url.into(),
-            validators: Validators {
-                etag: Some("\"e\"".into()),
-                last_modified: None,
-            },
-            next_url: None,
-            next_index: None,
-        };
         let state = StateWrite::new(
             &TypedState {
                 index: 7,
@@ -282,7 +286,7 @@ async fn a_page_is_written_whole_or_not_at_all() {
                 lister: &lister,
                 origins: &origins(&["https://h/a", "https://h/b"]),
                 state: Some(state.clone()),
-                page: Some(page("https://forge/boom")),
+                pages: &[record("https://forge/boom", "\"e\"")],
             })
             .await;
         assert!(failed.is_err(), "the trigger fails the page on {}", db.url);
@@ -303,7 +307,7 @@ async fn a_page_is_written_whole_or_not_at_all() {
                 lister: &lister,
                 origins: &origins(&["https://h/a", "https://h/b"]),
                 state: Some(state),
-                page: Some(page("https://forge/ok")),
+                pages: &[record("https://forge/ok", "\"e\"")],
             })
             .await
             .unwrap();
@@ -349,7 +353,7 @@ async fn a_stale_state_version_writes_no_origin() {
                     )
                     .unwrap(),
                 ),
-                page: None,
+                pages: &[],
             })
             .await;
         assert!(matches!(stale, Err(Error::StateConflict { .. })));
@@ -394,4 +398,55 @@ async fn bad_database_urls_fail_clearly_without_leaking_the_password() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("invalid database URL"), "{err}");
+}
+
+/// Consecutive pages committed together (as a run does when pages queue up): every origin,
+/// every page record (a URL given twice keeps its last record) and one step of the state.
+#[tokio::test]
+async fn several_pages_commit_together_with_one_state_step() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let key = ListerKey::new("github", "default");
+        let lister = store.register_lister(&key).await.unwrap();
+        assert!(!store.has_page_records(lister.id).await.unwrap());
+        let state = StateWrite::new(
+            &TypedState {
+                index: 30,
+                cursor: None,
+            },
+            0,
+        )
+        .unwrap();
+        let written = store
+            .commit_page(PageWrite {
+                lister: &lister,
+                origins: &origins(&["https://h/a", "https://h/b", "https://h/a"]),
+                state: Some(state),
+                pages: &[
+                    record("https://forge/1", "\"first\""),
+                    record("https://forge/2", "\"e\""),
+                    record("https://forge/1", "\"again\""),
+                ],
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (written.sightings, written.state_version),
+            (3, Some(1)),
+            "{}",
+            db.url
+        );
+        let first = store.page_record(lister.id, "https://forge/1").await;
+        let first = first.unwrap().unwrap();
+        assert_eq!(first.validators.etag.as_deref(), Some("\"again\""));
+        assert!(store.has_page_records(lister.id).await.unwrap());
+        let folded = store.fold_sightings(Some(lister.id)).await.unwrap();
+        assert_eq!(folded, Folded { new: 2, updated: 1 }, "{}", db.url);
+        let saved = store.register_lister(&key).await.unwrap();
+        assert_eq!(
+            saved.decode_state::<TypedState>().unwrap().unwrap().index,
+            30
+        );
+        db.drop_database().await;
+    }
 }

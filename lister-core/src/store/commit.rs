@@ -1,4 +1,4 @@
-//! Writing a page: its origins (as sightings), the lister's advanced state and the page's
+//! Writing pages: their origins (as sightings), the lister's advanced state and the pages'
 //! validators, all in one transaction.
 
 use chrono::NaiveDateTime;
@@ -27,28 +27,35 @@ pub struct StateWrite {
 impl StateWrite {
     /// Serializes `state` for a write expecting `expected_version`.
     pub fn new<S: Serialize>(state: &S, expected_version: i64) -> Result<StateWrite> {
-        let json = serde_json::to_string(state).map_err(|source| Error::Decode {
+        Ok(StateWrite {
+            json: Self::encode(state)?,
+            expected_version,
+        })
+    }
+
+    /// `state` as the JSON a state write stores.
+    pub(crate) fn encode<S: Serialize>(state: &S) -> Result<String> {
+        serde_json::to_string(state).map_err(|source| Error::Decode {
             what: "lister state".into(),
             source,
-        })?;
-        Ok(StateWrite {
-            json,
-            expected_version,
         })
     }
 }
 
-/// Everything one page writes, committed together or not at all.
+/// Everything one page, or several consecutive pages, write: committed together or not at
+/// all.
 #[derive(Debug, Clone)]
 pub struct PageWrite<'a> {
     /// The lister instance.
     pub lister: &'a ListerRecord,
-    /// The page's validated, de-duplicated origins.
+    /// The pages' validated origins, each page de-duplicated.
     pub origins: &'a [Origin],
-    /// The advanced state (`None` in relisting mode, which never touches the state).
+    /// The state after the last page (`None` in relisting mode, which never touches the
+    /// state).
     pub state: Option<StateWrite>,
-    /// The page's validators and next link, for conditional requests.
-    pub page: Option<PageRecord>,
+    /// The pages' validators and next links, for conditional requests; a URL given twice
+    /// keeps its last record.
+    pub pages: &'a [PageRecord],
 }
 
 /// What a page write did.
@@ -88,7 +95,7 @@ pub(super) struct PageRow {
 }
 
 impl Store {
-    /// Writes a page's origins as sightings, the advanced state and the page record in one
+    /// Writes pages' origins as sightings, the advanced state and the page records in one
     /// transaction. A state conflict or any failure rolls all of it back.
     ///
     /// Sightings are appended, never looked up: [`fold_sightings`](Self::fold_sightings)
@@ -110,15 +117,7 @@ impl Store {
                 extra_loader_arguments: origin.extra_loader_arguments.to_string(),
             })
             .collect();
-        let page_row = write.page.map(|page| PageRow {
-            lister_id,
-            url: page.url,
-            etag: page.validators.etag,
-            last_modified: page.validators.last_modified,
-            next_url: page.next_url,
-            next_index: page.next_index,
-            updated: at,
-        });
+        let page_rows = page_rows(lister_id, at, write.pages);
         let state = write.state;
         let key = write.lister.key();
         let mut conn = self.writer().await?;
@@ -129,12 +128,12 @@ impl Store {
                     at,
                     state: state.as_ref(),
                     rows: &rows,
-                    page: page_row.as_ref(),
+                    pages: &page_rows,
                 };
                 commit_postgres(conn, write).await?
             }
             DbConnection::Sqlite(conn) => {
-                commit_sqlite(conn, lister_id, at, state, rows, page_row).await?
+                commit_sqlite(conn, lister_id, at, state, rows, page_rows).await?
             }
         };
         outcome.map_err(|found| conflict(&key, found.expected, found.found))
@@ -155,19 +154,12 @@ async fn commit_sqlite(
     at: NaiveDateTime,
     state: Option<StateWrite>,
     rows: Vec<SightingRow>,
-    page_row: Option<PageRow>,
+    page_rows: Vec<PageRow>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
     let outcome = conn
         .spawn_blocking(move |conn| {
             conn.immediate_transaction(|conn| {
-                write_sqlite(
-                    conn,
-                    lister_id,
-                    at,
-                    state.as_ref(),
-                    &rows,
-                    page_row.as_ref(),
-                )
+                write_sqlite(conn, lister_id, at, state.as_ref(), &rows, &page_rows)
             })
         })
         .await?;
@@ -181,7 +173,7 @@ fn write_sqlite(
     at: NaiveDateTime,
     state: Option<&StateWrite>,
     rows: &[SightingRow],
-    page_row: Option<&PageRow>,
+    page_rows: &[PageRow],
 ) -> diesel::QueryResult<Result<PageWritten, StaleVersion>> {
     use diesel::RunQueryDsl;
     let mut written = PageWritten::default();
@@ -215,7 +207,7 @@ fn write_sqlite(
             .execute(conn)?;
         written.sightings += inserted as u64;
     }
-    if let Some(row) = page_row {
+    for row in page_rows {
         diesel::insert_into(page_validators::table)
             .values(row)
             .on_conflict((page_validators::lister_id, page_validators::url))
@@ -224,6 +216,24 @@ fn write_sqlite(
             .execute(conn)?;
     }
     Ok(Ok(written))
+}
+
+/// The rows of `pages`, one per URL (the last record given for it).
+fn page_rows(lister_id: i64, at: NaiveDateTime, pages: &[PageRecord]) -> Vec<PageRow> {
+    let mut rows: Vec<PageRow> = Vec::with_capacity(pages.len());
+    for page in pages {
+        rows.retain(|row| row.url != page.url);
+        rows.push(PageRow {
+            lister_id,
+            url: page.url.clone(),
+            etag: page.validators.etag.clone(),
+            last_modified: page.validators.last_modified.clone(),
+            next_url: page.next_url.clone(),
+            next_index: page.next_index.clone(),
+            updated: at,
+        });
+    }
+    rows
 }
 
 fn conflict(key: &ListerKey, expected: i64, found: i64) -> Error {

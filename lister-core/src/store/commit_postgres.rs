@@ -12,7 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::commit::{PageRow, PageWritten, SightingRow, StaleVersion, StateWrite};
 use crate::{Error, Result};
 
-/// The state write (when `$3`), then the sightings and the page's validators, both only if
+/// The state write (when `$3`), then the sightings and the pages' validators, both only if
 /// the state write was not refused. Every part of the statement sees the same snapshot, and
 /// the data-modifying parts run whether or not the final SELECT reads them.
 const COMMIT: &str = "\
@@ -30,11 +30,13 @@ const COMMIT: &str = "\
             $11::text[]) AS u (url, visit_type, last_update, enabled, is_fork, arguments) \
         WHERE (SELECT ok FROM allowed) \
         RETURNING 1 \
-    ), page AS ( \
+    ), pages AS ( \
         INSERT INTO page_validators (lister_id, url, etag, last_modified, next_url, \
             next_index, updated) \
-        SELECT $1, $12, $13, $14, $15, $16, $2 \
-        WHERE $12 IS NOT NULL AND (SELECT ok FROM allowed) \
+        SELECT $1, p.url, p.etag, p.last_modified, p.next_url, p.next_index, $2 \
+        FROM UNNEST($12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) \
+            AS p (url, etag, last_modified, next_url, next_index) \
+        WHERE (SELECT ok FROM allowed) \
         ON CONFLICT (lister_id, url) DO UPDATE SET etag = excluded.etag, \
             last_modified = excluded.last_modified, next_url = excluded.next_url, \
             next_index = excluded.next_index, updated = excluded.updated \
@@ -48,7 +50,7 @@ pub(super) struct PostgresWrite<'a> {
     pub(super) at: NaiveDateTime,
     pub(super) state: Option<&'a StateWrite>,
     pub(super) rows: &'a [SightingRow],
-    pub(super) page: Option<&'a PageRow>,
+    pub(super) pages: &'a [PageRow],
 }
 
 #[derive(QueryableByName)]
@@ -68,8 +70,8 @@ pub(super) async fn commit_postgres(
 ) -> Result<Result<PageWritten, StaleVersion>> {
     let rows = write.rows;
     let column = |f: fn(&SightingRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let page = write.page;
-    let page_text = |f: fn(&PageRow) -> Option<&str>| page.and_then(f);
+    let pages = write.pages;
+    let page_text = |f: fn(&PageRow) -> Option<&str>| pages.iter().map(f).collect::<Vec<_>>();
     let outcome: Outcome = diesel::sql_query(COMMIT)
         .bind::<BigInt, _>(write.lister_id)
         .bind::<Timestamp, _>(write.at)
@@ -84,11 +86,11 @@ pub(super) async fn commit_postgres(
         .bind::<Array<Bool>, _>(rows.iter().map(|row| row.enabled).collect::<Vec<_>>())
         .bind::<Array<Nullable<Bool>>, _>(rows.iter().map(|row| row.is_fork).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(column(|row| &row.extra_loader_arguments))
-        .bind::<Nullable<Text>, _>(page_text(|page| Some(&page.url)))
-        .bind::<Nullable<Text>, _>(page_text(|page| page.etag.as_deref()))
-        .bind::<Nullable<Text>, _>(page_text(|page| page.last_modified.as_deref()))
-        .bind::<Nullable<Text>, _>(page_text(|page| page.next_url.as_deref()))
-        .bind::<Nullable<Text>, _>(page_text(|page| page.next_index.as_deref()))
+        .bind::<Array<Text>, _>(pages.iter().map(|page| &page.url).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.etag.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.last_modified.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.next_url.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.next_index.as_deref()))
         .get_result(conn)
         .await
         .map_err(Error::query("committing a page"))?;

@@ -21,10 +21,11 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 
 /// Session settings of every SQLite connection: WAL with `synchronous = NORMAL` (a commit is
-/// durable once the WAL is synced at a checkpoint, and never torn), an 8 MiB page cache, and
-/// checkpoints every 10,000 pages rather than 1,000.
+/// durable once the WAL is synced at a checkpoint, and never torn), a 2 MiB page cache (8 MiB
+/// listed no faster and held 14 MiB more), and checkpoints every 10,000 pages rather than
+/// 1,000.
 const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-    PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000; \
+    PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; \
     PRAGMA wal_autocheckpoint = 10000;";
 
 /// A connection to one of the two backends.

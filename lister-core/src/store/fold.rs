@@ -42,26 +42,34 @@ const ON_CONFLICT: &str = "\
 const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_seen, last_update, enabled, \
     is_fork, extra_loader_arguments";
 
-/// PostgreSQL folds in one statement: the sightings it deletes are exactly the ones it
-/// upserts, so a concurrent fold or a page committing meanwhile loses nothing. Every part of
-/// the statement sees the table as it was before, so `new` counts unknown origins.
+/// PostgreSQL folds this many disjoint parts of the sightings at once, each on its own
+/// connection (one server process each): a fold is CPU-bound, and one part left the second
+/// core idle. Parts split by URL, so no two parts ever upsert the same origin.
+const POSTGRES_FOLD_PARTS: i32 = 2;
+
+/// PostgreSQL folds in one statement per part: the sightings it deletes are exactly the ones it
+/// upserts, so a concurrent fold or a page committing meanwhile loses nothing. One sort serves
+/// both the window (the earliest sighting) and `DISTINCT ON` (the latest). An upserted row
+/// with `xmax = 0` was inserted, not updated: the usual PostgreSQL idiom, which spares an
+/// anti-join over the fold's origins.
 fn postgres_fold() -> String {
     format!(
         "WITH moved AS ( \
-            DELETE FROM origin_sightings WHERE $1::bigint IS NULL OR lister_id = $1 \
+            DELETE FROM origin_sightings WHERE ($1::bigint IS NULL OR lister_id = $1) \
+                AND abs(hashtext(url) % $3) = $2 \
             RETURNING * \
         ), latest AS ( \
             SELECT DISTINCT ON (lister_id, url, visit_type) lister_id, url, visit_type, \
-                min(seen_at) OVER (PARTITION BY lister_id, url, visit_type) AS first_seen, \
+                min(seen_at) OVER (PARTITION BY lister_id, url, visit_type ORDER BY id DESC \
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_seen, \
                 seen_at AS last_seen, last_update, enabled, is_fork, extra_loader_arguments \
             FROM moved ORDER BY lister_id, url, visit_type, id DESC \
         ), upserted AS ( \
             INSERT INTO listed_origins ({COLUMNS}) SELECT {COLUMNS} FROM latest {ON_CONFLICT} \
+            RETURNING xmax = 0 AS inserted \
         ) \
         SELECT (SELECT count(*) FROM moved) AS sightings, \
-            (SELECT count(*) FROM latest l WHERE NOT EXISTS (SELECT 1 FROM listed_origins o \
-                WHERE o.lister_id = l.lister_id AND o.url = l.url \
-                AND o.visit_type = l.visit_type)) AS new"
+            (SELECT count(*) FROM upserted WHERE inserted) AS new"
     )
 }
 
@@ -76,15 +84,14 @@ const SQLITE_CHUNK_END: &str = "\
         WHERE ?1 IS NULL OR lister_id = ?1 ORDER BY id LIMIT ?2)";
 
 /// Sightings in URL order, each an upsert: a repeated origin's later sightings update its
-/// first. A row is new when its first and last sighting are the same one.
+/// first.
 fn sqlite_upsert() -> String {
     format!(
         "INSERT INTO listed_origins ({COLUMNS}) \
         SELECT lister_id, url, visit_type, seen_at, seen_at, last_update, enabled, is_fork, \
             extra_loader_arguments \
         FROM origin_sightings WHERE (?1 IS NULL OR lister_id = ?1) AND id <= ?2 \
-        ORDER BY lister_id, url, visit_type, id {ON_CONFLICT} \
-        RETURNING first_seen = last_seen AS new"
+        ORDER BY lister_id, url, visit_type, id {ON_CONFLICT}"
     )
 }
 
@@ -97,10 +104,22 @@ struct ChunkEnd {
     id: Option<i64>,
 }
 
-#[derive(QueryableByName)]
-struct Upserted {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    new: bool,
+/// The listed origins of one instance (or of all): a fold's new origins are the difference
+/// before and after it. (Sightings of one origin committed together share their time, so
+/// comparing an upserted row's first and last sighting cannot tell.)
+fn sqlite_listed(
+    conn: &mut diesel::SqliteConnection,
+    lister_id: Option<i64>,
+) -> diesel::QueryResult<i64> {
+    use super::schema::listed_origins::{self, table};
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    match lister_id {
+        Some(id) => table
+            .filter(listed_origins::lister_id.eq(id))
+            .count()
+            .get_result(conn),
+        None => table.count().get_result(conn),
+    }
 }
 
 /// The SQLite fold: chunk by chunk, in one transaction.
@@ -109,12 +128,9 @@ fn fold_sqlite(
     lister_id: Option<i64>,
 ) -> diesel::QueryResult<Counts> {
     use diesel::RunQueryDsl;
-    use diesel::connection::DefaultLoadingMode;
     conn.immediate_transaction(|conn| {
-        let mut counts = Counts {
-            sightings: 0,
-            new: 0,
-        };
+        let listed_before = sqlite_listed(conn, lister_id)?;
+        let mut sightings = 0;
         let upsert = sqlite_upsert();
         loop {
             let end = diesel::sql_query(SQLITE_CHUNK_END)
@@ -122,20 +138,17 @@ fn fold_sqlite(
                 .bind::<BigInt, _>(SQLITE_CHUNK)
                 .get_result::<ChunkEnd>(conn)?;
             let Some(end) = end.id else {
-                return Ok(counts);
+                let new = sqlite_listed(conn, lister_id)? - listed_before;
+                return Ok(Counts { sightings, new });
             };
-            let rows = diesel::sql_query(&upsert)
-                .bind::<Nullable<BigInt>, _>(lister_id)
-                .bind::<BigInt, _>(end)
-                .load_iter::<Upserted, DefaultLoadingMode>(conn)?;
-            for row in rows {
-                counts.sightings += 1;
-                counts.new += i64::from(row?.new);
-            }
-            diesel::sql_query(SQLITE_DELETE)
+            diesel::sql_query(&upsert)
                 .bind::<Nullable<BigInt>, _>(lister_id)
                 .bind::<BigInt, _>(end)
                 .execute(conn)?;
+            sightings += diesel::sql_query(SQLITE_DELETE)
+                .bind::<Nullable<BigInt>, _>(lister_id)
+                .bind::<BigInt, _>(end)
+                .execute(conn)? as i64;
         }
     })
 }
@@ -167,25 +180,17 @@ impl Store {
         let failed = Error::query("folding sightings into listed origins");
         let started = std::time::Instant::now();
         // Checked on a pooled connection: concurrent readers do not queue for the writer.
-        if !pending(&mut *self.connection().await?, lister_id).await? {
+        let mut conn = self.connection().await?;
+        if !pending(&mut conn, lister_id).await? {
             return Ok(Folded::default());
         }
-        let mut conn = self.writer().await?;
+        // SQLite has one writer at a time. PostgreSQL folds on the pooled connection, so a
+        // run's pages go on committing on the writer meanwhile.
+        if self.backend() == super::Backend::Sqlite {
+            conn = self.writer().await?;
+        }
         let counts = match &mut *conn {
-            DbConnection::Postgres(conn) => {
-                use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
-                // The fold's sorts fit in memory rather than spill to disk.
-                let conn: &mut diesel_async::AsyncPgConnection = conn;
-                conn.transaction(async |conn| {
-                    conn.batch_execute("SET LOCAL work_mem = '64MB'").await?;
-                    diesel::sql_query(postgres_fold())
-                        .bind::<Nullable<BigInt>, _>(lister_id)
-                        .get_result::<Counts>(conn)
-                        .await
-                })
-                .await
-                .map_err(failed)?
-            }
+            DbConnection::Postgres(_) => self.fold_postgres(conn, lister_id).await?,
             DbConnection::Sqlite(conn) => conn
                 .spawn_blocking(move |conn| fold_sqlite(conn, lister_id))
                 .await
@@ -199,5 +204,49 @@ impl Store {
             new,
             updated: sightings - new,
         })
+    }
+
+    /// The PostgreSQL fold: [`POSTGRES_FOLD_PARTS`] transactions at once, the first on `conn`.
+    async fn fold_postgres(
+        &self,
+        conn: super::PooledConnection,
+        lister_id: Option<i64>,
+    ) -> Result<Counts> {
+        let part = |part: i32, conn: Option<super::PooledConnection>| async move {
+            let mut conn = match conn {
+                Some(conn) => conn,
+                None => self.connection().await?,
+            };
+            let DbConnection::Postgres(conn) = &mut *conn else {
+                unreachable!("a PostgreSQL store has PostgreSQL connections");
+            };
+            use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+            let conn: &mut diesel_async::AsyncPgConnection = conn;
+            conn.transaction(async |conn| {
+                // The fold's sorts fit in memory rather than spill to disk.
+                conn.batch_execute("SET LOCAL work_mem = '64MB'").await?;
+                diesel::sql_query(postgres_fold())
+                    .bind::<Nullable<BigInt>, _>(lister_id)
+                    .bind::<diesel::sql_types::Integer, _>(part)
+                    .bind::<diesel::sql_types::Integer, _>(POSTGRES_FOLD_PARTS)
+                    .get_result::<Counts>(conn)
+                    .await
+            })
+            .await
+            .map_err(Error::query("folding sightings into listed origins"))
+        };
+        let mut first = Some(conn);
+        let parts = (0..POSTGRES_FOLD_PARTS).map(|n| part(n, first.take()));
+        let counts = futures::future::try_join_all(parts).await?;
+        Ok(counts.iter().fold(
+            Counts {
+                sightings: 0,
+                new: 0,
+            },
+            |sum, part| Counts {
+                sightings: sum.sightings + part.sightings,
+                new: sum.new + part.new,
+            },
+        ))
     }
 }

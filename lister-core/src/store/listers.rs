@@ -121,7 +121,7 @@ impl Store {
                 lister,
                 origins: &[],
                 state: Some(write),
-                page: None,
+                pages: &[],
             })
             .await?;
         Ok(written.state_version.unwrap_or(expected_version))

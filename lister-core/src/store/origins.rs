@@ -37,6 +37,20 @@ struct StoredOrigin {
 }
 
 impl Store {
+    /// Whether the store remembers any listing page of this lister instance: a run that
+    /// starts with none has no validators to look up, page after page.
+    pub async fn has_page_records(&self, lister_id: i64) -> Result<bool> {
+        let mut conn = self.connection().await?;
+        let first: Option<String> = dispatch!(&mut *conn, conn => page_validators::table
+            .filter(page_validators::lister_id.eq(lister_id))
+            .select(page_validators::url)
+            .first(conn)
+            .await
+            .optional()
+            .map_err(Error::query("looking for page validators"))?);
+        Ok(first.is_some())
+    }
+
     /// What the store remembers of the listing page at `url`, if anything.
     pub async fn page_record(&self, lister_id: i64, url: &str) -> Result<Option<PageRecord>> {
         let mut conn = self.connection().await?;
