@@ -106,8 +106,16 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards() {
     for db in databases().await {
+        // Which run is refused, and how far it got, is a race: the quota is large enough that
+        // only the state decides the outcome. `a_run_refused_at_its_first_commit_fetched_one_page`
+        // (run_loop) checks what a refused run spends.
+        let quota = QuotaConfig {
+            anonymous_limit: 1_000,
+            ..QuotaConfig::default()
+        };
         let forge = FakeForge::start_with(Config {
             github_repositories: 3_000,
+            quota,
             ..Config::default()
         })
         .await;

@@ -6,13 +6,12 @@ use std::sync::atomic::AtomicU64;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use url::Url;
 
 use crate::lister::{IndexingLister, Lister, PageIndex};
 use crate::page::{NextPage, Page};
-use crate::page_writer::{PAGES_AHEAD, PageWriter, PendingPage};
+use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{DEFAULT_FOLD_EVERY, RunFailure, RunOptions, RunStats, StopReason};
 use crate::source::{Fetched, PageSource};
@@ -146,7 +145,7 @@ struct Plan<I> {
 
 impl<L: IndexingLister> Run<'_, L> {
     /// Walks the pages and writes them. The walk fetches and parses pages ahead of the
-    /// writer (at most [`PAGES_AHEAD`] of them), which commits them in page order; the run
+    /// writer (at most [`PAGES_AHEAD`](crate::page_writer::PAGES_AHEAD) of them), which commits them in page order; the run
     /// never ends (not even on an error or a cancellation) before every fetched page is
     /// committed and folded.
     async fn walk(
@@ -188,10 +187,10 @@ impl<L: IndexingLister> Run<'_, L> {
             version: record.state_version,
             fold_every: options.fold_every.unwrap_or(DEFAULT_FOLD_EVERY),
         };
-        let (pages, received) = mpsc::channel(PAGES_AHEAD);
+        let (handoff, queue) = pipeline();
         let (walked, written) = tokio::join!(
-            self.fetch_pages(listing, store, options, context, plan, pages),
-            writer.run(received),
+            self.fetch_pages(listing, store, options, context, plan, handoff),
+            writer.run(queue),
         );
         self.last_index = written.last_index;
         if written.saved_index.is_some() {
@@ -222,7 +221,7 @@ impl<L: IndexingLister> Run<'_, L> {
         options: &RunOptions,
         context: &RunContext,
         plan: Plan<L::Index>,
-        pages: mpsc::Sender<PendingPage<L::Index>>,
+        mut pages: PageHandoff<L::Index>,
     ) -> Result<Option<StopReason>> {
         let Plan {
             lister_id,
@@ -303,7 +302,7 @@ impl<L: IndexingLister> Run<'_, L> {
                 saved: persist.then_some(saved),
                 state,
             };
-            if pages.send(pending).await.is_err() {
+            if !pages.send(pending).await {
                 return Ok(None);
             }
             match next {

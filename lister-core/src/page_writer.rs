@@ -5,7 +5,9 @@
 //! The walk hands each parsed page over a bounded channel ([`PAGES_AHEAD`]), so fetching and
 //! parsing run ahead of the database by at most that many pages: memory stays flat, and a
 //! crash loses only pages whose state was not committed either (the next run fetches them
-//! again).
+//! again). The walk goes past its first page only once that page is committed: a run refused
+//! because another run of the instance moved the state has spent one request, not
+//! [`PAGES_AHEAD`].
 
 use std::time::Duration;
 
@@ -36,6 +38,59 @@ pub(crate) struct PendingPage<I> {
     pub(crate) origins: Vec<Origin>,
     /// What the store remembers of the page.
     pub(crate) record: PageRecord,
+}
+
+/// Creates the pipeline between the walk and the writer.
+pub(crate) fn pipeline<I>() -> (PageHandoff<I>, PageQueue<I>) {
+    let (pages, received) = mpsc::channel(PAGES_AHEAD);
+    let (first_commit, committed) = watch::channel(false);
+    let handoff = PageHandoff {
+        pages,
+        first_committed: committed,
+        claimed: false,
+    };
+    (
+        handoff,
+        PageQueue {
+            pages: received,
+            first_commit,
+        },
+    )
+}
+
+/// The walk's end of the pipeline.
+pub(crate) struct PageHandoff<I> {
+    pages: mpsc::Sender<PendingPage<I>>,
+    /// Becomes `true` when the writer's first commit succeeds.
+    first_committed: watch::Receiver<bool>,
+    /// The first commit succeeded: the walk may run ahead.
+    claimed: bool,
+}
+
+impl<I> PageHandoff<I> {
+    /// Hands `page` to the writer; `false` when the writer stopped taking pages (it failed).
+    /// Until the first commit succeeds, this waits for it.
+    pub(crate) async fn send(&mut self, page: PendingPage<I>) -> bool {
+        if self.pages.send(page).await.is_err() {
+            return false;
+        }
+        if !self.claimed {
+            // An error: the writer ended without a successful commit.
+            self.claimed = self.first_committed.wait_for(|done| *done).await.is_ok();
+        }
+        self.claimed
+    }
+
+    /// Completes when the writer stops taking pages.
+    pub(crate) async fn closed(&self) {
+        self.pages.closed().await;
+    }
+}
+
+/// The writer's end of the pipeline.
+pub(crate) struct PageQueue<I> {
+    pages: mpsc::Receiver<PendingPage<I>>,
+    first_commit: watch::Sender<bool>,
 }
 
 /// What the writer did: where it got to, and how each half ended.
@@ -71,16 +126,13 @@ struct Progress {
 }
 
 impl PageWriter<'_> {
-    /// Commits the pages `pages` delivers until the walk closes it (or a commit fails), then
+    /// Commits the pages `queue` delivers until the walk closes it (or a commit fails), then
     /// folds what is left, however the run ended.
-    pub(crate) async fn run<I: PageIndex>(
-        self,
-        pages: mpsc::Receiver<PendingPage<I>>,
-    ) -> Written<I> {
+    pub(crate) async fn run<I: PageIndex>(self, queue: PageQueue<I>) -> Written<I> {
         let (report, reports) = watch::channel(Progress::default());
         let fold_failed = CancellationToken::new();
         let (commits, folded) = tokio::join!(
-            self.commit_all(pages, report, &fold_failed),
+            self.commit_all(queue, report, &fold_failed),
             self.fold_all(reports, &fold_failed),
         );
         let (last_index, saved_index, committed) = commits;
@@ -95,10 +147,14 @@ impl PageWriter<'_> {
     /// The committing half: one transaction for every page that queued up meanwhile.
     async fn commit_all<I: PageIndex>(
         &self,
-        mut pages: mpsc::Receiver<PendingPage<I>>,
+        queue: PageQueue<I>,
         report: watch::Sender<Progress>,
         fold_failed: &CancellationToken,
     ) -> (Option<I>, Option<I>, Result<()>) {
+        let PageQueue {
+            mut pages,
+            first_commit,
+        } = queue;
         let (mut last_index, mut saved_index) = (None, None);
         let mut version = self.version;
         let mut batch = Vec::with_capacity(PAGES_PER_COMMIT);
@@ -121,6 +177,7 @@ impl PageWriter<'_> {
                     }
                     last_index = Some(last.index);
                     report.send_modify(|progress| progress.sightings += sightings);
+                    first_commit.send_replace(true);
                 }
                 Err(error) => break Err(error),
             }

@@ -370,6 +370,30 @@ async fn a_failed_commit_stops_the_walk() {
     db.drop_database().await;
 }
 
+/// A run does not fetch ahead before its first commit succeeds: when another run of the
+/// instance moved the state meanwhile, the refused run has spent one request, not a pipeline's
+/// worth of quota.
+#[tokio::test]
+async fn a_run_refused_at_its_first_commit_fetched_one_page() {
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let mut source = MemorySource::linear(1000, 1);
+    source.move_state_at = Some((0, store.clone()));
+    let (listing, fetched) = listing(source);
+    let failure = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StateConflict { .. }),
+        "{}",
+        failure.error
+    );
+    assert_eq!(fetched.fetched(), [0], "only the first page was fetched");
+    assert_eq!(saved_index(&store).await, Some(999_999));
+    db.drop_database().await;
+}
+
 #[tokio::test]
 async fn cancellation_commits_the_page_in_flight_then_stops() {
     let db = TestDatabase::sqlite();
