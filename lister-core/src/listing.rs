@@ -145,9 +145,9 @@ struct Plan<I> {
 
 impl<L: IndexingLister> Run<'_, L> {
     /// Walks the pages and writes them. The walk fetches and parses pages ahead of the
-    /// writer (at most [`PAGES_AHEAD`](crate::page_writer::PAGES_AHEAD) of them), which commits them in page order; the run
-    /// never ends (not even on an error or a cancellation) before every fetched page is
-    /// committed and folded.
+    /// writer (at most [`PAGES_AHEAD`](crate::page_writer::PAGES_AHEAD) of them, and none
+    /// before the first commit), which commits them in page order; the run never ends (not
+    /// even on an error or a cancellation) before every fetched page is committed and folded.
     async fn walk(
         &mut self,
         listing: &IndexedListing<L>,
