@@ -96,7 +96,7 @@ pub struct Acked {
     pub status: VisitStatus,
     /// The recorded visit time.
     pub visited_at: DateTime<Utc>,
-    /// The end of the cooldown (see [`cooldown`](super::cooldown)).
+    /// The end of the cooldown (see [`cooldown`]).
     pub next_visit_not_before: DateTime<Utc>,
     /// Whether the queue has disabled the origin (after repeated `not_found`).
     pub disabled: bool,
