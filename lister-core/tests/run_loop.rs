@@ -339,14 +339,14 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
     db.drop_database().await;
 }
 
-/// The walk fetches ahead of the writer; when a commit fails (here, another run moved the
-/// state), the walk stops too instead of fetching the rest of the listing.
-#[tokio::test]
-async fn a_failed_commit_stops_the_walk() {
+/// Runs a 1,000-page listing while another run moves the state as the page at `index` is
+/// fetched: the run fails with a state conflict. Returns the indexes it fetched and the saved
+/// index after it.
+async fn run_overtaken_at(index: u64) -> (Vec<u64>, Option<u64>) {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let mut source = MemorySource::linear(1000, 1);
-    source.move_state_at = Some((500, store.clone()));
+    source.move_state_at = Some((index, store.clone()));
     let (listing, fetched) = listing(source);
     let failure = listing
         .run(&store, &RunOptions::default(), &RunContext::default())
@@ -357,17 +357,22 @@ async fn a_failed_commit_stops_the_walk() {
         "{}",
         failure.error
     );
-    let fetched = fetched.fetched().len();
+    let saved = saved_index(&store).await;
+    db.drop_database().await;
+    (fetched.fetched(), saved)
+}
+
+/// The walk fetches ahead of the writer; when a commit fails (here, another run moved the
+/// state), the walk stops too instead of fetching the rest of the listing.
+#[tokio::test]
+async fn a_failed_commit_stops_the_walk() {
+    let (fetched, saved) = run_overtaken_at(500).await;
+    let fetched = fetched.len();
     assert!(
         fetched < 1000,
         "the walk stopped with the writer ({fetched} pages fetched)"
     );
-    assert_eq!(
-        saved_index(&store).await,
-        Some(999_999),
-        "the other run's state stands"
-    );
-    db.drop_database().await;
+    assert_eq!(saved, Some(999_999), "the other run's state stands");
 }
 
 /// A run does not fetch ahead before its first commit succeeds: when another run of the
@@ -375,23 +380,9 @@ async fn a_failed_commit_stops_the_walk() {
 /// worth of quota.
 #[tokio::test]
 async fn a_run_refused_at_its_first_commit_fetched_one_page() {
-    let db = TestDatabase::sqlite();
-    let store = db.open().await;
-    let mut source = MemorySource::linear(1000, 1);
-    source.move_state_at = Some((0, store.clone()));
-    let (listing, fetched) = listing(source);
-    let failure = listing
-        .run(&store, &RunOptions::default(), &RunContext::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(failure.error, Error::StateConflict { .. }),
-        "{}",
-        failure.error
-    );
-    assert_eq!(fetched.fetched(), [0], "only the first page was fetched");
-    assert_eq!(saved_index(&store).await, Some(999_999));
-    db.drop_database().await;
+    let (fetched, saved) = run_overtaken_at(0).await;
+    assert_eq!(fetched, [0], "only the first page was fetched");
+    assert_eq!(saved, Some(999_999));
 }
 
 #[tokio::test]
