@@ -12,8 +12,10 @@ use super::schema::{listers, origin_sightings, page_validators};
 use super::{ListerRecord, PageRecord, Store, now};
 use crate::{Error, ListerKey, Origin, Result};
 
-/// Rows per SQLite INSERT statement (keeps well under SQLite's bound-parameter limit).
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per SQLite INSERT statement: a page's worth, well under SQLite's bound-parameter
+/// limit. A fixed-size statement is prepared once per connection and then reused: preparing a
+/// statement with hundreds of parameters cost more than running it.
+const ROWS_PER_STATEMENT: usize = 100;
 
 /// A state write that only succeeds if the state is still at `expected_version`.
 #[derive(Debug, Clone)]
@@ -201,9 +203,20 @@ fn write_sqlite(
         }
         written.state_version = Some(state.expected_version + 1);
     }
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    let chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        // An array, not a slice: diesel caches the prepared statement of a fixed row count.
+        let chunk: &[SightingRow; ROWS_PER_STATEMENT] =
+            chunk.try_into().expect("chunks_exact yields full chunks");
         let inserted = diesel::insert_into(origin_sightings::table)
             .values(chunk)
+            .execute(conn)?;
+        written.sightings += inserted as u64;
+    }
+    if !rest.is_empty() {
+        let inserted = diesel::insert_into(origin_sightings::table)
+            .values(rest)
             .execute(conn)?;
         written.sightings += inserted as u64;
     }
