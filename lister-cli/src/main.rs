@@ -28,11 +28,11 @@ fn main() -> ExitCode {
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());
-    // Database work runs on the blocking pool: two long-lived blocking threads (a page commit
-    // and a read beside it, the most `lister` runs at once) are enough.
+    // Database work and page parsing run on the blocking pool: a page commit, a read or a
+    // fold beside it, and a page parsing while the next is fetched.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(2)
+        .max_blocking_threads(4)
         .thread_keep_alive(std::time::Duration::from_secs(600))
         .build()
     {

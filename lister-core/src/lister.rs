@@ -71,6 +71,11 @@ pub trait IndexingLister: Send + Sync + 'static {
     /// The visit type of most of this forge's origins.
     const VISIT_TYPE: &'static str;
 
+    /// Whether [`next_page`](Self::next_page) finds the next page without parsing the body
+    /// (GitHub: from the `Link` header). Then the run loop requests the next page while this
+    /// one's origins are parsed, on another thread: a walk no longer waits for each parse.
+    const NEXT_PAGE_FROM_HEADERS: bool = false;
+
     /// Where a listing with no saved state starts.
     fn first_index(&self) -> Self::Index;
 

@@ -11,10 +11,11 @@ use url::Url;
 
 use crate::lister::{IndexingLister, Lister, PageIndex};
 use crate::page::{NextPage, Page};
+use crate::page_fetcher::{FetchOutcome, PageFetcher};
 use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{DEFAULT_FOLD_EVERY, RunFailure, RunOptions, RunStats, StopReason};
-use crate::source::{Fetched, PageSource};
+use crate::source::{Fetched, PageSource, UnparsedPage};
 use crate::store::{PageRecord, StateWrite, Store};
 use crate::validate::validate_origin_url;
 use crate::{Error, ListerKey, Origin, Result};
@@ -231,43 +232,67 @@ impl<L: IndexingLister> Run<'_, L> {
         } = plan;
         // Only pages the store knew before the run can be asked for conditionally: a run
         // never fetches a page twice.
-        let lookup = !options.full_pass && store.has_page_records(lister_id).await?;
+        let fetcher = PageFetcher {
+            source: &*listing.source,
+            store,
+            context,
+            lister_id,
+            lookup: !options.full_pass && store.has_page_records(lister_id).await?,
+        };
+        let reached_last =
+            |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
         let mut current = NextPage {
             url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
             index: start,
         };
         let mut fetched_pages = 0;
+        // The current page, when it was fetched while the previous one was parsed.
+        let mut ahead = None;
         loop {
-            if context.cancel.is_cancelled() {
-                return Ok(Some(StopReason::Cancelled));
-            }
-            if options.max_pages.is_some_and(|max| fetched_pages >= max) {
-                return Ok(Some(StopReason::MaxPages));
-            }
             self.progress.set_current_index(&current.index);
-            let fetch = async {
-                let known = match lookup {
-                    true => store.page_record(lister_id, current.url.as_str()).await?,
-                    false => None,
-                };
-                let validators = known.as_ref().map(|known| &known.validators);
-                let fetched = listing
-                    .source
-                    .fetch(&current.url, validators, context)
-                    .await;
-                Ok::<_, Error>((known, fetched))
+            let fetched = match ahead.take() {
+                Some(fetched) => fetched,
+                None => {
+                    if context.cancel.is_cancelled() {
+                        return Ok(Some(StopReason::Cancelled));
+                    }
+                    if options.max_pages.is_some_and(|max| fetched_pages >= max) {
+                        return Ok(Some(StopReason::MaxPages));
+                    }
+                    fetched_pages += 1;
+                    tokio::select! {
+                        fetched = fetcher.fetch(&current.url, true) => fetched?,
+                        () = pages.closed() => return Ok(None),
+                    }
+                }
             };
-            let fetched = tokio::select! {
-                fetched = fetch => fetched?,
-                () = pages.closed() => return Ok(None),
+            let fetched = match fetched {
+                (_, Ok(Fetched::Unparsed(unparsed))) => {
+                    // Fetch the next page meanwhile: not before the first commit (a refused
+                    // run spends one request), nor past where the walk stops anyway.
+                    let follow = unparsed.next.as_ref().filter(|next| {
+                        pages.may_run_ahead()
+                            && next.index > current.index
+                            && !reached_last(next)
+                            && !context.cancel.is_cancelled()
+                            && options.max_pages.is_none_or(|max| fetched_pages < max)
+                    });
+                    let follow = follow.map(|next| next.url.clone());
+                    let (parsed, next_fetched) =
+                        self.parse(&fetcher, unparsed, &current.url, follow).await?;
+                    fetched_pages += u64::from(next_fetched.is_some());
+                    ahead = next_fetched;
+                    parsed
+                }
+                fetched => fetched,
             };
-            fetched_pages += 1;
             let page = match fetched {
                 (_, Ok(Fetched::Page(page))) => page,
                 (known, Ok(Fetched::NotModified)) => {
                     RunProgress::add(&self.progress.not_modified, 1);
                     unchanged_page(known)?
                 }
+                (_, Ok(Fetched::Unparsed(_))) => unreachable!("parsed above"),
                 (_, Err(_)) if context.cancel.is_cancelled() => {
                     return Ok(Some(StopReason::Cancelled));
                 }
@@ -283,8 +308,6 @@ impl<L: IndexingLister> Run<'_, L> {
                     next: next.index.to_string(),
                 });
             }
-            let reached_last =
-                |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
             let range_done = page.next.as_ref().is_some_and(reached_last);
             let next = page.next.clone().filter(|next| !reached_last(next));
             let saved = next
@@ -311,6 +334,32 @@ impl<L: IndexingLister> Run<'_, L> {
                 None => return Ok(Some(StopReason::EndOfListing)),
             }
         }
+    }
+
+    /// Parses the origins of the page at `url` while fetching `follow` (the next page, when
+    /// the walk goes on to it): the page, parsed, and the next page's fetch. When the origins
+    /// fail to parse, the page is fetched again and parsed at once, as any unparsable page is;
+    /// the next page's fetch stands if the page names it again.
+    async fn parse(
+        &self,
+        fetcher: &PageFetcher<'_, L::Index>,
+        page: UnparsedPage<L::Index>,
+        url: &Url,
+        follow: Option<Url>,
+    ) -> Result<(FetchOutcome<L::Index>, Option<FetchOutcome<L::Index>>)> {
+        let (parsed, next) = fetcher.parse_while_fetching(page, follow.as_ref()).await?;
+        let error = match parsed {
+            Ok(page) => return Ok(((None, Ok(Fetched::Page(page))), next)),
+            Err(error) => error,
+        };
+        tracing::warn!(lister = %self.key, url = %loggable(url.as_str()), %error, "origins failed to parse; fetching the page again");
+        RunProgress::add(&self.progress.retries, 1);
+        let refetched = fetcher.fetch(url, false).await?;
+        let same_next = match &refetched.1 {
+            Ok(Fetched::Page(page)) => page.next.as_ref().map(|next| &next.url) == follow.as_ref(),
+            _ => false,
+        };
+        Ok((refetched, next.filter(|_| same_next)))
     }
 
     /// Validates and de-duplicates a page's origins, counting and logging what it drops.

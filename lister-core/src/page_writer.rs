@@ -81,6 +81,11 @@ impl<I> PageHandoff<I> {
         self.claimed
     }
 
+    /// Whether the first commit succeeded, so the walk may fetch ahead of the writer.
+    pub(crate) fn may_run_ahead(&self) -> bool {
+        self.claimed
+    }
+
     /// Completes when the writer stops taking pages.
     pub(crate) async fn closed(&self) {
         self.pages.closed().await;

@@ -44,6 +44,8 @@ impl IndexingLister for GitHub {
     const DEFAULT_BASE_URL: &'static str = "https://api.github.com";
     const PATH_TEMPLATE: &'static str = "/repositories?since={index}";
     const VISIT_TYPE: &'static str = "git";
+    /// The `Link` header, and an empty page (`[]`) at the end.
+    const NEXT_PAGE_FROM_HEADERS: bool = true;
 
     fn first_index(&self) -> u64 {
         0

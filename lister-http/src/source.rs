@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use http::{HeaderValue, StatusCode};
 use lister_core::{
     Classification, FetchError, Fetched, IndexingLister, Page, PageResponse, PageSource,
-    ParseError, QuotaSignal, RunContext, RunProgress, Validators,
+    ParseError, QuotaSignal, RunContext, RunProgress, UnparsedPage, Validators,
 };
 use url::Url;
 
@@ -54,6 +54,18 @@ impl<L: IndexingLister> HttpPageSource<L> {
         known: Option<&Validators>,
         context: &RunContext,
     ) -> Result<Fetched<L::Index>, Error> {
+        self.fetch_with(url, known, context, false).await
+    }
+
+    /// Fetches `url`; with `defer_origins` (and a lister that finds the next page in the
+    /// headers), leaves the origins to parse ([`Fetched::Unparsed`]).
+    async fn fetch_with(
+        &self,
+        url: &Url,
+        known: Option<&Validators>,
+        context: &RunContext,
+        defer_origins: bool,
+    ) -> Result<Fetched<L::Index>, Error> {
         let schedule = Schedule::new(&self.config, self.config.clock.now());
         let mut fetch = Fetch {
             source: self,
@@ -64,6 +76,7 @@ impl<L: IndexingLister> HttpPageSource<L> {
             quota_waits: 0,
             slow_downs: 0,
             last_status: None,
+            defer_origins,
         };
         fetch.run(known).await
     }
@@ -78,6 +91,15 @@ impl<L: IndexingLister> PageSource<L::Index> for HttpPageSource<L> {
         context: &RunContext,
     ) -> Result<Fetched<L::Index>, FetchError> {
         Ok(self.fetch_page(url, known, context).await?)
+    }
+
+    async fn fetch_unparsed(
+        &self,
+        url: &Url,
+        known: Option<&Validators>,
+        context: &RunContext,
+    ) -> Result<Fetched<L::Index>, FetchError> {
+        Ok(self.fetch_with(url, known, context, true).await?)
     }
 }
 
@@ -98,6 +120,8 @@ struct Fetch<'a, L> {
     quota_waits: u32,
     slow_downs: u32,
     last_status: Option<StatusCode>,
+    /// Leave the origins to parse when the next page is known without them.
+    defer_origins: bool,
 }
 
 impl<L: IndexingLister> Fetch<'_, L> {
@@ -182,14 +206,19 @@ impl<L: IndexingLister> Fetch<'_, L> {
             Classification::Success => match self.parse(response) {
                 Ok(page) => {
                     // A next link off the base URL fails the page: no request goes there.
-                    if let Some(next) = &page.next {
+                    let next = match &page {
+                        Fetched::Page(page) => page.next.as_ref(),
+                        Fetched::Unparsed(page) => page.next.as_ref(),
+                        Fetched::NotModified => None,
+                    };
+                    if let Some(next) = next {
                         source.transport.check(&next.url, self.attempts)?;
                     }
                     // A page that spent the last request: rest this credential until the reset.
                     if let Some(reset_in) = quota_reset_in(&response.headers, now) {
                         source.pool.spend(credential, now + reset_in + RESET_MARGIN);
                     }
-                    return Ok(Some(Fetched::Page(page)));
+                    return Ok(Some(page));
                 }
                 Err(error) => self.retry(Transient::Parse(status, error)).await?,
             },
@@ -223,17 +252,26 @@ impl<L: IndexingLister> Fetch<'_, L> {
     }
 
     /// The page in a successful response (a parse error is transient: the caller retries).
-    fn parse(&self, response: &PageResponse) -> Result<Page<L::Index>, ParseError> {
+    fn parse(&self, response: &PageResponse) -> Result<Fetched<L::Index>, ParseError> {
         let lister = &self.source.lister;
         let validators = Validators {
             etag: response.header("etag").map(str::to_owned),
             last_modified: response.header("last-modified").map(str::to_owned),
         };
-        Ok(Page {
+        let next = lister.next_page(response)?;
+        if self.defer_origins && L::NEXT_PAGE_FROM_HEADERS {
+            let (lister, response) = (Arc::clone(lister), response.clone());
+            return Ok(Fetched::Unparsed(UnparsedPage {
+                next,
+                validators,
+                origins: Box::new(move || lister.simplify(&response)),
+            }));
+        }
+        Ok(Fetched::Page(Page {
             origins: lister.simplify(response)?,
-            next: lister.next_page(response)?,
+            next,
             validators,
-        })
+        }))
     }
 
     /// Backs off after a transient failure, or gives up with it.

@@ -131,6 +131,7 @@ pub(crate) fn page(fetched: Result<Fetched<u64>, Error>) -> Page<u64> {
     match fetched {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => panic!("unexpected 304"),
+        Ok(Fetched::Unparsed(_)) => panic!("fetch_page parses at once"),
         Err(error) => panic!("fetch failed: {error}"),
     }
 }

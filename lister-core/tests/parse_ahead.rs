@@ -1,0 +1,190 @@
+//! The walk parses a page's origins while it fetches the next page, when the source leaves
+//! them unparsed ([`Fetched::Unparsed`]); a page whose origins fail to parse is fetched again.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use lister_core::testing::TestDatabase;
+use lister_core::{
+    FetchError, Fetched, IndexedListing, IndexingLister, Lister, ListerKey, NextPage, Origin, Page,
+    PageResponse, PageSource, ParseError, RunContext, RunOptions, StopReason, UnparsedPage,
+    Validators,
+};
+use url::Url;
+
+const BASE: &str = "https://forge.test/api";
+const PAGES: u64 = 5;
+const PER_PAGE: u64 = 3;
+
+/// A forge whose pages come from [`DeferringSource`].
+struct Forge;
+
+impl IndexingLister for Forge {
+    type Index = u64;
+    const NAME: &'static str = "deferring";
+    const DEFAULT_BASE_URL: &'static str = BASE;
+    const PATH_TEMPLATE: &'static str = "/repos?page={index}";
+    const VISIT_TYPE: &'static str = "git";
+
+    fn first_index(&self) -> u64 {
+        0
+    }
+
+    fn simplify(&self, _: &PageResponse) -> Result<Vec<Origin>, ParseError> {
+        unreachable!("DeferringSource parses pages itself")
+    }
+
+    fn next_page(&self, _: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
+        unreachable!("DeferringSource parses pages itself")
+    }
+}
+
+/// Pages 0 to [`PAGES`] - 1, answered unparsed by `fetch_unparsed`. A page's parse waits (up
+/// to a few seconds) for the walk to ask for the next page, and records whether it did.
+#[derive(Default)]
+struct DeferringSource {
+    /// Every fetch, in order: the page and whether it was left unparsed.
+    fetched: Mutex<Vec<(u64, bool)>>,
+    /// The pages whose parse saw the next page requested.
+    overlapped: Mutex<Vec<u64>>,
+    /// The pages whose parse waits for the next page's request.
+    wait_for_next_at: Vec<u64>,
+    /// The page whose first parse fails.
+    fail_once_at: Option<u64>,
+}
+
+impl DeferringSource {
+    fn fetched(&self) -> Vec<(u64, bool)> {
+        self.fetched.lock().unwrap().clone()
+    }
+
+    fn requested(&self, page: u64) -> bool {
+        self.fetched.lock().unwrap().iter().any(|(p, _)| *p == page)
+    }
+
+    /// Parses page `page`: its origins, once the next page was requested when asked to wait.
+    fn parse(&'static self, page: u64) -> Result<Vec<Origin>, ParseError> {
+        let first_parse = self.fetched().iter().filter(|(p, _)| *p == page).count() == 1;
+        if self.fail_once_at == Some(page) && first_parse {
+            return Err(ParseError::new("truncated body"));
+        }
+        if self.wait_for_next_at.contains(&page) {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !self.requested(page + 1) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if self.requested(page + 1) {
+                self.overlapped.lock().unwrap().push(page);
+            }
+        }
+        Ok((0..PER_PAGE)
+            .map(|i| Origin::new(format!("https://forge.test/r/{page}-{i}"), "git"))
+            .collect())
+    }
+
+    fn page_number(url: &Url) -> u64 {
+        let (_, page) = url.query_pairs().find(|(k, _)| k == "page").unwrap();
+        page.parse().unwrap()
+    }
+
+    fn next(page: u64) -> Option<NextPage<u64>> {
+        let index = page + 1;
+        let url = lister_core::page_url(&Url::parse(BASE).unwrap(), Forge::PATH_TEMPLATE, &index);
+        (index < PAGES).then(|| NextPage {
+            url: url.unwrap(),
+            index,
+        })
+    }
+}
+
+#[async_trait]
+impl PageSource<u64> for &'static DeferringSource {
+    async fn fetch(
+        &self,
+        url: &Url,
+        _: Option<&Validators>,
+        _: &RunContext,
+    ) -> Result<Fetched<u64>, FetchError> {
+        let page = DeferringSource::page_number(url);
+        self.fetched.lock().unwrap().push((page, false));
+        Ok(Fetched::Page(Page {
+            origins: self.parse(page)?,
+            next: DeferringSource::next(page),
+            validators: Validators::default(),
+        }))
+    }
+
+    async fn fetch_unparsed(
+        &self,
+        url: &Url,
+        _: Option<&Validators>,
+        _: &RunContext,
+    ) -> Result<Fetched<u64>, FetchError> {
+        let page = DeferringSource::page_number(url);
+        self.fetched.lock().unwrap().push((page, true));
+        let source: &'static DeferringSource = self;
+        Ok(Fetched::Unparsed(UnparsedPage {
+            next: DeferringSource::next(page),
+            validators: Validators::default(),
+            origins: Box::new(move || source.parse(page)),
+        }))
+    }
+}
+
+async fn run(source: DeferringSource) -> (&'static DeferringSource, u64, u64) {
+    let source: &'static DeferringSource = Box::leak(Box::new(source));
+    let listing = IndexedListing::new(
+        Forge,
+        "default",
+        Url::parse(BASE).unwrap(),
+        Box::new(source),
+    );
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
+    let key = ListerKey::new("deferring", "default");
+    let listed = store.listed_origins(&key).await.unwrap().len() as u64;
+    db.drop_database().await;
+    (source, listed, stats.retries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_is_parsed_while_the_next_is_fetched() {
+    // Not the first page (nothing is fetched ahead of the first commit), nor the last.
+    let (source, listed, retries) = run(DeferringSource {
+        wait_for_next_at: vec![1, 2, 3],
+        ..DeferringSource::default()
+    })
+    .await;
+    assert_eq!(listed, PAGES * PER_PAGE);
+    assert_eq!(retries, 0);
+    assert_eq!(*source.overlapped.lock().unwrap(), [1, 2, 3]);
+    let pages: Vec<(u64, bool)> = (0..PAGES).map(|page| (page, true)).collect();
+    assert_eq!(source.fetched(), pages, "every page fetched once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_origins_fail_to_parse_is_fetched_again_and_parsed_at_once() {
+    let (source, listed, retries) = run(DeferringSource {
+        fail_once_at: Some(2),
+        ..DeferringSource::default()
+    })
+    .await;
+    assert_eq!(listed, PAGES * PER_PAGE, "nothing lost");
+    assert_eq!(retries, 1);
+    // Page 3, fetched while page 2 failed to parse, stands: page 2 names it again.
+    let expected = [
+        (0, true),
+        (1, true),
+        (2, true),
+        (3, true),
+        (2, false),
+        (4, true),
+    ];
+    assert_eq!(source.fetched(), expected);
+}
