@@ -28,9 +28,10 @@ fn main() -> ExitCode {
         _ => indicatif::ProgressBar::hidden(),
     };
     logging::init(&cli, bar.clone());
-    // Database work and page parsing run on the blocking pool: a page commit, a read or a
-    // fold beside it, and a page parsing while the next is fetched.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs the walk and its HTTP connection, so a response's bytes need no
+    // hand-over between threads. Database work and page parsing run on the blocking pool: a
+    // page commit, a read or a fold beside it, and a page parsing while the next is fetched.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(4)
         .thread_keep_alive(std::time::Duration::from_secs(600))
