@@ -203,12 +203,9 @@ fn write_sqlite(
         }
         written.state_version = Some(state.expected_version + 1);
     }
-    let chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
-    let rest = chunks.remainder();
+    // Arrays, not slices: diesel caches the prepared statement of a fixed row count.
+    let (chunks, rest) = rows.as_chunks::<ROWS_PER_STATEMENT>();
     for chunk in chunks {
-        // An array, not a slice: diesel caches the prepared statement of a fixed row count.
-        let chunk: &[SightingRow; ROWS_PER_STATEMENT] =
-            chunk.try_into().expect("chunks_exact yields full chunks");
         let inserted = diesel::insert_into(origin_sightings::table)
             .values(chunk)
             .execute(conn)?;
