@@ -14,7 +14,7 @@ use crate::page::{NextPage, Page};
 use crate::page_fetcher::{FetchOutcome, PageFetcher};
 use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
 use crate::progress::{RunContext, RunProgress};
-use crate::run::{DEFAULT_FOLD_EVERY, RunFailure, RunOptions, RunStats, StopReason};
+use crate::run::{RunFailure, RunOptions, RunStats, StopReason, default_fold_every};
 use crate::source::{Fetched, PageSource, UnparsedPage};
 use crate::store::{PageRecord, StateWrite, Store};
 use crate::validate::validate_origin_url;
@@ -186,7 +186,9 @@ impl<L: IndexingLister> Run<'_, L> {
             lister: &record,
             progress: self.progress,
             version: record.state_version,
-            fold_every: options.fold_every.unwrap_or(DEFAULT_FOLD_EVERY),
+            fold_every: options
+                .fold_every
+                .unwrap_or_else(|| default_fold_every(store.backend())),
         };
         let (handoff, queue) = pipeline();
         let (walked, written) = tokio::join!(

@@ -215,8 +215,8 @@ impl PageWriter<'_> {
     }
 
     /// The folding half: folds every `fold_every` while there is something new, and once
-    /// more when the commits are done. Folding in smaller batches was measured slower on
-    /// both backends: each batch writes leaves all over the URL-keyed indexes.
+    /// more when the commits are done ([`default_fold_every`](crate::default_fold_every) says
+    /// why SQLite folds rarely and PostgreSQL continuously).
     async fn fold_all(
         &self,
         mut reports: watch::Receiver<Progress>,

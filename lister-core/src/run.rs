@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::progress::RunProgress;
+use crate::store::Backend;
 
 /// How to run a lister.
 #[derive(Debug, Clone, Default)]
@@ -22,14 +23,36 @@ pub struct RunOptions {
     /// (they stay known; a later sighting enables them again). The state is saved as usual.
     pub full_pass: bool,
     /// How often the run folds its committed origins into `listed_origins` while it goes on
-    /// (see [`Store::fold_sightings`](crate::Store::fold_sightings)); `None` is every
-    /// [`DEFAULT_FOLD_EVERY`]. A run always folds when it ends, however it ends.
+    /// (see [`Store::fold_sightings`](crate::Store::fold_sightings)); `None` is the backend's
+    /// default ([`default_fold_every`]). A run always folds when it ends, however it ends.
     pub fold_every: Option<Duration>,
 }
 
-/// How often a run folds its origins by default: readers never wait longer than this to see
-/// what a run listed, and a fold is large enough to write each index leaf once.
+/// How often a run folds its origins by default on SQLite: readers never wait longer than
+/// this to see what a run listed, and a fold is large enough to write each index leaf once.
 pub const DEFAULT_FOLD_EVERY: Duration = Duration::from_secs(60);
+
+/// How often a run folds its origins, unless [`RunOptions::fold_every`] says otherwise.
+///
+/// - **SQLite**: every [`DEFAULT_FOLD_EVERY`]. A fold holds SQLite's only write lock, so the
+///   run's commits wait for it, and with the 2 MiB page cache a smaller fold costs more per
+///   origin: its sightings land on leaves all over the URL-keyed indexes. Folding every 100 or
+///   250 ms measured no faster.
+/// - **PostgreSQL**: continuously, as soon as the previous fold is done and something new is
+///   committed. The fold runs on other connections while the run's pages go on committing,
+///   so it uses the CPU the walk leaves idle, and the final fold is left with what the last
+///   fold did not reach. A 100,000-origin run took 2.45 / 3.13 s instead of 3.46 / 3.29 s.
+///
+/// ```
+/// use lister_core::{Backend, default_fold_every};
+/// assert_eq!(default_fold_every(Backend::Postgres), std::time::Duration::ZERO);
+/// ```
+pub fn default_fold_every(backend: Backend) -> Duration {
+    match backend {
+        Backend::Sqlite => DEFAULT_FOLD_EVERY,
+        Backend::Postgres => Duration::ZERO,
+    }
+}
 
 /// A range of indexes in text form, parsed by the lister's index type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! The run loop against an in-memory forge: stop conditions, the pagination-loop error, URL
-//! validation, cancellation, relisting ranges and unchanged pages.
+//! validation, cancellation, relisting ranges, unchanged pages and when a run folds.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use lister_core::testing::TestDatabase;
@@ -49,6 +50,10 @@ struct MemorySource {
     not_modified_when_known: bool,
     /// While fetching the page at this index, move the lister's state as another run would.
     move_state_at: Option<(u64, Store)>,
+    /// While fetching the page at this index, wait (at most the given time) for the run to
+    /// count a new origin, which only a fold does; what it counted is kept in `folded_before`.
+    await_fold_at: Option<(u64, std::time::Duration)>,
+    folded_before: Mutex<Option<u64>>,
 }
 
 impl MemorySource {
@@ -115,6 +120,14 @@ impl PageSource<u64> for &'static MemorySource {
                     break;
                 }
             }
+        }
+        if let Some((_, bound)) = self.await_fold_at.filter(|(at, _)| *at == index) {
+            let new = || context.progress.origins_new.load(Ordering::Relaxed);
+            let deadline = tokio::time::Instant::now() + bound;
+            while new() == 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            *self.folded_before.lock().unwrap() = Some(new());
         }
         if self.not_modified_when_known && known.is_some() {
             return Ok(Fetched::NotModified);
@@ -225,6 +238,40 @@ async fn folding_during_or_after_a_run_counts_the_same() {
             .find(|o| o.origin.url.ends_with("/r/0"))
             .unwrap();
         assert_eq!(first.origin.is_fork, Some(true), "the later sighting wins");
+        db.drop_database().await;
+    }
+}
+
+/// By default a run on PostgreSQL folds while it walks (the fold runs on other connections
+/// and the commits go on), and a run on SQLite folds at its end (a fold holds the only write
+/// lock); either way every origin is listed once.
+#[tokio::test]
+async fn postgresql_folds_during_the_walk_and_sqlite_at_the_end() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let postgres = db.is_postgres();
+        let mut source = MemorySource::linear(5, 3);
+        // Waits until something is folded on PostgreSQL; SQLite must not fold meanwhile.
+        let bound = match postgres {
+            true => std::time::Duration::from_secs(20),
+            false => std::time::Duration::from_millis(500),
+        };
+        source.await_fold_at = Some((40, bound));
+        let (listing, source) = listing(source);
+        let stats = listing
+            .run(&store, &RunOptions::default(), &RunContext::default())
+            .await
+            .unwrap();
+        let folded_before_last_page = source.folded_before.lock().unwrap().unwrap();
+        match postgres {
+            true => assert!(
+                folded_before_last_page > 0,
+                "PostgreSQL folded nothing before the last page"
+            ),
+            false => assert_eq!(folded_before_last_page, 0, "SQLite folded during the walk"),
+        }
+        assert_eq!((stats.origins_new, stats.origins_updated), (15, 0));
+        assert_eq!(origin_count(&store).await, 15);
         db.drop_database().await;
     }
 }

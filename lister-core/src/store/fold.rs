@@ -4,8 +4,9 @@
 //! B-tree, where an upsert into `listed_origins` would touch a random leaf of every index on
 //! it (and, through the queue's triggers, of `visit_stats`) for every origin. A fold moves
 //! the sightings over in one sorted, set-based upsert, so each leaf is written once per fold
-//! instead of once per origin. The run loop folds its own sightings every minute and at the
-//! end; every reader of `listed_origins` or of the queue folds first.
+//! instead of once per origin. The run loop folds its own sightings while it goes on (every
+//! minute on SQLite, continuously on PostgreSQL) and at the end; every reader of
+//! `listed_origins` or of the queue folds first.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable};
