@@ -27,9 +27,12 @@ impl PageResponse {
     /// JSON path that failed.
     ///
     /// The body is parsed once without tracking the path, which costs about a third more; only
-    /// a body that fails is parsed again to find where.
+    /// a body that fails is parsed again to find where. The body is checked as UTF-8 once, as
+    /// a whole, and parsed as text, so that each string in it is not checked again.
     pub fn json<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ParseError> {
-        serde_json::from_slice(&self.body).or_else(|_| {
+        let text = std::str::from_utf8(&self.body).map_err(|_| ());
+        let parsed = text.and_then(|text| serde_json::from_str(text).map_err(|_| ()));
+        parsed.or_else(|()| {
             let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
             serde_path_to_error::deserialize(&mut deserializer).map_err(|err| ParseError {
                 path: err.path().to_string(),
@@ -135,4 +138,57 @@ pub enum QuotaSignal {
         /// The least to wait when the forge gave no delay.
         at_least: Duration,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Repo<'a> {
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
+    }
+
+    fn response(body: &[u8]) -> PageResponse {
+        PageResponse {
+            url: Url::parse("http://forge.test/repos").unwrap(),
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+        }
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed_from_the_body() {
+        let page = response(r#"[{"name": "a-é"}, {"name": "b\"c", "skipped": "x"}]"#.as_bytes());
+        let repos: Vec<Repo<'_>> = page.json().unwrap();
+        assert!(matches!(repos[0].name, std::borrow::Cow::Borrowed("a-é")));
+        assert_eq!(repos[1].name, "b\"c");
+    }
+
+    #[test]
+    fn a_wrong_body_names_the_json_path() {
+        let err = response(br#"[{"name": "a"}, {"name": 7}]"#)
+            .json::<Vec<Repo<'_>>>()
+            .unwrap_err();
+        assert_eq!(err.path, "[1].name");
+        let err = response(br#"[{"name": "a"}, {"na"#)
+            .json::<Vec<Repo<'_>>>()
+            .unwrap_err();
+        assert!(err.message.contains("EOF"), "{err}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_read_as_bytes() {
+        // Invalid UTF-8 in a field nobody reads does not stop the page from parsing.
+        let page = response(b"[{\"name\": \"a\", \"skipped\": \"\xff\"}]");
+        let repos: Vec<Repo<'_>> = page.json().unwrap();
+        assert_eq!(repos[0].name, "a");
+        // In a field that is read, it is an error at that field.
+        let err = response(b"[{\"name\": \"\xff\"}]")
+            .json::<Vec<Repo<'_>>>()
+            .unwrap_err();
+        assert_eq!(err.path, "[0].name");
+    }
 }
