@@ -22,11 +22,13 @@ const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 
 /// Session settings of every SQLite connection: WAL with `synchronous = NORMAL` (a commit is
 /// durable once the WAL is synced at a checkpoint, and never torn), a 2 MiB page cache (8 MiB
-/// listed no faster and held 14 MiB more), and checkpoints every 10,000 pages rather than
-/// 1,000.
+/// listed no faster and held 14 MiB more), checkpoints every 10,000 pages rather than 1,000,
+/// and one helper thread for sorts: a fold sorts its sightings by URL, and the helper sorts
+/// and writes out one part of them while the connection reads the next (the fold of 100,000
+/// origins took a fifth less time, in 4 interleaved pairs of runs).
 const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; \
-    PRAGMA wal_autocheckpoint = 10000;";
+    PRAGMA wal_autocheckpoint = 10000; PRAGMA threads = 1;";
 
 /// A connection to one of the two backends.
 pub(crate) enum DbConnection {
@@ -151,5 +153,47 @@ impl deadpool::managed::Manager for ConnectionManager {
         _metrics: &deadpool::managed::Metrics,
     ) -> deadpool::managed::RecycleResult<Error> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::{QueryableByName, sql_query, sql_types::BigInt};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    async fn setting(conn: &mut DbConnection, pragma: &str) -> i64 {
+        let DbConnection::Sqlite(conn) = conn else {
+            unreachable!("a SQLite URL opens a SQLite connection");
+        };
+        let query = format!("SELECT {pragma} AS value FROM pragma_{pragma}()");
+        sql_query(query)
+            .get_result::<Setting>(conn)
+            .await
+            .unwrap()
+            .value
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_get_the_session_settings() {
+        let file = std::env::temp_dir().join(format!("lister_settings_{}.db", std::process::id()));
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", file.display())).unwrap();
+        let mut conn = DbConnection::establish(&url).await.unwrap();
+        let settings = [
+            setting(&mut conn, "threads").await,
+            setting(&mut conn, "cache_size").await,
+            setting(&mut conn, "synchronous").await,
+        ];
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+        assert_eq!(settings, [1, -2000, 1], "synchronous = 1 is NORMAL");
     }
 }
