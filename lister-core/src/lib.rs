@@ -46,6 +46,7 @@ pub mod index;
 pub mod lister;
 pub mod listing;
 pub mod origin;
+mod origin_cleaner;
 pub mod page;
 mod page_fetcher;
 mod page_writer;

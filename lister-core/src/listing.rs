@@ -1,7 +1,6 @@
 //! The run loop of an [`IndexingLister`]: fetch → simplify → validate → commit, page by page.
 
-use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -10,6 +9,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::lister::{IndexingLister, Lister, PageIndex};
+use crate::origin_cleaner::{OriginCleaner, loggable};
 use crate::page::{NextPage, Page};
 use crate::page_fetcher::{FetchOutcome, PageFetcher};
 use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
@@ -17,8 +17,7 @@ use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunFailure, RunOptions, RunStats, StopReason, default_fold_every};
 use crate::source::{Fetched, PageSource, UnparsedPage};
 use crate::store::{PageRecord, StateWrite, Store};
-use crate::validate::validate_origin_url;
-use crate::{Error, ListerKey, Origin, Result};
+use crate::{Error, ListerKey, Result};
 
 /// The state an indexing lister saves after every page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +239,10 @@ impl<L: IndexingLister> Run<'_, L> {
             context,
             lister_id,
             lookup: !options.full_pass && store.has_page_records(lister_id).await?,
+            cleaner: Arc::new(OriginCleaner::new(
+                self.key.clone(),
+                context.progress.clone(),
+            )),
         };
         let reached_last =
             |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
@@ -268,7 +271,8 @@ impl<L: IndexingLister> Run<'_, L> {
                     }
                 }
             };
-            let fetched = match fetched {
+            // Whether the page's origins were cleaned where they were parsed.
+            let (fetched, cleaned) = match fetched {
                 (_, Ok(Fetched::Unparsed(unparsed))) => {
                     // Fetch the next page meanwhile: not before the first commit (a refused
                     // run spends one request), nor past where the walk stops anyway.
@@ -284,9 +288,9 @@ impl<L: IndexingLister> Run<'_, L> {
                         self.parse(&fetcher, unparsed, &current.url, follow).await?;
                     fetched_pages += u64::from(next_fetched.is_some());
                     ahead = next_fetched;
-                    parsed
+                    (parsed, true)
                 }
-                fetched => fetched,
+                fetched => (fetched, false),
             };
             let page = match fetched {
                 (_, Ok(Fetched::Page(page))) => page,
@@ -323,7 +327,10 @@ impl<L: IndexingLister> Run<'_, L> {
             let pending = PendingPage {
                 index: current.index.clone(),
                 record: page_record(&current.url, &page.validators, page.next.as_ref())?,
-                origins: self.clean(page.origins),
+                origins: match cleaned {
+                    true => page.origins,
+                    false => fetcher.cleaner.clean(page.origins),
+                },
                 saved: persist.then_some(saved),
                 state,
             };
@@ -338,10 +345,10 @@ impl<L: IndexingLister> Run<'_, L> {
         }
     }
 
-    /// Parses the origins of the page at `url` while fetching `follow` (the next page, when
-    /// the walk goes on to it): the page, parsed, and the next page's fetch. When the origins
-    /// fail to parse, the page is fetched again and parsed at once, as any unparsable page is;
-    /// the next page's fetch stands if the page names it again.
+    /// Parses and cleans the origins of the page at `url` while fetching `follow` (the next
+    /// page, when the walk goes on to it): the page, parsed, and the next page's fetch. When
+    /// the origins fail to parse, the page is fetched again and parsed at once, as any
+    /// unparsable page is; the next page's fetch stands if the page names it again.
     async fn parse(
         &self,
         fetcher: &PageFetcher<'_, L::Index>,
@@ -356,55 +363,18 @@ impl<L: IndexingLister> Run<'_, L> {
         };
         tracing::warn!(lister = %self.key, url = %loggable(url.as_str()), %error, "origins failed to parse; fetching the page again");
         RunProgress::add(&self.progress.retries, 1);
-        let refetched = fetcher.fetch(url, false).await?;
+        let refetched = match fetcher.fetch(url, false).await? {
+            (known, Ok(Fetched::Page(mut page))) => {
+                page.origins = fetcher.cleaner.clean(std::mem::take(&mut page.origins));
+                (known, Ok(Fetched::Page(page)))
+            }
+            other => other,
+        };
         let same_next = match &refetched.1 {
             Ok(Fetched::Page(page)) => page.next.as_ref().map(|next| &next.url) == follow.as_ref(),
             _ => false,
         };
         Ok((refetched, next.filter(|_| same_next)))
-    }
-
-    /// Validates and de-duplicates a page's origins, counting and logging what it drops.
-    fn clean(&self, origins: Vec<Origin>) -> Vec<Origin> {
-        let count = |counter: &AtomicU64, n: u64| RunProgress::add(counter, n);
-        count(&self.progress.origins_seen, origins.len() as u64);
-        let mut seen = HashSet::with_capacity(origins.len());
-        let mut kept = Vec::with_capacity(origins.len());
-        for mut origin in origins {
-            match validate_origin_url(&origin.url) {
-                Ok(valid) => {
-                    if valid.credentials_removed {
-                        tracing::warn!(lister = %self.key, url = %valid.url, "credentials removed from an origin URL");
-                    }
-                    origin.url = valid.url;
-                }
-                Err(reason) => {
-                    tracing::warn!(lister = %self.key, url = %loggable(&origin.url), %reason, "origin rejected");
-                    count(&self.progress.origins_rejected, 1);
-                    continue;
-                }
-            }
-            if seen.insert((origin.url.clone(), origin.visit_type.clone())) {
-                kept.push(origin);
-            } else {
-                tracing::debug!(lister = %self.key, url = %origin.url, "origin repeated within a page");
-                count(&self.progress.origins_duplicate, 1);
-            }
-        }
-        kept
-    }
-}
-
-/// A rejected URL, safe to log: without user info when it parses, else only its length.
-fn loggable(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(mut url) => {
-            let _ = url.set_password(None);
-            let _ = url.set_username("");
-            url.into()
-        }
-        Err(_) if raw.contains('@') => format!("<{} characters, not shown>", raw.len()),
-        Err(_) => raw.to_owned(),
     }
 }
 

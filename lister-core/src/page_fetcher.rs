@@ -6,9 +6,12 @@
 //! ([`IndexingLister::NEXT_PAGE_FROM_HEADERS`](crate::IndexingLister::NEXT_PAGE_FROM_HEADERS)),
 //! the parse of one page and the fetch of the next run at once.
 
+use std::sync::Arc;
+
 use url::Url;
 
 use crate::Result;
+use crate::origin_cleaner::OriginCleaner;
 use crate::page::{Page, ParseError};
 use crate::progress::RunContext;
 use crate::source::{FetchError, Fetched, PageSource, UnparsedPage};
@@ -28,6 +31,8 @@ pub(crate) struct PageFetcher<'a, I> {
     pub(crate) lister_id: i64,
     /// Whether the store may know pages of this instance, to ask for them conditionally.
     pub(crate) lookup: bool,
+    /// Validates and de-duplicates each page's origins.
+    pub(crate) cleaner: Arc<OriginCleaner>,
 }
 
 impl<I: Send> PageFetcher<'_, I> {
@@ -50,7 +55,8 @@ impl<I: Send> PageFetcher<'_, I> {
         Ok((known, fetched))
     }
 
-    /// Parses `page`'s origins on a blocking thread while fetching `next` (when given).
+    /// Parses and cleans `page`'s origins on a blocking thread while fetching `next` (when
+    /// given).
     pub(crate) async fn parse_while_fetching(
         &self,
         page: UnparsedPage<I>,
@@ -70,7 +76,9 @@ impl<I: Send> PageFetcher<'_, I> {
                 None => Ok(None),
             }
         };
-        let (parsed, fetched) = tokio::join!(tokio::task::spawn_blocking(origins), fetch_next);
+        let cleaner = self.cleaner.clone();
+        let parse = move || origins().map(|origins| cleaner.clean(origins));
+        let (parsed, fetched) = tokio::join!(tokio::task::spawn_blocking(parse), fetch_next);
         let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),

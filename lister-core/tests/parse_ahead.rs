@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use lister_core::testing::TestDatabase;
 use lister_core::{
     FetchError, Fetched, IndexedListing, IndexingLister, Lister, ListerKey, NextPage, Origin, Page,
-    PageResponse, PageSource, ParseError, RunContext, RunOptions, StopReason, UnparsedPage,
-    Validators,
+    PageResponse, PageSource, ParseError, RunContext, RunOptions, RunStats, StopReason,
+    UnparsedPage, Validators,
 };
 use url::Url;
 
@@ -52,6 +52,8 @@ struct DeferringSource {
     wait_for_next_at: Vec<u64>,
     /// The page whose first parse fails.
     fail_once_at: Option<u64>,
+    /// Every page also lists an invalid URL, a URL with credentials and a repeat.
+    dirty: bool,
 }
 
 impl DeferringSource {
@@ -78,9 +80,16 @@ impl DeferringSource {
                 self.overlapped.lock().unwrap().push(page);
             }
         }
-        Ok((0..PER_PAGE)
+        let mut origins: Vec<Origin> = (0..PER_PAGE)
             .map(|i| Origin::new(format!("https://forge.test/r/{page}-{i}"), "git"))
-            .collect())
+            .collect();
+        if self.dirty {
+            origins.push(Origin::new(format!("ftp://forge.test/r/{page}"), "git"));
+            origins.push(Origin::new(format!("https://forge.test/r/{page}-0"), "git"));
+            let secret = format!("https://user:secret@forge.test/r/{page}-secret");
+            origins.push(Origin::new(secret, "git"));
+        }
+        Ok(origins)
     }
 
     fn page_number(url: &Url) -> u64 {
@@ -133,6 +142,12 @@ impl PageSource<u64> for &'static DeferringSource {
 }
 
 async fn run(source: DeferringSource) -> (&'static DeferringSource, u64, u64) {
+    let (source, listed, stats) = run_listing(source).await;
+    (source, listed.len() as u64, stats.retries)
+}
+
+/// Runs the listing: the source, the URLs it listed, and the run's figures.
+async fn run_listing(source: DeferringSource) -> (&'static DeferringSource, Vec<String>, RunStats) {
     let source: &'static DeferringSource = Box::leak(Box::new(source));
     let listing = IndexedListing::new(
         Forge,
@@ -148,9 +163,10 @@ async fn run(source: DeferringSource) -> (&'static DeferringSource, u64, u64) {
         .unwrap();
     assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
     let key = ListerKey::new("deferring", "default");
-    let listed = store.listed_origins(&key).await.unwrap().len() as u64;
+    let listed = store.listed_origins(&key).await.unwrap();
+    let listed = listed.into_iter().map(|o| o.origin.url).collect();
     db.drop_database().await;
-    (source, listed, stats.retries)
+    (source, listed, stats)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,4 +203,28 @@ async fn a_page_whose_origins_fail_to_parse_is_fetched_again_and_parsed_at_once(
         (4, true),
     ];
     assert_eq!(source.fetched(), expected);
+}
+
+/// Origins parsed beside the next fetch are cleaned there as a page parsed at once is: invalid
+/// URLs rejected, credentials removed, repeats within a page dropped, each counted; the same
+/// for the page that failed to parse and was fetched again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origins_parsed_ahead_are_validated_and_deduplicated() {
+    let (_, listed, stats) = run_listing(DeferringSource {
+        dirty: true,
+        fail_once_at: Some(2),
+        ..DeferringSource::default()
+    })
+    .await;
+    let per_page = PER_PAGE + 3;
+    assert_eq!(stats.origins_seen, PAGES * per_page);
+    assert_eq!(stats.origins_rejected, PAGES, "one ftp URL per page");
+    assert_eq!(stats.origins_duplicate, PAGES, "one repeat per page");
+    assert_eq!(stats.origins_new, PAGES * (PER_PAGE + 1));
+    assert_eq!(listed.len() as u64, PAGES * (PER_PAGE + 1));
+    assert!(
+        listed.iter().all(|url| !url.contains("secret@")),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&"https://forge.test/r/2-secret".to_owned()));
 }

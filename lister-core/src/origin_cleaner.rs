@@ -1,0 +1,80 @@
+//! A page's origins made ready to store: URLs validated (credentials removed), repeats within
+//! the page dropped, and what was dropped counted and logged.
+//!
+//! A walk cleans a page on the blocking thread that parses it, when the forge lets it parse
+//! while the next page is fetched: the walk's own thread only fetches.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use url::Url;
+
+use crate::progress::RunProgress;
+use crate::validate::validate_origin_url;
+use crate::{ListerKey, Origin};
+
+/// Cleans the pages of one run, counting into its progress.
+pub(crate) struct OriginCleaner {
+    key: ListerKey,
+    progress: Arc<RunProgress>,
+}
+
+impl OriginCleaner {
+    pub(crate) fn new(key: ListerKey, progress: Arc<RunProgress>) -> OriginCleaner {
+        OriginCleaner { key, progress }
+    }
+
+    /// Validates and de-duplicates a page's origins, counting and logging what it drops.
+    pub(crate) fn clean(&self, origins: Vec<Origin>) -> Vec<Origin> {
+        let count = |counter: &AtomicU64, n: u64| RunProgress::add(counter, n);
+        count(&self.progress.origins_seen, origins.len() as u64);
+        let mut valid = Vec::with_capacity(origins.len());
+        for mut origin in origins {
+            match validate_origin_url(&origin.url) {
+                Ok(checked) => {
+                    if checked.credentials_removed {
+                        tracing::warn!(lister = %self.key, url = %checked.url, "credentials removed from an origin URL");
+                    }
+                    origin.url = checked.url;
+                    valid.push(origin);
+                }
+                Err(reason) => {
+                    tracing::warn!(lister = %self.key, url = %loggable(&origin.url), %reason, "origin rejected");
+                    count(&self.progress.origins_rejected, 1);
+                }
+            }
+        }
+        // The first sighting of each origin stays; the set borrows the URLs rather than copy
+        // them.
+        let mut seen = HashSet::with_capacity(valid.len());
+        let first: Vec<bool> = valid
+            .iter()
+            .map(|origin| seen.insert((origin.url.as_str(), origin.visit_type.as_str())))
+            .collect();
+        drop(seen);
+        let mut first = first.into_iter();
+        valid.retain(|origin| {
+            let keep = first.next().unwrap_or(true);
+            if !keep {
+                tracing::debug!(lister = %self.key, url = %origin.url, "origin repeated within a page");
+                count(&self.progress.origins_duplicate, 1);
+            }
+            keep
+        });
+        valid
+    }
+}
+
+/// A rejected URL, safe to log: without user info when it parses, else only its length.
+pub(crate) fn loggable(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.into()
+        }
+        Err(_) if raw.contains('@') => format!("<{} characters, not shown>", raw.len()),
+        Err(_) => raw.to_owned(),
+    }
+}
