@@ -1,12 +1,13 @@
 //! SQLite's schema beyond what the store contract sees: the migration that respells
 //! visit_stats's CHECK reverts and reapplies without losing a row, the check still holds, and
-//! an insert into visit_stats builds no temporary B-tree (what made every fold's trigger slow).
+//! an insert into visit_stats builds no temporary B-tree (what made every fold's trigger slow),
+//! and a sighting's time is text in the format diesel writes every other time in.
 
 use diesel::migration::MigrationSource;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use lister_core::store::PageWrite;
+use lister_core::store::{PageWrite, StateWrite};
 use lister_core::testing::TestDatabase;
 use lister_core::{ListerKey, Origin};
 
@@ -138,4 +139,47 @@ async fn an_insert_into_visit_stats_builds_no_temporary_btree() {
         "{program:?}"
     );
     database.drop_database().await;
+}
+
+#[derive(QueryableByName, Debug)]
+struct Times {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    updated: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first_seen: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+}
+
+/// A commit writes its time once through diesel (the lister's `updated`) and once per
+/// sighting, formatted ahead: both must be the same text, since SQLite compares times as text
+/// (a full pass disables what was last seen before it started).
+#[tokio::test]
+async fn a_sighting_time_is_the_text_diesel_writes() {
+    let database = TestDatabase::sqlite();
+    let store = database.open().await;
+    let lister = store
+        .register_lister(&ListerKey::new("github", "default"))
+        .await
+        .unwrap();
+    let origins = [Origin::new("https://github.com/a/one", "git")];
+    let write = PageWrite {
+        lister: &lister,
+        origins: &origins,
+        state: Some(StateWrite::new(&1, lister.state_version).unwrap()),
+        pages: &[],
+    };
+    store.commit_page(write).await.unwrap();
+    store.fold_sightings(None).await.unwrap();
+    drop(store);
+    let path = database.url.trim_start_matches("sqlite://").to_owned();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let times: Times = diesel::sql_query(
+        "SELECT l.updated, o.first_seen, typeof(o.first_seen) AS kind \
+         FROM listers AS l JOIN listed_origins AS o ON o.lister_id = l.id",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(times.kind, "text");
+    assert_eq!(times.first_seen, times.updated, "{times:?}");
 }
