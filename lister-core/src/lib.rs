@@ -66,8 +66,8 @@ pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use page::{Classification, NextPage, Page, PageResponse, ParseError, QuotaSignal, Validators};
 pub use progress::{RunContext, RunProgress};
 pub use run::{
-    DEFAULT_FOLD_AFTER, DEFAULT_FOLD_EVERY, IndexRange, RunFailure, RunOptions, RunStats,
-    StopReason, default_fold_every,
+    DEFAULT_FOLD_EVERY, IndexRange, RunFailure, RunOptions, RunStats, StopReason,
+    default_fold_every,
 };
 pub use source::{FetchError, Fetched, PageSource, ParseOrigins, UnparsedPage};
 pub use store::{Backend, DatabaseUrl, Store};

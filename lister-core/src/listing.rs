@@ -14,9 +14,7 @@ use crate::page::{NextPage, Page};
 use crate::page_fetcher::{FetchOutcome, PageFetcher};
 use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
 use crate::progress::{RunContext, RunProgress};
-use crate::run::{
-    DEFAULT_FOLD_AFTER, RunFailure, RunOptions, RunStats, StopReason, default_fold_every,
-};
+use crate::run::{RunFailure, RunOptions, RunStats, StopReason, default_fold_every};
 use crate::source::{Fetched, PageSource, UnparsedPage};
 use crate::store::{PageRecord, StateWrite, Store};
 use crate::{Error, ListerKey, Result};
@@ -190,7 +188,6 @@ impl<L: IndexingLister> Run<'_, L> {
             fold_every: options
                 .fold_every
                 .unwrap_or_else(|| default_fold_every(store.backend())),
-            fold_after: options.fold_after.unwrap_or(DEFAULT_FOLD_AFTER),
         };
         let (handoff, queue) = pipeline();
         let (walked, written) = tokio::join!(

@@ -20,12 +20,8 @@ use crate::progress::RunProgress;
 use crate::store::{ListerRecord, PageRecord, PageWrite, StateWrite, Store};
 use crate::{Origin, Result};
 
-/// How many parsed pages the walk may hold before the database has committed them: enough
-/// for the walk to go on while a SQLite fold of [`DEFAULT_FOLD_AFTER`] origins holds the write
-/// lock (about 10 MiB of parsed origins; 128 pages stalled the walk for most of the fold).
-///
-/// [`DEFAULT_FOLD_AFTER`]: crate::DEFAULT_FOLD_AFTER
-pub(crate) const PAGES_AHEAD: usize = 512;
+/// How many parsed pages the walk may hold before the database has committed them.
+pub(crate) const PAGES_AHEAD: usize = 128;
 
 /// The most pages one transaction commits.
 const PAGES_PER_COMMIT: usize = 64;
@@ -123,8 +119,6 @@ pub(crate) struct PageWriter<'a> {
     pub(crate) version: i64,
     /// The longest a committed sighting waits for its fold.
     pub(crate) fold_every: Duration,
-    /// Fold without waiting for `fold_every` once this many sightings wait.
-    pub(crate) fold_after: u64,
 }
 
 /// What the committing half tells the folding half.
@@ -220,8 +214,8 @@ impl PageWriter<'_> {
         Ok(self.store.commit_page(write).await?.sightings)
     }
 
-    /// The folding half: folds every `fold_every` while there is something new, or as soon
-    /// as `fold_after` sightings wait, and once more when the commits are done ([`default_fold_every`](crate::default_fold_every) says
+    /// The folding half: folds every `fold_every` while there is something new, and once
+    /// more when the commits are done ([`default_fold_every`](crate::default_fold_every) says
     /// why SQLite folds rarely and PostgreSQL continuously).
     async fn fold_all(
         &self,
@@ -241,9 +235,7 @@ impl PageWriter<'_> {
             });
             if !progress.done {
                 let wait = self.fold_every.saturating_sub(last_fold.elapsed());
-                let enough = folded_up_to.saturating_add(self.fold_after);
-                let ready = |p: &Progress| p.done || p.sightings >= enough;
-                let _ = tokio::time::timeout(wait, reports.wait_for(ready)).await;
+                let _ = tokio::time::timeout(wait, reports.wait_for(|p| p.done)).await;
             }
             let progress = *reports.borrow_and_update();
             if let Err(error) = self.fold().await {

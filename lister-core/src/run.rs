@@ -26,21 +26,11 @@ pub struct RunOptions {
     /// (see [`Store::fold_sightings`](crate::Store::fold_sightings)); `None` is the backend's
     /// default ([`default_fold_every`]). A run always folds when it ends, however it ends.
     pub fold_every: Option<Duration>,
-    /// Fold as soon as this many committed origins wait, without waiting for `fold_every`;
-    /// `None` is [`DEFAULT_FOLD_AFTER`].
-    pub fold_after: Option<u64>,
 }
 
 /// How often a run folds its origins by default on SQLite: readers never wait longer than
 /// this to see what a run listed, and a fold is large enough to write each index leaf once.
 pub const DEFAULT_FOLD_EVERY: Duration = Duration::from_secs(60);
-
-/// How many committed origins make a run fold at once by default: on SQLite, the size of one
-/// of a fold's sorted chunks. A run of 100,000 origins folds half of them while the walk goes
-/// on, with the same work as one fold at the end (which folds chunk by chunk too); the walk
-/// keeps fetching meanwhile, up to the pipeline's bound. With this, a 100,000-origin run took
-/// 2.40 s instead of 2.84 s (means of 3 interleaved runs).
-pub const DEFAULT_FOLD_AFTER: u64 = 50_000;
 
 /// How often a run folds its origins, unless [`RunOptions::fold_every`] says otherwise.
 ///

@@ -276,32 +276,6 @@ async fn postgresql_folds_during_the_walk_and_sqlite_at_the_end() {
     }
 }
 
-/// Once `fold_after` committed origins wait, a run folds at once rather than at its next
-/// `fold_every`, on either backend.
-#[tokio::test]
-async fn a_run_folds_as_soon_as_enough_origins_wait() {
-    for db in TestDatabase::all().await {
-        let store = db.open().await;
-        let mut source = MemorySource::linear(5, 3);
-        source.await_fold_at = Some((40, std::time::Duration::from_secs(20)));
-        let (listing, source) = listing(source);
-        let options = RunOptions {
-            fold_every: Some(std::time::Duration::from_secs(3600)),
-            fold_after: Some(6),
-            ..Default::default()
-        };
-        let stats = listing
-            .run(&store, &options, &RunContext::default())
-            .await
-            .unwrap();
-        let folded_before_last_page = source.folded_before.lock().unwrap().unwrap();
-        assert!(folded_before_last_page >= 6, "{folded_before_last_page}");
-        assert_eq!((stats.origins_new, stats.origins_updated), (15, 0));
-        assert_eq!(origin_count(&store).await, 15);
-        db.drop_database().await;
-    }
-}
-
 #[tokio::test]
 async fn max_pages_stops_and_the_next_run_resumes_where_it_stopped() {
     let db = TestDatabase::sqlite();
