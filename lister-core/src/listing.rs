@@ -271,8 +271,7 @@ impl<L: IndexingLister> Run<'_, L> {
                     }
                 }
             };
-            // Whether the page's origins were cleaned where they were parsed.
-            let (fetched, cleaned) = match fetched {
+            let fetched = match fetched {
                 (_, Ok(Fetched::Unparsed(unparsed))) => {
                     // Fetch the next page meanwhile: not before the first commit (a refused
                     // run spends one request), nor past where the walk stops anyway.
@@ -288,9 +287,9 @@ impl<L: IndexingLister> Run<'_, L> {
                         self.parse(&fetcher, unparsed, &current.url, follow).await?;
                     fetched_pages += u64::from(next_fetched.is_some());
                     ahead = next_fetched;
-                    (parsed, true)
+                    parsed
                 }
-                fetched => (fetched, false),
+                fetched => fetched,
             };
             let page = match fetched {
                 (_, Ok(Fetched::Page(page))) => page,
@@ -327,10 +326,7 @@ impl<L: IndexingLister> Run<'_, L> {
             let pending = PendingPage {
                 index: current.index.clone(),
                 record: page_record(&current.url, &page.validators, page.next.as_ref())?,
-                origins: match cleaned {
-                    true => page.origins,
-                    false => fetcher.cleaner.clean(page.origins),
-                },
+                origins: page.origins,
                 saved: persist.then_some(saved),
                 state,
             };
@@ -363,13 +359,7 @@ impl<L: IndexingLister> Run<'_, L> {
         };
         tracing::warn!(lister = %self.key, url = %loggable(url.as_str()), %error, "origins failed to parse; fetching the page again");
         RunProgress::add(&self.progress.retries, 1);
-        let refetched = match fetcher.fetch(url, false).await? {
-            (known, Ok(Fetched::Page(mut page))) => {
-                page.origins = fetcher.cleaner.clean(std::mem::take(&mut page.origins));
-                (known, Ok(Fetched::Page(page)))
-            }
-            other => other,
-        };
+        let refetched = fetcher.fetch(url, false).await?;
         let same_next = match &refetched.1 {
             Ok(Fetched::Page(page)) => page.next.as_ref().map(|next| &next.url) == follow.as_ref(),
             _ => false,

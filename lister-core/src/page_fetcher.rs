@@ -1,5 +1,6 @@
 //! The fetching half of a walk: one page from the source, asked conditionally when the store
-//! knows it, and a page's origins parsed on a blocking thread while the next page is fetched.
+//! knows it, with its origins cleaned ([`OriginCleaner`]), parsed on a blocking thread while
+//! the next page is fetched when the source allows.
 //!
 //! A walk is sequential (each page names the next), so without overlap its pace is fetch +
 //! parse per page. When the forge gives the next page before its origins are parsed
@@ -36,8 +37,9 @@ pub(crate) struct PageFetcher<'a, I> {
 }
 
 impl<I: Send> PageFetcher<'_, I> {
-    /// Fetches `url`, conditionally when the store knows the page. With `unparsed`, the source
-    /// may leave the origins to parse ([`Fetched::Unparsed`]).
+    /// Fetches `url`, conditionally when the store knows the page; a parsed page's origins
+    /// come cleaned. With `unparsed`, the source may leave the origins to parse
+    /// ([`Fetched::Unparsed`]).
     pub(crate) async fn fetch(&self, url: &Url, unparsed: bool) -> Result<FetchOutcome<I>> {
         let known = match self.lookup {
             true => self.store.page_record(self.lister_id, url.as_str()).await?,
@@ -52,6 +54,13 @@ impl<I: Send> PageFetcher<'_, I> {
             }
             false => self.source.fetch(url, validators, self.context).await,
         };
+        let fetched = fetched.map(|fetched| match fetched {
+            Fetched::Page(mut page) => {
+                page.origins = self.cleaner.clean(std::mem::take(&mut page.origins));
+                Fetched::Page(page)
+            }
+            other => other,
+        });
         Ok((known, fetched))
     }
 
