@@ -75,9 +75,13 @@ fn postgres_fold() -> String {
 }
 
 /// SQLite folds in an immediate transaction, which no other writer can interleave with, in
-/// chunks of this many sightings (oldest first), so that the sort and the returned rows stay
-/// small whatever the number of sightings.
-const SQLITE_CHUNK: i64 = 50_000;
+/// chunks of this many sightings (oldest first), so that the sort stays small whatever the
+/// number of sightings: SQLite's sorter holds more buffers the more sorted runs it merges.
+/// Each chunk writes the leaves of the URL-keyed indexes again, so chunks are as large as
+/// memory allows: folding 1,000,000 origins took 19.6 s in chunks of 50,000 and 16.9 s in
+/// chunks of 100,000, with peak memory 5 % above a 100,000-origin run's. Chunks of 200,000
+/// took 14.4 s but 11 % more memory, and one chunk 13.3 s but 70 % more.
+const SQLITE_CHUNK: i64 = 100_000;
 
 /// The last sighting of the next chunk.
 const SQLITE_CHUNK_END: &str = "\
@@ -123,10 +127,11 @@ fn sqlite_listed(
     }
 }
 
-/// The SQLite fold: chunk by chunk, in one transaction.
+/// The SQLite fold: chunk by chunk ([`SQLITE_CHUNK`] sightings each), in one transaction.
 fn fold_sqlite(
     conn: &mut diesel::SqliteConnection,
     lister_id: Option<i64>,
+    chunk: i64,
 ) -> diesel::QueryResult<Counts> {
     use diesel::RunQueryDsl;
     conn.immediate_transaction(|conn| {
@@ -136,7 +141,7 @@ fn fold_sqlite(
         loop {
             let end = diesel::sql_query(SQLITE_CHUNK_END)
                 .bind::<Nullable<BigInt>, _>(lister_id)
-                .bind::<BigInt, _>(SQLITE_CHUNK)
+                .bind::<BigInt, _>(chunk)
                 .get_result::<ChunkEnd>(conn)?;
             let Some(end) = end.id else {
                 let new = sqlite_listed(conn, lister_id)? - listed_before;
@@ -193,7 +198,7 @@ impl Store {
         let counts = match &mut *conn {
             DbConnection::Postgres(_) => self.fold_postgres(conn, lister_id).await?,
             DbConnection::Sqlite(conn) => conn
-                .spawn_blocking(move |conn| fold_sqlite(conn, lister_id))
+                .spawn_blocking(move |conn| fold_sqlite(conn, lister_id, SQLITE_CHUNK))
                 .await
                 .map_err(failed)?,
         };
@@ -249,5 +254,87 @@ impl Store {
                 new: sum.new + part.new,
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    use super::*;
+    use crate::store::PageWrite;
+    use crate::testing::TestDatabase;
+    use crate::{ListerKey, Origin};
+
+    #[derive(QueryableByName, Debug)]
+    struct Listed {
+        #[diesel(sql_type = Text)]
+        url: String,
+        #[diesel(sql_type = Text)]
+        first_seen: String,
+        #[diesel(sql_type = Text)]
+        last_seen: String,
+        #[diesel(sql_type = BigInt)]
+        enabled_listings: i64,
+    }
+
+    /// A fold in chunks of two sightings, so that origins seen on several pages are upserted
+    /// again in later chunks: each keeps the time of its first sighting and takes its last.
+    #[tokio::test]
+    async fn a_sqlite_fold_in_several_chunks_keeps_first_and_last_sightings() {
+        let database = TestDatabase::sqlite();
+        let store = database.open().await;
+        let lister = store
+            .register_lister(&ListerKey::new("github", "default"))
+            .await
+            .unwrap();
+        for names in [["a", "b"], ["b", "c"], ["d", "a"]] {
+            let origins = names.map(|name| Origin::new(format!("https://x.test/{name}"), "git"));
+            let write = PageWrite {
+                lister: &lister,
+                origins: &origins,
+                state: None,
+                pages: &[],
+            };
+            store.commit_page(write).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(store);
+        let path = database.url.trim_start_matches("sqlite://");
+        let mut conn = SqliteConnection::establish(path).unwrap();
+        let counts = fold_sqlite(&mut conn, None, 2).unwrap();
+        let listed: Vec<Listed> = diesel::sql_query(
+            "SELECT o.url, o.first_seen, o.last_seen, v.enabled_listings FROM listed_origins o \
+             JOIN visit_stats v USING (url, visit_type) ORDER BY o.url",
+        )
+        .load(&mut conn)
+        .unwrap();
+        let left: i64 = diesel::sql_query("SELECT count(*) AS id FROM origin_sightings")
+            .get_result::<ChunkEnd>(&mut conn)
+            .unwrap()
+            .id
+            .unwrap();
+
+        assert_eq!((counts.sightings, counts.new, left), (6, 4, 0));
+        let urls: Vec<&str> = listed.iter().map(|o| o.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://x.test/a",
+                "https://x.test/b",
+                "https://x.test/c",
+                "https://x.test/d"
+            ]
+        );
+        let [a, b, c, d] = &listed[..] else {
+            unreachable!("four origins")
+        };
+        let (page1, page2, page3) = (&a.first_seen, &c.first_seen, &d.first_seen);
+        assert!(page1 < page2 && page2 < page3, "{listed:?}");
+        assert_eq!((&a.first_seen, &a.last_seen), (page1, page3), "{listed:?}");
+        assert_eq!((&b.first_seen, &b.last_seen), (page1, page2), "{listed:?}");
+        assert_eq!((&c.last_seen, &d.last_seen), (page2, page3), "{listed:?}");
+        assert!(listed.iter().all(|o| o.enabled_listings == 1), "{listed:?}");
     }
 }
