@@ -6,7 +6,8 @@
 //! the sightings over in one sorted, set-based upsert, so each leaf is written once per fold
 //! instead of once per origin. The run loop folds its own sightings while it goes on (every
 //! minute on SQLite, continuously on PostgreSQL) and at the end; every reader of
-//! `listed_origins` or of the queue folds first.
+//! `listed_origins` or of the queue folds first. The SQLite fold is here, the PostgreSQL one
+//! in `fold_postgres`.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable};
@@ -26,53 +27,22 @@ pub struct Folded {
 }
 
 #[derive(QueryableByName)]
-struct Counts {
+pub(super) struct Counts {
     #[diesel(sql_type = BigInt)]
-    sightings: i64,
+    pub(super) sightings: i64,
     #[diesel(sql_type = BigInt)]
-    new: i64,
+    pub(super) new: i64,
 }
 
 /// The same upsert rules as a single sighting would follow: `first_seen` is set once (the
 /// fold's earliest sighting), the rest takes the latest sighting's values.
-const ON_CONFLICT: &str = "\
+pub(super) const ON_CONFLICT: &str = "\
     ON CONFLICT (lister_id, url, visit_type) DO UPDATE SET last_seen = excluded.last_seen, \
         last_update = excluded.last_update, enabled = excluded.enabled, \
         is_fork = excluded.is_fork, extra_loader_arguments = excluded.extra_loader_arguments";
 
-const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_seen, last_update, enabled, \
+pub(super) const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_seen, last_update, enabled, \
     is_fork, extra_loader_arguments";
-
-/// PostgreSQL folds this many disjoint parts of the sightings at once, each on its own
-/// connection (one server process each): a fold is CPU-bound, and one part left the second
-/// core idle. Parts split by URL, so no two parts ever upsert the same origin.
-const POSTGRES_FOLD_PARTS: i32 = 2;
-
-/// PostgreSQL folds in one statement per part: the sightings it deletes are exactly the ones it
-/// upserts, so a concurrent fold or a page committing meanwhile loses nothing. One sort serves
-/// both the window (the earliest sighting) and `DISTINCT ON` (the latest). An upserted row
-/// with `xmax = 0` was inserted, not updated: the usual PostgreSQL idiom, which spares an
-/// anti-join over the fold's origins.
-fn postgres_fold() -> String {
-    format!(
-        "WITH moved AS ( \
-            DELETE FROM origin_sightings WHERE ($1::bigint IS NULL OR lister_id = $1) \
-                AND abs(hashtext(url) % $3) = $2 \
-            RETURNING * \
-        ), latest AS ( \
-            SELECT DISTINCT ON (lister_id, url, visit_type) lister_id, url, visit_type, \
-                min(seen_at) OVER (PARTITION BY lister_id, url, visit_type ORDER BY id DESC \
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_seen, \
-                seen_at AS last_seen, last_update, enabled, is_fork, extra_loader_arguments \
-            FROM moved ORDER BY lister_id, url, visit_type, id DESC \
-        ), upserted AS ( \
-            INSERT INTO listed_origins ({COLUMNS}) SELECT {COLUMNS} FROM latest {ON_CONFLICT} \
-            RETURNING xmax = 0 AS inserted \
-        ) \
-        SELECT (SELECT count(*) FROM moved) AS sightings, \
-            (SELECT count(*) FROM upserted WHERE inserted) AS new"
-    )
-}
 
 /// SQLite folds in an immediate transaction, which no other writer can interleave with, in
 /// chunks of this many sightings (oldest first), so that the sort stays small whatever the
@@ -210,50 +180,6 @@ impl Store {
             new,
             updated: sightings - new,
         })
-    }
-
-    /// The PostgreSQL fold: [`POSTGRES_FOLD_PARTS`] transactions at once, the first on `conn`.
-    async fn fold_postgres(
-        &self,
-        conn: super::PooledConnection,
-        lister_id: Option<i64>,
-    ) -> Result<Counts> {
-        let part = |part: i32, conn: Option<super::PooledConnection>| async move {
-            let mut conn = match conn {
-                Some(conn) => conn,
-                None => self.connection().await?,
-            };
-            let DbConnection::Postgres(conn) = &mut *conn else {
-                unreachable!("a PostgreSQL store has PostgreSQL connections");
-            };
-            use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
-            let conn: &mut diesel_async::AsyncPgConnection = conn;
-            conn.transaction(async |conn| {
-                // The fold's sorts fit in memory rather than spill to disk.
-                conn.batch_execute("SET LOCAL work_mem = '64MB'").await?;
-                diesel::sql_query(postgres_fold())
-                    .bind::<Nullable<BigInt>, _>(lister_id)
-                    .bind::<diesel::sql_types::Integer, _>(part)
-                    .bind::<diesel::sql_types::Integer, _>(POSTGRES_FOLD_PARTS)
-                    .get_result::<Counts>(conn)
-                    .await
-            })
-            .await
-            .map_err(Error::query("folding sightings into listed origins"))
-        };
-        let mut first = Some(conn);
-        let parts = (0..POSTGRES_FOLD_PARTS).map(|n| part(n, first.take()));
-        let counts = futures::future::try_join_all(parts).await?;
-        Ok(counts.iter().fold(
-            Counts {
-                sightings: 0,
-                new: 0,
-            },
-            |sum, part| Counts {
-                sightings: sum.sightings + part.sightings,
-                new: sum.new + part.new,
-            },
-        ))
     }
 }
 

@@ -10,6 +10,7 @@ mod commit_postgres;
 pub(crate) mod connection;
 mod database_url;
 mod fold;
+mod fold_postgres;
 mod listers;
 mod origins;
 pub(crate) mod schema;
