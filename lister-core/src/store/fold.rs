@@ -41,8 +41,8 @@ pub(super) const ON_CONFLICT: &str = "\
         last_update = excluded.last_update, enabled = excluded.enabled, \
         is_fork = excluded.is_fork, extra_loader_arguments = excluded.extra_loader_arguments";
 
-pub(super) const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_seen, last_update, enabled, \
-    is_fork, extra_loader_arguments";
+pub(super) const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_seen, \
+    last_update, enabled, is_fork, extra_loader_arguments";
 
 /// SQLite folds in an immediate transaction, which no other writer can interleave with, in
 /// chunks of this many sightings (oldest first), so that the sort stays small whatever the

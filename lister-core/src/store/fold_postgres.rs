@@ -2,7 +2,8 @@
 //!
 //! New origins are inserted plainly and only origins the store already has are upserted:
 //! `INSERT ... ON CONFLICT` inserts every row speculatively (a lock on a token, then a second
-//! WAL record to confirm it), which cost about a third of a fold of new origins.
+//! WAL record to confirm it). A fold of 50,000 new origins took 1.77–1.82 s with it and
+//! 1.24–1.58 s without it (`EXPLAIN ANALYZE`, with the queue trigger's own plain insert).
 
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sql_types::{BigInt, Integer, Nullable};
