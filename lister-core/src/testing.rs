@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
-use crate::Store;
+use crate::store::{ListerRecord, PageWrite, PageWritten};
+use crate::{Origin, Store};
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "LISTER_TEST_POSTGRES_URL";
@@ -141,4 +142,23 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         matches!(self.cleanup, Cleanup::Postgres { .. })
     }
+}
+
+/// Commits one page of `origins` for `lister`, without a state or page records: the origins
+/// become sightings, not yet folded.
+pub async fn commit_origins(
+    store: &Store,
+    lister: &ListerRecord,
+    origins: &[Origin],
+) -> PageWritten {
+    let write = PageWrite {
+        lister,
+        origins,
+        state: None,
+        pages: &[],
+    };
+    store
+        .commit_page(write)
+        .await
+        .expect("commit a page of origins")
 }

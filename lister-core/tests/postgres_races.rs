@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use lister_core::store::{Folded, PageWrite};
-use lister_core::testing::TestDatabase;
+use lister_core::store::Folded;
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin};
 
 #[derive(QueryableByName)]
@@ -85,13 +85,7 @@ async fn a_fold_meeting_an_origin_committed_meanwhile_upserts_it() {
         Origin::new("https://x.test/a", "git"),
         Origin::new("https://x.test/b", "git"),
     ];
-    let write = PageWrite {
-        lister: &lister,
-        origins: &origins,
-        state: None,
-        pages: &[],
-    };
-    store.commit_page(write).await.unwrap();
+    commit_origins(&store, &lister, &origins).await;
 
     // Another transaction lists `a` first, and commits once the fold waits on it.
     let mut other = connect(&database).await;

@@ -5,8 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use lister_core::queue::{AckRequest, Policy, VisitStatus};
-use lister_core::store::PageWrite;
-use lister_core::testing::TestDatabase;
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{Backend, ListerKey, Origin, Store};
 
 const ORIGINS: usize = 100_000;
@@ -22,15 +21,7 @@ async fn seed(store: &Store, count: usize) {
         .map(|i| Origin::new(format!("https://h/{i:06}"), "git"))
         .collect();
     for page in origins.chunks(1000) {
-        store
-            .commit_page(PageWrite {
-                lister: &lister,
-                origins: page,
-                state: None,
-                pages: &[],
-            })
-            .await
-            .unwrap();
+        commit_origins(store, &lister, page).await;
     }
 }
 

@@ -7,8 +7,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use lister_core::queue::{Policy, VisitStats, VisitStatus};
-use lister_core::store::PageWrite;
-use lister_core::testing::TestDatabase;
+
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin, Store};
 
 const SCHEMA_DOC: &str = include_str!("../../README.md");
@@ -39,15 +39,7 @@ async fn list(store: &Store, origins: &[Origin]) {
         .register_lister(&ListerKey::new("github", "default"))
         .await
         .unwrap();
-    store
-        .commit_page(PageWrite {
-            lister: &lister,
-            origins,
-            state: None,
-            pages: &[],
-        })
-        .await
-        .unwrap();
+    commit_origins(store, &lister, origins).await;
 }
 
 async fn sql_grab(conn: &mut AsyncPgConnection, statement: &str, visit_type: &str) -> Vec<Granted> {

@@ -8,7 +8,7 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use lister_core::store::{PageWrite, StateWrite};
-use lister_core::testing::TestDatabase;
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -41,13 +41,7 @@ async fn listed_store() -> (TestDatabase, SqliteConnection) {
         Origin::new("https://github.com/a/one", "git"),
         Origin::new("https://github.com/b/two", "git"),
     ];
-    let write = PageWrite {
-        lister: &lister,
-        origins: &origins,
-        state: None,
-        pages: &[],
-    };
-    store.commit_page(write).await.unwrap();
+    commit_origins(&store, &lister, &origins).await;
     store.fold_sightings(None).await.unwrap();
     drop(store);
     let path = database.url.trim_start_matches("sqlite://").to_owned();

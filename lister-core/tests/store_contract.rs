@@ -2,7 +2,7 @@
 //! per test.
 
 use lister_core::store::{Folded, ListerRecord, PageRecord, PageWrite, StateWrite};
-use lister_core::testing::TestDatabase;
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{Error, ListerKey, Origin, Store, Validators};
 use serde::{Deserialize, Serialize};
 
@@ -25,13 +25,7 @@ fn record(url: &str, etag: &str) -> PageRecord {
 
 /// Commits one page of `origins` (as sightings, not folded).
 async fn commit(store: &Store, lister: &ListerRecord, origins: &[Origin]) {
-    let write = PageWrite {
-        lister,
-        origins,
-        state: None,
-        pages: &[],
-    };
-    let written = store.commit_page(write).await.unwrap();
+    let written = commit_origins(store, lister, origins).await;
     assert_eq!(written.sightings, origins.len() as u64);
 }
 

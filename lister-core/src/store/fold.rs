@@ -189,8 +189,7 @@ mod tests {
     use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
     use super::*;
-    use crate::store::PageWrite;
-    use crate::testing::TestDatabase;
+    use crate::testing::{TestDatabase, commit_origins};
     use crate::{ListerKey, Origin};
 
     #[derive(QueryableByName, Debug)]
@@ -217,13 +216,7 @@ mod tests {
             .unwrap();
         for names in [["a", "b"], ["b", "c"], ["d", "a"]] {
             let origins = names.map(|name| Origin::new(format!("https://x.test/{name}"), "git"));
-            let write = PageWrite {
-                lister: &lister,
-                origins: &origins,
-                state: None,
-                pages: &[],
-            };
-            store.commit_page(write).await.unwrap();
+            commit_origins(&store, &lister, &origins).await;
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         drop(store);
