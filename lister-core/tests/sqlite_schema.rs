@@ -1,7 +1,9 @@
-//! SQLite's schema beyond what the store contract sees: the migration that respells
-//! visit_stats's CHECK reverts and reapplies without losing a row, the check still holds, and
-//! an insert into visit_stats builds no temporary B-tree (what made every fold's trigger slow),
-//! and a sighting's time is text in the format diesel writes every other time in.
+//! SQLite's schema beyond what the store contract sees: the migrations that rebuild a table
+//! (visit_stats's CHECK respelled, listed_origins keyed by origin first) revert and reapply
+//! without losing a row or the queue's triggers, the check still holds, an insert into
+//! visit_stats builds no temporary B-tree (what made every fold's trigger slow), a lookup by
+//! origin searches listed_origins's key, and a sighting's time is text in the format diesel
+//! writes every other time in.
 
 use diesel::migration::MigrationSource;
 use diesel::sqlite::{Sqlite, SqliteConnection};
@@ -70,6 +72,53 @@ fn opcodes(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
 
 const INSERT: &str = "INSERT INTO visit_stats (url, visit_type) VALUES ('https://x.org/y', 'git')";
 
+/// Reverts the embedded migration whose name ends with `suffix`.
+fn revert(conn: &mut SqliteConnection, suffix: &str) {
+    let migrations = MigrationSource::<Sqlite>::migrations(&MIGRATIONS).unwrap();
+    let migration = migrations
+        .iter()
+        .find(|migration| migration.name().to_string().ends_with(suffix))
+        .expect("the migration is embedded");
+    conn.revert_migration(migration.as_ref()).unwrap();
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct ListingRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    lister_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    url: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first_seen: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    enabled: bool,
+}
+
+fn listings(conn: &mut SqliteConnection) -> Vec<ListingRow> {
+    diesel::sql_query(
+        "SELECT lister_id, url, first_seen, enabled FROM listed_origins ORDER BY url, lister_id",
+    )
+    .load(conn)
+    .unwrap()
+}
+
+#[derive(QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// How SQLite plans `sql`, one step per line.
+fn plan(conn: &mut SqliteConnection, sql: &str) -> String {
+    let steps: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load(conn)
+        .unwrap();
+    steps.into_iter().map(|step| step.detail + "\n").collect()
+}
+
+/// How the queue finds the listings of an origin.
+const BY_ORIGIN: &str = "SELECT lister_id FROM listed_origins WHERE url = 'https://github.com/a/one' AND visit_type = 'git'";
+
 #[tokio::test]
 async fn the_check_migration_reverts_and_reapplies_keeping_every_row() {
     let (database, mut conn) = listed_store().await;
@@ -77,17 +126,7 @@ async fn the_check_migration_reverts_and_reapplies_keeping_every_row() {
     assert_eq!(before.len(), 2);
     assert_eq!(before[0].last_visit_status.as_deref(), Some("failed"));
 
-    let migrations = MigrationSource::<Sqlite>::migrations(&MIGRATIONS).unwrap();
-    let respelled = migrations
-        .iter()
-        .find(|migration| {
-            migration
-                .name()
-                .to_string()
-                .ends_with("_visit_stats_check_without_in")
-        })
-        .expect("the migration is embedded");
-    conn.revert_migration(respelled.as_ref()).unwrap();
+    revert(&mut conn, "_visit_stats_check_without_in");
     assert_eq!(visit_stats(&mut conn), before);
     assert!(opcodes(&mut conn, INSERT).contains(&"OpenEphemeral".to_owned()));
 
@@ -103,6 +142,51 @@ async fn the_check_migration_reverts_and_reapplies_keeping_every_row() {
     .execute(&mut conn)
     .unwrap();
     assert_eq!(visit_stats(&mut conn)[1].enabled_listings, 0);
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
+    let (database, mut conn) = listed_store().await;
+    let (before, queue) = (listings(&mut conn), visit_stats(&mut conn));
+    assert_eq!(before.len(), 2);
+    assert!(plan(&mut conn, BY_ORIGIN).contains("USING PRIMARY KEY"));
+
+    revert(&mut conn, "_listed_origins_keyed_by_origin");
+    assert_eq!(listings(&mut conn), before);
+    assert!(plan(&mut conn, BY_ORIGIN).contains("listed_origins_origin"));
+
+    conn.run_pending_migrations(MIGRATIONS).unwrap();
+    assert_eq!(listings(&mut conn), before);
+    assert_eq!(visit_stats(&mut conn), queue);
+    let steps = plan(&mut conn, BY_ORIGIN);
+    assert!(
+        steps.contains("SEARCH listed_origins USING PRIMARY KEY (url=? AND visit_type=?)"),
+        "{steps}"
+    );
+    // The queue's triggers came back with the table: a new origin enters the queue, and a
+    // listing disabled leaves it.
+    diesel::sql_query(
+        "INSERT INTO listed_origins (lister_id, url, visit_type, first_seen, last_seen) \
+         SELECT id, 'https://github.com/c/three', 'git', updated, updated FROM listers",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("UPDATE listed_origins SET enabled = 0 WHERE url LIKE '%two'")
+        .execute(&mut conn)
+        .unwrap();
+    let listed: Vec<(String, i32)> = visit_stats(&mut conn)
+        .into_iter()
+        .map(|row| (row.url, row.enabled_listings))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("https://github.com/a/one".to_owned(), 1),
+            ("https://github.com/b/two".to_owned(), 0),
+            ("https://github.com/c/three".to_owned(), 1),
+        ]
+    );
     database.drop_database().await;
 }
 

@@ -105,6 +105,50 @@ async fn listers_are_separate_namespaces() {
     }
 }
 
+/// Pages of one lister's origins, among another lister's that interleave with them in URL
+/// order (the key starts with the URL), and an origin with two visit types across a page
+/// boundary: every origin once, in (url, visit type) order, none of the other lister's.
+#[tokio::test]
+async fn pages_of_origins_walk_one_lister_among_others() {
+    for db in TestDatabase::all().await {
+        let store = db.open().await;
+        let mine = store
+            .register_lister(&ListerKey::new("github", "default"))
+            .await
+            .unwrap();
+        let theirs = store
+            .register_lister(&ListerKey::new("gitlab", "default"))
+            .await
+            .unwrap();
+        let url = |n: usize| format!("https://h/{n:02}");
+        let my_origins: Vec<Origin> = (0..20)
+            .filter(|n| n % 3 != 0)
+            .map(|n| Origin::new(url(n), "git"))
+            .chain([Origin::new(url(5), "hg")])
+            .collect();
+        let their_origins: Vec<Origin> = (0..20).map(|n| Origin::new(url(n), "git")).collect();
+        commit(&store, &mine, &my_origins).await;
+        commit(&store, &theirs, &their_origins).await;
+
+        let mut walked = Vec::new();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let key = after
+                .as_ref()
+                .map(|(url, kind)| (url.as_str(), kind.as_str()));
+            let page = store.listed_origins_page(&mine, key, 4).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.len() <= 4);
+            after = Some((last.origin.url.clone(), last.origin.visit_type.clone()));
+            walked.extend(page.into_iter().map(|listed| listed.origin));
+        }
+        let mut expected = my_origins.clone();
+        expected.sort_by(|a, b| (&a.url, &a.visit_type).cmp(&(&b.url, &b.visit_type)));
+        assert_eq!(walked, expected);
+        db.drop_database().await;
+    }
+}
+
 /// Several pages committed before one fold: the fold keeps each origin once, with its
 /// earliest sighting as `first_seen` and its latest sighting's facts; a reader folds what a
 /// run left unfolded (as a killed run would leave it).

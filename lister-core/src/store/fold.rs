@@ -58,15 +58,15 @@ const SQLITE_CHUNK_END: &str = "\
     SELECT max(id) AS id FROM (SELECT id FROM origin_sightings \
         WHERE ?1 IS NULL OR lister_id = ?1 ORDER BY id LIMIT ?2)";
 
-/// Sightings in URL order, each an upsert: a repeated origin's later sightings update its
-/// first.
+/// Sightings in the order of `listed_origins`'s key (origin, then lister), each an upsert: a
+/// repeated origin's later sightings update its first.
 fn sqlite_upsert() -> String {
     format!(
         "INSERT INTO listed_origins ({COLUMNS}) \
         SELECT lister_id, url, visit_type, seen_at, seen_at, last_update, enabled, is_fork, \
             extra_loader_arguments \
         FROM origin_sightings WHERE (?1 IS NULL OR lister_id = ?1) AND id <= ?2 \
-        ORDER BY lister_id, url, visit_type, id {ON_CONFLICT}"
+        ORDER BY url, visit_type, lister_id, id {ON_CONFLICT}"
     )
 }
 

@@ -57,11 +57,11 @@ fn fold_statement(new_origins: NewOrigins) -> String {
                 AND abs(hashtext(url) % $3) = $2 \
             RETURNING * \
         ), latest AS ( \
-            SELECT DISTINCT ON (lister_id, url, visit_type) lister_id, url, visit_type, \
-                min(seen_at) OVER (PARTITION BY lister_id, url, visit_type ORDER BY id DESC \
+            SELECT DISTINCT ON (url, visit_type, lister_id) lister_id, url, visit_type, \
+                min(seen_at) OVER (PARTITION BY url, visit_type, lister_id ORDER BY id DESC \
                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_seen, \
                 seen_at AS last_seen, last_update, enabled, is_fork, extra_loader_arguments \
-            FROM moved ORDER BY lister_id, url, visit_type, id DESC \
+            FROM moved ORDER BY url, visit_type, lister_id, id DESC \
         ), {written} \
         SELECT (SELECT count(*) FROM moved) AS sightings, \
             (SELECT count(*) FROM written WHERE inserted) AS new"

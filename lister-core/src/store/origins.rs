@@ -101,6 +101,9 @@ impl Store {
         let (after_url, after_type) = after.unwrap_or(("", ""));
         let rows: Vec<StoredOrigin> = dispatch!(&mut *conn, conn => listed_origins::table
             .filter(listed_origins::lister_id.eq(lister.id))
+            // The key starts with the URL: this bound lets a page start where the last ended,
+            // where the exact condition below would be checked from the first row.
+            .filter(listed_origins::url.ge(after_url))
             .filter(
                 listed_origins::url.gt(after_url).or(listed_origins::url
                     .eq(after_url)
