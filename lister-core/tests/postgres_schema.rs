@@ -101,8 +101,8 @@ async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
         .await
         .unwrap();
     let shared = Origin::new("https://github.com/a/one", "git");
-    commit_origins(&store, &github, &[shared.clone()]).await;
-    commit_origins(&store, &mirror, &[shared.clone()]).await;
+    commit_origins(&store, &github, std::slice::from_ref(&shared)).await;
+    commit_origins(&store, &mirror, std::slice::from_ref(&shared)).await;
     store.fold_sightings(None).await.unwrap();
 
     let url = database.url.clone();
