@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Forge, assert_complete, databases, exported, list, lister, run};
 use lister_core::testing::TestDatabase;
@@ -47,6 +47,20 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
         })
         .await;
         let url = forge.github_url().to_string();
+        // An uninterrupted run first, on the same backend: the database the crashed one must
+        // match, and how long a whole run takes on this machine. Kills come within a fifth of
+        // that, so each run gets at most a fifth of the way: every machine, however fast, sees
+        // several kills (fixed delays let a fast machine finish after two).
+        let reference = if db.is_postgres() {
+            TestDatabase::postgres().await.expect("db is PostgreSQL")
+        } else {
+            TestDatabase::sqlite()
+        };
+        let started = Instant::now();
+        let uninterrupted =
+            run(lister(&reference.url).args(["-q", "run", "github", "--url", &url])).await;
+        assert_eq!(uninterrupted.code, 0);
+        let whole_run = started.elapsed();
         let mut seed: u64 = 0x5eed_1234;
         let (mut kills, mut saved) = (0, None);
         for round in 0.. {
@@ -60,7 +74,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let after = Duration::from_millis(20 + (seed >> 33) % 400);
+            let after = whole_run.mul_f64(0.02 + 0.18 * ((seed >> 33) % 1000) as f64 / 1000.0);
             match tokio::time::timeout(after, child.wait()).await {
                 Ok(status) => {
                     assert_eq!(status.unwrap().code(), Some(0));
@@ -78,14 +92,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
         }
         assert!(
             kills >= 3,
-            "only {kills} kills: the test did not exercise crashes"
-        );
-        let reference = TestDatabase::sqlite();
-        assert_eq!(
-            run(lister(&reference.url).args(["-q", "run", "github", "--url", &url]))
-                .await
-                .code,
-            0
+            "only {kills} kills in a run of {whole_run:?}: the test did not exercise crashes"
         );
         let (crashed, clean) = (content(&db.url).await, content(&reference.url).await);
         assert_eq!(crashed.len(), 20_000);
