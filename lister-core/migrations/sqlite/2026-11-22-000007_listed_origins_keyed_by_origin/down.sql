@@ -13,7 +13,7 @@ CREATE TABLE listed_origins_rebuilt (
     PRIMARY KEY (lister_id, url, visit_type)
 );
 
-INSERT INTO listed_origins_rebuilt SELECT * FROM listed_origins;
+INSERT INTO listed_origins_rebuilt SELECT * FROM listed_origins ORDER BY lister_id, url, visit_type;
 DROP TABLE listed_origins;
 ALTER TABLE listed_origins_rebuilt RENAME TO listed_origins;
 

@@ -2,7 +2,8 @@
 -- key's B-tree (WITHOUT ROWID): one B-tree where there were three (the rows by rowid, the
 -- primary key by lister, and `listed_origins_origin` by origin). Lookups by origin (the
 -- queue's) use a prefix of the key; a fold inserts in the key's order. A fold of 100,000 new
--- origins took 0.60 s instead of 0.67 s (means of 4 interleaved runs).
+-- origins took 657 ms instead of 713 ms (means of 8 interleaved pairs), and of 1,000,000
+-- 7.9 / 8.4 s instead of 9.4 / 10.7 s; the database file was a fifth smaller.
 -- Dropping the table drops its index and the queue's triggers, which are created again below.
 
 CREATE TABLE listed_origins_rebuilt (
@@ -18,7 +19,9 @@ CREATE TABLE listed_origins_rebuilt (
     PRIMARY KEY (url, visit_type, lister_id)
 ) WITHOUT ROWID;
 
-INSERT INTO listed_origins_rebuilt SELECT * FROM listed_origins;
+-- In the new key's order: a table filled by many folds has its rows in no such order, and
+-- inserting 1,000,000 of them unsorted took 10.8 s against 6.3 s sorted.
+INSERT INTO listed_origins_rebuilt SELECT * FROM listed_origins ORDER BY url, visit_type, lister_id;
 DROP TABLE listed_origins;
 ALTER TABLE listed_origins_rebuilt RENAME TO listed_origins;
 
