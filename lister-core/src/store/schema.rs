@@ -16,7 +16,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    listed_origins (lister_id, url, visit_type) {
+    /// Keyed by origin first (migration 000007).
+    listed_origins (url, visit_type, lister_id) {
         lister_id -> BigInt,
         url -> Text,
         visit_type -> Text,
