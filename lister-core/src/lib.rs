@@ -58,6 +58,7 @@ pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod validate;
+mod walk;
 
 pub use error::{Error, Result};
 pub use lister::{IndexingLister, Lister, PageIndex};

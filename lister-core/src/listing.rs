@@ -9,14 +9,15 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::lister::{IndexingLister, Lister, PageIndex};
-use crate::origin_cleaner::{OriginCleaner, loggable};
-use crate::page::{NextPage, Page};
-use crate::page_fetcher::{FetchOutcome, PageFetcher};
-use crate::page_writer::{PageHandoff, PageWriter, PendingPage, pipeline};
+use crate::origin_cleaner::OriginCleaner;
+use crate::page::NextPage;
+use crate::page_fetcher::PageFetcher;
+use crate::page_writer::{PageHandoff, PageWriter, pipeline};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunFailure, RunOptions, RunStats, StopReason, default_fold_every};
-use crate::source::{Fetched, PageSource, UnparsedPage};
-use crate::store::{PageRecord, StateWrite, Store};
+use crate::source::PageSource;
+use crate::store::Store;
+use crate::walk::{Handover, Walk};
 use crate::{Error, ListerKey, Result};
 
 /// The state an indexing lister saves after every page.
@@ -191,7 +192,7 @@ impl<L: IndexingLister> Run<'_, L> {
         };
         let (handoff, queue) = pipeline();
         let (walked, written) = tokio::join!(
-            self.fetch_pages(listing, store, options, context, plan, handoff),
+            self.walk_pages(listing, store, options, context, plan, handoff),
             writer.run(queue),
         );
         self.last_index = written.last_index;
@@ -213,206 +214,52 @@ impl<L: IndexingLister> Run<'_, L> {
         Ok(reason)
     }
 
-    /// Fetches, parses and validates pages, handing each to the writer through `pages`, until
-    /// the listing (or the range) ends, the run is cancelled or a fetch fails. `None` when
-    /// the writer stopped taking pages (it failed).
-    async fn fetch_pages(
+    /// Walks the pages from `plan.start`, handing each to the writer through `pages` (see
+    /// [`Walk`]).
+    async fn walk_pages(
         &self,
         listing: &IndexedListing<L>,
         store: &Store,
         options: &RunOptions,
         context: &RunContext,
         plan: Plan<L::Index>,
-        mut pages: PageHandoff<L::Index>,
+        pages: PageHandoff<L::Index>,
     ) -> Result<Option<StopReason>> {
-        let Plan {
-            lister_id,
-            start,
-            last,
-            persist,
-        } = plan;
         // Only pages the store knew before the run can be asked for conditionally: a run
         // never fetches a page twice.
         let fetcher = PageFetcher {
             source: &*listing.source,
             store,
             context,
-            lister_id,
-            lookup: !options.full_pass && store.has_page_records(lister_id).await?,
+            lister_id: plan.lister_id,
+            lookup: !options.full_pass && store.has_page_records(plan.lister_id).await?,
             cleaner: Arc::new(OriginCleaner::new(
                 self.key.clone(),
                 context.progress.clone(),
             )),
         };
-        let reached_last =
-            |next: &NextPage<L::Index>| last.as_ref().is_some_and(|last| next.index >= *last);
-        let mut current = NextPage {
-            url: page_url(&listing.base_url, L::PATH_TEMPLATE, &start)?,
-            index: start,
+        let start = NextPage {
+            url: page_url(&listing.base_url, L::PATH_TEMPLATE, &plan.start)?,
+            index: plan.start,
         };
-        let mut fetched_pages = 0;
-        // The current page, when it was fetched while the previous one was parsed.
-        let mut ahead = None;
-        loop {
-            self.progress.set_current_index(&current.index);
-            let fetched = match ahead.take() {
-                Some(fetched) => fetched,
-                None => {
-                    if context.cancel.is_cancelled() {
-                        return Ok(Some(StopReason::Cancelled));
-                    }
-                    if options.max_pages.is_some_and(|max| fetched_pages >= max) {
-                        return Ok(Some(StopReason::MaxPages));
-                    }
-                    fetched_pages += 1;
-                    tokio::select! {
-                        fetched = fetcher.fetch(&current.url, true) => fetched?,
-                        () = pages.closed() => return Ok(None),
-                    }
-                }
-            };
-            let fetched = match fetched {
-                (_, Ok(Fetched::Unparsed(unparsed))) => {
-                    // Fetch the next page meanwhile: not before the first commit (a refused
-                    // run spends one request), nor past where the walk stops anyway.
-                    let follow = unparsed.next.as_ref().filter(|next| {
-                        pages.may_run_ahead()
-                            && next.index > current.index
-                            && !reached_last(next)
-                            && !context.cancel.is_cancelled()
-                            && options.max_pages.is_none_or(|max| fetched_pages < max)
-                    });
-                    let follow = follow.map(|next| next.url.clone());
-                    let (parsed, next_fetched) =
-                        self.parse(&fetcher, unparsed, &current.url, follow).await?;
-                    fetched_pages += u64::from(next_fetched.is_some());
-                    ahead = next_fetched;
-                    parsed
-                }
-                fetched => fetched,
-            };
-            let page = match fetched {
-                (_, Ok(Fetched::Page(page))) => page,
-                (known, Ok(Fetched::NotModified)) => {
-                    RunProgress::add(&self.progress.not_modified, 1);
-                    unchanged_page(known)?
-                }
-                (_, Ok(Fetched::Unparsed(_))) => unreachable!("parsed above"),
-                (_, Err(_)) if context.cancel.is_cancelled() => {
-                    return Ok(Some(StopReason::Cancelled));
-                }
-                (_, Err(err)) => return Err(Error::Fetch(err)),
-            };
-            if let Some(next) = page
-                .next
-                .as_ref()
-                .filter(|next| next.index <= current.index)
-            {
-                return Err(Error::PaginationLoop {
-                    current: current.index.to_string(),
-                    next: next.index.to_string(),
-                });
-            }
-            let range_done = page.next.as_ref().is_some_and(reached_last);
-            let next = page.next.clone().filter(|next| !reached_last(next));
-            let saved = next
-                .as_ref()
-                .map_or(&current.index, |next| &next.index)
-                .clone();
-            let state = match persist {
-                true => Some(StateWrite::encode(&IndexingState { index: &saved })?),
-                false => None,
-            };
-            let pending = PendingPage {
-                index: current.index.clone(),
-                record: page_record(&current.url, &page.validators, page.next.as_ref())?,
-                origins: page.origins,
-                saved: persist.then_some(saved),
-                state,
-            };
-            if !pages.send(pending).await {
-                return Ok(None);
-            }
-            match next {
-                Some(next) => current = next,
-                None if range_done => return Ok(Some(StopReason::EndOfRange)),
-                None => return Ok(Some(StopReason::EndOfListing)),
-            }
-        }
-    }
-
-    /// Parses and cleans the origins of the page at `url` while fetching `follow` (the next
-    /// page, when the walk goes on to it): the page, parsed, and the next page's fetch. When
-    /// the origins fail to parse, the page is fetched again and parsed at once, as any
-    /// unparsable page is; the next page's fetch stands if the page names it again.
-    async fn parse(
-        &self,
-        fetcher: &PageFetcher<'_, L::Index>,
-        page: UnparsedPage<L::Index>,
-        url: &Url,
-        follow: Option<Url>,
-    ) -> Result<(FetchOutcome<L::Index>, Option<FetchOutcome<L::Index>>)> {
-        let (parsed, next) = fetcher.parse_while_fetching(page, follow.as_ref()).await?;
-        let error = match parsed {
-            Ok(page) => return Ok(((None, Ok(Fetched::Page(page))), next)),
-            Err(error) => error,
+        let walk = Walk::<L> {
+            fetcher,
+            options,
+            handover: Handover {
+                key: self.key,
+                progress: self.progress,
+                cancel: &context.cancel,
+                pages,
+                last: plan.last,
+                persist: plan.persist,
+            },
         };
-        tracing::warn!(lister = %self.key, url = %loggable(url.as_str()), %error, "origins failed to parse; fetching the page again");
-        RunProgress::add(&self.progress.retries, 1);
-        let refetched = fetcher.fetch(url, false).await?;
-        let same_next = match &refetched.1 {
-            Ok(Fetched::Page(page)) => page.next.as_ref().map(|next| &next.url) == follow.as_ref(),
-            _ => false,
-        };
-        Ok((refetched, next.filter(|_| same_next)))
+        walk.run(start).await
     }
 }
 
 fn parse_index<I: PageIndex>(raw: &str) -> Result<I> {
     I::from_str(raw).map_err(|_| Error::InvalidOption(format!("`{raw}` is not a valid index")))
-}
-
-/// What the store should remember of a committed page.
-fn page_record<I: PageIndex>(
-    url: &Url,
-    validators: &crate::page::Validators,
-    next: Option<&NextPage<I>>,
-) -> Result<PageRecord> {
-    let next_index = next
-        .map(|next| serde_json::to_string(&next.index))
-        .transpose()
-        .map_err(|source| Error::Decode {
-            what: "page index".into(),
-            source,
-        })?;
-    Ok(PageRecord {
-        url: url.to_string(),
-        validators: validators.clone(),
-        next_url: next.map(|next| next.url.to_string()),
-        next_index,
-    })
-}
-
-/// A page the forge answered `304 Not Modified` for: no origins, and the next page the store
-/// remembered for it.
-fn unchanged_page<I: PageIndex>(known: Option<PageRecord>) -> Result<Page<I>> {
-    let known = known.unwrap_or_default();
-    let next = match (&known.next_url, &known.next_index) {
-        (Some(url), Some(index)) => Some(NextPage {
-            url: Url::parse(url)
-                .map_err(|err| Error::InvalidOption(format!("stored next URL: {err}")))?,
-            index: serde_json::from_str(index).map_err(|source| Error::Decode {
-                what: "stored next index".into(),
-                source,
-            })?,
-        }),
-        _ => None,
-    };
-    Ok(Page {
-        origins: Vec::new(),
-        next,
-        validators: known.validators,
-    })
 }
 
 impl<L: IndexingLister> std::fmt::Debug for IndexedListing<L> {

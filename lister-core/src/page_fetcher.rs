@@ -1,22 +1,19 @@
 //! The fetching half of a walk: one page from the source, asked conditionally when the store
-//! knows it, with its origins cleaned ([`OriginCleaner`]), parsed on a blocking thread while
-//! the next page is fetched when the source allows.
-//!
-//! A walk is sequential (each page names the next), so without overlap its pace is fetch +
-//! parse per page. When the forge gives the next page before its origins are parsed
-//! ([`IndexingLister::NEXT_PAGE_FROM_HEADERS`](crate::IndexingLister::NEXT_PAGE_FROM_HEADERS)),
-//! the parse of one page and the fetch of the next run at once.
+//! knows it, with its origins cleaned ([`OriginCleaner`]), or left to parse on a blocking
+//! thread ([`ParsingPage`]) when the source allows, so that the walk goes on meanwhile (see
+//! [`walk`](crate::walk)).
 
 use std::sync::Arc;
 
+use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::Result;
 use crate::origin_cleaner::OriginCleaner;
-use crate::page::{Page, ParseError};
+use crate::page::{NextPage, Page, ParseError, Validators};
 use crate::progress::RunContext;
 use crate::source::{FetchError, Fetched, PageSource, UnparsedPage};
 use crate::store::{PageRecord, Store};
+use crate::{Origin, Result};
 
 /// One fetch: what the store knew of the page, and what the source answered.
 pub(crate) type FetchOutcome<I> = (
@@ -64,40 +61,50 @@ impl<I: Send> PageFetcher<'_, I> {
         Ok((known, fetched))
     }
 
-    /// Parses and cleans `page`'s origins on a blocking thread while fetching `next` (when
-    /// given).
-    pub(crate) async fn parse_while_fetching(
-        &self,
-        page: UnparsedPage<I>,
-        next: Option<&Url>,
-    ) -> Result<(
-        std::result::Result<Page<I>, ParseError>,
-        Option<FetchOutcome<I>>,
-    )> {
+    /// Starts parsing and cleaning the origins of `page`, fetched at `at`, on a blocking
+    /// thread.
+    pub(crate) fn start_parse(&self, at: NextPage<I>, page: UnparsedPage<I>) -> ParsingPage<I>
+    where
+        I: 'static,
+    {
         let UnparsedPage {
-            next: next_page,
+            next,
             validators,
             origins,
         } = page;
-        let fetch_next = async {
-            match next {
-                Some(url) => self.fetch(url, true).await.map(Some),
-                None => Ok(None),
-            }
-        };
         let cleaner = self.cleaner.clone();
         let parse = move || origins().map(|origins| cleaner.clean(origins));
-        let (parsed, fetched) = tokio::join!(tokio::task::spawn_blocking(parse), fetch_next);
-        let parsed = match parsed {
+        ParsingPage {
+            at,
+            next,
+            validators,
+            origins: tokio::task::spawn_blocking(parse),
+        }
+    }
+}
+
+/// A page whose origins parse on a blocking thread.
+pub(crate) struct ParsingPage<I> {
+    /// Where the page was fetched.
+    at: NextPage<I>,
+    next: Option<NextPage<I>>,
+    validators: Validators,
+    origins: JoinHandle<std::result::Result<Vec<Origin>, ParseError>>,
+}
+
+impl<I> ParsingPage<I> {
+    /// Where the page was fetched, and the page once parsed.
+    pub(crate) async fn parsed(self) -> (NextPage<I>, std::result::Result<Page<I>, ParseError>) {
+        let parsed = match self.origins.await {
             Ok(parsed) => parsed,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
             Err(_) => Err(ParseError::new("the parse was cancelled")),
         };
         let page = parsed.map(|origins| Page {
             origins,
-            next: next_page,
-            validators,
+            next: self.next,
+            validators: self.validators,
         });
-        Ok((page, fetched?))
+        (self.at, page)
     }
 }

@@ -1,6 +1,8 @@
-//! The walk parses a page's origins while it fetches the next page, when the source leaves
-//! them unparsed ([`Fetched::Unparsed`]); a page whose origins fail to parse is fetched again.
+//! The walk parses a page's origins while it fetches the next page, and the page after next,
+//! when the source leaves them unparsed ([`Fetched::Unparsed`]); a page whose origins fail to
+//! parse is fetched again.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -40,18 +42,20 @@ impl IndexingLister for Forge {
     }
 }
 
-/// Pages 0 to [`PAGES`] - 1, answered unparsed by `fetch_unparsed`. A page's parse waits (up
-/// to a few seconds) for the walk to ask for the next page, and records whether it did.
+/// Pages 0 to [`PAGES`] - 1, answered unparsed by `fetch_unparsed`. A page's parse may wait
+/// (up to a few seconds) for the walk to ask for a later page, and records whether it did.
 #[derive(Default)]
 struct DeferringSource {
     /// Every fetch, in order: the page and whether it was left unparsed.
     fetched: Mutex<Vec<(u64, bool)>>,
-    /// The pages whose parse saw the next page requested.
+    /// The pages whose parse saw the page it waited for requested.
     overlapped: Mutex<Vec<u64>>,
-    /// The pages whose parse waits for the next page's request.
-    wait_for_next_at: Vec<u64>,
+    /// `(page, later)`: the parse of `page` waits for the request of page `later`.
+    waits: Vec<(u64, u64)>,
     /// The page whose first parse fails.
     fail_once_at: Option<u64>,
+    /// `(page, next)`: once fetched again, `page` names `next` as its next page.
+    refetch_names: Option<(u64, u64)>,
     /// Every page also lists an invalid URL, a URL with credentials and a repeat.
     dirty: bool,
 }
@@ -71,12 +75,12 @@ impl DeferringSource {
         if self.fail_once_at == Some(page) && first_parse {
             return Err(ParseError::new("truncated body"));
         }
-        if self.wait_for_next_at.contains(&page) {
+        for &(_, later) in self.waits.iter().filter(|(p, _)| *p == page) {
             let deadline = Instant::now() + Duration::from_secs(5);
-            while !self.requested(page + 1) && Instant::now() < deadline {
+            while !self.requested(later) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            if self.requested(page + 1) {
+            if self.requested(later) {
                 self.overlapped.lock().unwrap().push(page);
             }
         }
@@ -97,8 +101,12 @@ impl DeferringSource {
         page.parse().unwrap()
     }
 
-    fn next(page: u64) -> Option<NextPage<u64>> {
-        let index = page + 1;
+    /// The next page of `page`, fetched as a whole (`refetched`) or not.
+    fn next(&self, page: u64, refetched: bool) -> Option<NextPage<u64>> {
+        let index = match self.refetch_names {
+            Some((p, next)) if p == page && refetched => next,
+            _ => page + 1,
+        };
         let url = lister_core::page_url(&Url::parse(BASE).unwrap(), Forge::PATH_TEMPLATE, &index);
         (index < PAGES).then(|| NextPage {
             url: url.unwrap(),
@@ -119,7 +127,7 @@ impl PageSource<u64> for &'static DeferringSource {
         self.fetched.lock().unwrap().push((page, false));
         Ok(Fetched::Page(Page {
             origins: self.parse(page)?,
-            next: DeferringSource::next(page),
+            next: self.next(page, true),
             validators: Validators::default(),
         }))
     }
@@ -134,7 +142,7 @@ impl PageSource<u64> for &'static DeferringSource {
         self.fetched.lock().unwrap().push((page, true));
         let source: &'static DeferringSource = self;
         Ok(Fetched::Unparsed(UnparsedPage {
-            next: DeferringSource::next(page),
+            next: self.next(page, false),
             validators: Validators::default(),
             origins: Box::new(move || source.parse(page)),
         }))
@@ -173,13 +181,13 @@ async fn run_listing(source: DeferringSource) -> (&'static DeferringSource, Vec<
 async fn a_page_is_parsed_while_the_next_is_fetched() {
     // Not the first page (nothing is fetched ahead of the first commit), nor the last.
     let (source, listed, retries) = run(DeferringSource {
-        wait_for_next_at: vec![1, 2, 3],
+        waits: vec![(1, 2), (2, 3), (3, 4)],
         ..DeferringSource::default()
     })
     .await;
     assert_eq!(listed, PAGES * PER_PAGE);
     assert_eq!(retries, 0);
-    assert_eq!(*source.overlapped.lock().unwrap(), [1, 2, 3]);
+    assert_eq!(overlapped(source), [1, 2, 3]);
     let pages: Vec<(u64, bool)> = (0..PAGES).map(|page| (page, true)).collect();
     assert_eq!(source.fetched(), pages, "every page fetched once");
 }
@@ -193,16 +201,58 @@ async fn a_page_whose_origins_fail_to_parse_is_fetched_again_and_parsed_at_once(
     .await;
     assert_eq!(listed, PAGES * PER_PAGE, "nothing lost");
     assert_eq!(retries, 1);
-    // Page 3, fetched while page 2 failed to parse, stands: page 2 names it again.
-    let expected = [
-        (0, true),
-        (1, true),
-        (2, true),
-        (3, true),
-        (2, false),
-        (4, true),
-    ];
-    assert_eq!(source.fetched(), expected);
+    // Pages 3 and 4, fetched while page 2 parsed, stand: page 2 names page 3 again. Page 2's
+    // second fetch and page 4's go out at once, in either order.
+    let fetched = source.fetched();
+    assert_eq!(fetched[..4], [(0, true), (1, true), (2, true), (3, true)]);
+    let mut last_two = fetched[4..].to_vec();
+    last_two.sort();
+    assert_eq!(last_two, [(2, false), (4, true)], "{fetched:?}");
+}
+
+/// A page parses while the walk fetches the next page and then the page after next: the
+/// walk waits for a parse only when it hands the page over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_parse_does_not_hold_up_the_page_after_next() {
+    let (source, listed, retries) = run(DeferringSource {
+        waits: vec![(1, 3), (2, 4)],
+        ..DeferringSource::default()
+    })
+    .await;
+    assert_eq!(listed, PAGES * PER_PAGE);
+    assert_eq!(retries, 0);
+    assert_eq!(overlapped(source), [1, 2]);
+    let pages: Vec<(u64, bool)> = (0..PAGES).map(|page| (page, true)).collect();
+    assert_eq!(source.fetched(), pages, "every page fetched once");
+}
+
+/// When a page fails to parse and, fetched again, names another next page, the pages the walk
+/// fetched after it are dropped: the walk goes where the page now points.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fetched_after_a_page_that_changed_its_next_page_are_dropped() {
+    let (source, listed, stats) = run_listing(DeferringSource {
+        fail_once_at: Some(2),
+        refetch_names: Some((2, 4)),
+        ..DeferringSource::default()
+    })
+    .await;
+    assert_eq!(stats.retries, 1);
+    let listed_pages: BTreeSet<&str> = listed
+        .iter()
+        .map(|url| &url["https://forge.test/r/".len()..url.len() - 2])
+        .collect();
+    assert_eq!(listed_pages, BTreeSet::from(["0", "1", "2", "4"]));
+    let fetched = source.fetched();
+    assert_eq!(fetched[..4], [(0, true), (1, true), (2, true), (3, true)]);
+    assert!(fetched[4..].contains(&(2, false)), "{fetched:?}");
+    assert_eq!(fetched.last(), Some(&(4, true)), "{fetched:?}");
+}
+
+/// The pages whose parse saw the page it waited for requested, in page order.
+fn overlapped(source: &DeferringSource) -> Vec<u64> {
+    let mut pages = source.overlapped.lock().unwrap().clone();
+    pages.sort();
+    pages
 }
 
 /// Origins parsed beside the next fetch are cleaned there as a page parsed at once is: invalid
