@@ -76,7 +76,8 @@ impl<L: IndexingLister> Walk<'_, L> {
             let previous = parsing.take();
             let flow = 'page: {
                 let (_, Ok(Fetched::Unparsed(page))) = fetched else {
-                    if let Some(flow) = diverged(self.finish(previous).await?, &current) {
+                    let went = finish_previous(&mut self.handover, &self.fetcher, previous).await?;
+                    if let Some(flow) = diverged(went, &current) {
                         break 'page flow;
                     }
                     break 'page self.handover.hand_over(&current, fetched).await?;
@@ -84,7 +85,8 @@ impl<L: IndexingLister> Walk<'_, L> {
                 let follow = self.follow(&current, page.next.as_ref(), fetched_pages);
                 let started = self.fetcher.start_parse(current.clone(), page);
                 let Some(next) = follow else {
-                    if let Some(flow) = diverged(self.finish(previous).await?, &current) {
+                    let went = finish_previous(&mut self.handover, &self.fetcher, previous).await?;
+                    if let Some(flow) = diverged(went, &current) {
                         break 'page flow;
                     }
                     break 'page finish(&mut self.handover, &self.fetcher, started).await?;
@@ -128,17 +130,9 @@ impl<L: IndexingLister> Walk<'_, L> {
         });
         next.cloned()
     }
-
-    /// Hands the page before `current` over, if one is still parsing.
-    async fn finish(
-        &mut self,
-        previous: Option<ParsingPage<L::Index>>,
-    ) -> Result<Option<Flow<L::Index>>> {
-        finish_previous(&mut self.handover, &self.fetcher, previous).await
-    }
 }
 
-/// Hands `previous` over, if there is one.
+/// Hands `previous` (the page before the one the walk is at) over, if one is still parsing.
 async fn finish_previous<I: PageIndex>(
     handover: &mut Handover<'_, I>,
     fetcher: &PageFetcher<'_, I>,
