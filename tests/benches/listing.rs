@@ -10,7 +10,8 @@
 //! Prints one line per figure: origins/s into SQLite (and PostgreSQL when a URL is given),
 //! the bare client's ceiling and the ratio, peak resident memory of the lister process at
 //! 100,000 and 1,000,000 origins, requests per origin, and the requests and quota an
-//! incremental rerun with nothing new uses.
+//! incremental rerun with nothing new uses. A figure with a target (issue 7's, on a 2-core
+//! machine) says whether it met it, and the last line counts the targets met.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -131,9 +132,27 @@ fn rate(origins: u64, took: Duration) -> f64 {
     origins as f64 / took.as_secs_f64()
 }
 
+/// The targets the figures were checked against, and how many were met.
+#[derive(Default)]
+struct Targets {
+    checked: usize,
+    met: usize,
+}
+
+impl Targets {
+    /// Records one check, and returns what the figure's line says about it.
+    fn check(&mut self, met: bool, target: &str) -> String {
+        self.checked += 1;
+        self.met += usize::from(met);
+        let verdict = if met { "met" } else { "NOT met" };
+        format!("(target {target}: {verdict})")
+    }
+}
+
 #[tokio::main]
 async fn main() {
     const N: u64 = 100_000;
+    let mut targets = Targets::default();
     let forge = forge(N).await;
     let (bare, pages) = bare_walk(&forge).await;
     let ceiling = rate(N, bare);
@@ -146,18 +165,22 @@ async fn main() {
     let before = forge.listing_requests();
     let (took, peak_100k) = run_lister(&sqlite.url, &forge).await;
     let requests = forge.listing_requests() - before;
+    let sqlite_rate = rate(N, took);
     println!(
-        "sqlite: {N} origins in {:.2} s = {:.0} origins/s",
+        "sqlite: {N} origins in {:.2} s = {sqlite_rate:.0} origins/s {}",
         took.as_secs_f64(),
-        rate(N, took)
+        targets.check(sqlite_rate >= 100_000.0, ">= 100000/s")
     );
+    let ratio = 100.0 * sqlite_rate / ceiling;
     println!(
-        "sqlite / bare client: {:.0} %",
-        100.0 * rate(N, took) / ceiling
+        "sqlite / bare client: {ratio:.0} % {}",
+        targets.check(ratio >= 50.0, ">= 50 %")
     );
+    // The bare client fetched every page once: as many requests means none twice.
     println!(
-        "requests per origin: {requests} / {N} = 1/{:.1}",
-        N as f64 / requests as f64
+        "requests per origin: {requests} / {N} = 1/{:.1} {}",
+        N as f64 / requests as f64,
+        targets.check(requests == pages, "1/100, no page twice")
     );
     println!(
         "peak resident memory at {N} origins: {:.1} MiB",
@@ -169,20 +192,25 @@ async fn main() {
     run_lister(&sqlite.url, &forge).await;
     let rerun_requests = forge.listing_requests() - before;
     let used = left - quota_left(&forge).await - 1;
-    println!("incremental rerun with nothing new: {rerun_requests} request(s), {used} quota");
+    println!(
+        "incremental rerun with nothing new: {rerun_requests} request(s), {used} quota {}",
+        targets.check(rerun_requests == 1 && used == 0, "1 request, 0 quota")
+    );
 
     let postgres_url = std::env::var("LISTER_BENCH_POSTGRES_URL").ok();
     if let Some(url) = postgres_url {
         let database = TestDatabase::postgres_at(&url).await;
         let (took, _) = run_lister(&database.url, &forge).await;
+        let postgres_rate = rate(N, took);
         println!(
-            "postgres: {N} origins in {:.2} s = {:.0} origins/s",
+            "postgres: {N} origins in {:.2} s = {postgres_rate:.0} origins/s {}",
             took.as_secs_f64(),
-            rate(N, took)
+            targets.check(postgres_rate >= 60_000.0, ">= 60000/s")
         );
+        let ratio = 100.0 * postgres_rate / ceiling;
         println!(
-            "postgres / bare client: {:.0} %",
-            100.0 * rate(N, took) / ceiling
+            "postgres / bare client: {ratio:.0} % {}",
+            targets.check(ratio >= 50.0, ">= 50 %")
         );
         database.drop_database().await;
     } else {
@@ -192,9 +220,14 @@ async fn main() {
     drop(forge);
     if std::env::args().any(|arg| arg == "--quick") {
         println!("1,000,000 origins: skipped (--quick)");
-        return;
+    } else {
+        big_listing(peak_100k, &mut targets).await;
     }
+    println!("targets met: {} of {}", targets.met, targets.checked);
+}
 
+/// The 1,000,000-origin run: its speed, and its peak memory against the 100,000-origin run's.
+async fn big_listing(peak_100k: u64, targets: &mut Targets) {
     const BIG: u64 = 1_000_000;
     let big = self::forge(BIG).await;
     let sqlite = TestDatabase::sqlite();
@@ -204,10 +237,16 @@ async fn main() {
         took.as_secs_f64(),
         rate(BIG, took)
     );
-    println!(
-        "peak resident memory at {BIG} origins: {:.1} MiB ({:+.0} % vs {N})",
+    let (peak_mib, growth) = (
         peak_1m as f64 / 1024.0,
-        100.0 * (peak_1m as f64 / peak_100k as f64 - 1.0)
+        100.0 * (peak_1m as f64 / peak_100k as f64 - 1.0),
+    );
+    println!(
+        "peak resident memory at {BIG} origins: {peak_mib:.1} MiB ({growth:+.0} % vs 100000) {}",
+        targets.check(
+            peak_mib <= 64.0 && growth.abs() <= 10.0,
+            "<= 64 MiB, within 10 %"
+        )
     );
     sqlite.drop_database().await;
 }
