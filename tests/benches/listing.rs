@@ -173,7 +173,7 @@ async fn main() {
     );
     let ratio = 100.0 * sqlite_rate / ceiling;
     println!(
-        "sqlite / bare client: {ratio:.0} % {}",
+        "sqlite / bare client: {ratio:.1} % {}",
         targets.check(ratio >= 50.0, ">= 50 %")
     );
     // The bare client fetched every page once: as many requests means none twice.
@@ -209,7 +209,7 @@ async fn main() {
         );
         let ratio = 100.0 * postgres_rate / ceiling;
         println!(
-            "postgres / bare client: {ratio:.0} % {}",
+            "postgres / bare client: {ratio:.1} % {}",
             targets.check(ratio >= 50.0, ">= 50 %")
         );
         database.drop_database().await;
