@@ -4,8 +4,8 @@
 //! per core, and an arena keeps the memory it once held. `lister` parses on the runtime's
 //! threads and runs SQLite on the blocking pool, so over a long listing more and more arenas
 //! reach their peak: a run of 1,000,000 origins peaked 28 % above a run of 100,000. With one
-//! arena the two peaks were within 6 %, and the speed was the same (see the README's
-//! Performance section).
+//! arena the two peaks were within 6 %, and the speed was the same (see
+//! `docs/performance-log.md`).
 
 /// Keeps glibc's allocator to one arena. Call it first thing, before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -1,6 +1,6 @@
 -- The visit queue: one row per origin to visit, keyed by (url, visit_type) across listers.
 -- `last_update` and `enabled_listings` follow `listed_origins` through the triggers below;
--- the other columns belong to the queue (see lister-core/src/queue/README-schema.md).
+-- the other columns belong to the queue (see the README's queue section).
 CREATE TABLE visit_stats (
     url TEXT NOT NULL,
     visit_type TEXT NOT NULL,
