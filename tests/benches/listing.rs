@@ -242,7 +242,7 @@ async fn big_listing(peak_100k: u64, targets: &mut Targets) {
         100.0 * (peak_1m as f64 / peak_100k as f64 - 1.0),
     );
     println!(
-        "peak resident memory at {BIG} origins: {peak_mib:.1} MiB ({growth:+.0} % vs 100000) {}",
+        "peak resident memory at {BIG} origins: {peak_mib:.1} MiB ({growth:+.1} % vs 100000) {}",
         targets.check(
             peak_mib <= 64.0 && growth.abs() <= 10.0,
             "<= 64 MiB, within 10 %"

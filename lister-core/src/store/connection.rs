@@ -36,7 +36,7 @@ const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 ///   10,000 pages held commits up for about 100 ms each, long enough for the walk to fill its
 ///   128 pages ahead: a run of 1,000,000 origins then peaked 4–16 % above one of 100,000 (7
 ///   runs of the bench; +11 % and +16 % broke the memory target). Every 1,000 pages: +2 to
-///   +5 % (3 runs), at the same speed.
+///   +5 % (6 runs), at the same speed.
 /// - One helper thread for sorts: a fold sorts its sightings by URL, and the helper sorts and
 ///   writes out one part of them while the connection reads the next (the fold of 100,000
 ///   origins took a fifth less time, in 4 interleaved pairs of runs).
