@@ -72,7 +72,7 @@ async fn seed(store: &Store) {
     for page in origins.chunks(1000) {
         let write = PageWrite {
             lister: &lister,
-            origins: page,
+            origins: page.to_vec(),
             state: None,
             pages: &[],
         };

@@ -153,7 +153,7 @@ pub async fn commit_origins(
 ) -> PageWritten {
     let write = PageWrite {
         lister,
-        origins,
+        origins: origins.to_vec(),
         state: None,
         pages: &[],
     };

@@ -25,7 +25,7 @@ async fn list_as(store: &Store, key: &ListerKey, origins: &[Origin]) {
     store
         .commit_page(PageWrite {
             lister: &lister,
-            origins,
+            origins: origins.to_vec(),
             state: None,
             pages: &[],
         })

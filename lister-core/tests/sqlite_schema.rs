@@ -1,6 +1,7 @@
 //! SQLite's schema beyond what the store contract sees: the migrations that rebuild a table
-//! (visit_stats's CHECK respelled, listed_origins keyed by origin first) revert and reapply
-//! without losing a row or the queue's triggers, the check still holds, an insert into
+//! (visit_stats's CHECK respelled, listed_origins keyed by origin first, origin_sightings
+//! without its foreign key) revert and reapply without losing a row or the queue's triggers,
+//! a fold's delete of every sighting empties the table at once, the check still holds, an insert into
 //! visit_stats builds no temporary B-tree (what made every fold's trigger slow), a lookup by
 //! origin searches listed_origins's key, and a sighting's time is text in the format diesel
 //! writes every other time in.
@@ -243,7 +244,7 @@ async fn a_sighting_time_is_the_text_diesel_writes() {
     let origins = [Origin::new("https://github.com/a/one", "git")];
     let write = PageWrite {
         lister: &lister,
-        origins: &origins,
+        origins: origins.to_vec(),
         state: Some(StateWrite::new(&1, lister.state_version).unwrap()),
         pages: &[],
     };
@@ -260,4 +261,64 @@ async fn a_sighting_time_is_the_text_diesel_writes() {
     .unwrap();
     assert_eq!(times.kind, "text");
     assert_eq!(times.first_seen, times.updated, "{times:?}");
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Sighting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    url: String,
+}
+
+fn sightings(conn: &mut SqliteConnection) -> Vec<Sighting> {
+    diesel::sql_query("SELECT id, url FROM origin_sightings ORDER BY id")
+        .load(conn)
+        .unwrap()
+}
+
+/// Sightings not folded yet (as a killed run leaves them) keep their ids through the
+/// migration that drops origin_sightings's foreign key. With the key, a delete of every
+/// sighting went row by row; without it, SQLite frees the table's pages at once (`Clear`).
+#[tokio::test]
+async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sightings() {
+    let database = TestDatabase::sqlite();
+    let store = database.open().await;
+    let lister = store
+        .register_lister(&ListerKey::new("github", "default"))
+        .await
+        .unwrap();
+    let origins = [
+        Origin::new("https://github.com/a/one", "git"),
+        Origin::new("https://github.com/b/two", "git"),
+    ];
+    commit_origins(&store, &lister, &origins).await;
+    commit_origins(&store, &lister, &origins[1..]).await;
+    drop(store);
+    let path = database.url.trim_start_matches("sqlite://").to_owned();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    // As every connection of the store has it: the key is checked only when this is on.
+    diesel::sql_query("PRAGMA foreign_keys = ON")
+        .execute(&mut conn)
+        .unwrap();
+    const DELETE_ALL: &str = "DELETE FROM origin_sightings";
+    let before = sightings(&mut conn);
+    assert_eq!(before.len(), 3);
+    assert!(opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
+
+    revert(&mut conn, "_origin_sightings_without_foreign_key");
+    assert_eq!(sightings(&mut conn), before);
+    assert!(!opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
+
+    conn.run_pending_migrations(MIGRATIONS).unwrap();
+    assert_eq!(sightings(&mut conn), before);
+    assert!(opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
+    drop(conn);
+    let store = database.open().await;
+    let folded = store.fold_sightings(None).await.unwrap();
+    assert_eq!((folded.new, folded.updated), (2, 1));
+    drop(store);
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    assert_eq!(sightings(&mut conn), []);
+    database.drop_database().await;
 }

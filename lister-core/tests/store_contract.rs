@@ -322,7 +322,7 @@ async fn a_page_is_written_whole_or_not_at_all() {
         let failed = store
             .commit_page(PageWrite {
                 lister: &lister,
-                origins: &origins(&["https://h/a", "https://h/b"]),
+                origins: origins(&["https://h/a", "https://h/b"]),
                 state: Some(state.clone()),
                 pages: &[record("https://forge/boom", "\"e\"")],
             })
@@ -343,7 +343,7 @@ async fn a_page_is_written_whole_or_not_at_all() {
         let written = store
             .commit_page(PageWrite {
                 lister: &lister,
-                origins: &origins(&["https://h/a", "https://h/b"]),
+                origins: origins(&["https://h/a", "https://h/b"]),
                 state: Some(state),
                 pages: &[record("https://forge/ok", "\"e\"")],
             })
@@ -380,7 +380,7 @@ async fn a_stale_state_version_writes_no_origin() {
         let stale = store
             .commit_page(PageWrite {
                 lister: &lister,
-                origins: &origins(&["https://h/late"]),
+                origins: origins(&["https://h/late"]),
                 state: Some(
                     StateWrite::new(
                         &TypedState {
@@ -458,7 +458,7 @@ async fn several_pages_commit_together_with_one_state_step() {
         let written = store
             .commit_page(PageWrite {
                 lister: &lister,
-                origins: &origins(&["https://h/a", "https://h/b", "https://h/a"]),
+                origins: origins(&["https://h/a", "https://h/b", "https://h/a"]),
                 state: Some(state),
                 pages: &[
                     record("https://forge/1", "\"first\""),

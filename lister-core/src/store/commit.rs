@@ -1,6 +1,7 @@
 //! Writing pages: their origins (as sightings), the lister's advanced state and the pages'
 //! validators, all in one transaction.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
@@ -56,8 +57,9 @@ impl StateWrite {
 pub struct PageWrite<'a> {
     /// The lister instance.
     pub lister: &'a ListerRecord,
-    /// The pages' validated origins, each page de-duplicated.
-    pub origins: &'a [Origin],
+    /// The pages' validated origins, each page de-duplicated. The commit takes them: SQLite
+    /// makes its rows on the blocking pool, so the thread that fetches pages does not.
+    pub origins: Vec<Origin>,
     /// The state after the last page (`None` in relisting mode, which never touches the
     /// state).
     pub state: Option<StateWrite>,
@@ -75,19 +77,44 @@ pub struct PageWritten {
     pub state_version: Option<i64>,
 }
 
-/// `None` is written as NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES, and
-/// diesel would otherwise insert such rows one statement at a time.
+/// A sighting as SQLite inserts it, made from the origin it takes the text of. `None` is
+/// written as NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES, and diesel would
+/// otherwise insert such rows one statement at a time.
 #[derive(Insertable)]
 #[diesel(table_name = origin_sightings, treat_none_as_default_value = false)]
-pub(super) struct SightingRow {
-    pub(super) lister_id: i64,
-    pub(super) url: String,
-    pub(super) visit_type: String,
-    pub(super) seen_at: CommitTime,
-    pub(super) last_update: Option<NaiveDateTime>,
-    pub(super) enabled: bool,
-    pub(super) is_fork: Option<bool>,
-    pub(super) extra_loader_arguments: String,
+struct SightingRow {
+    lister_id: i64,
+    url: String,
+    visit_type: String,
+    seen_at: CommitTime,
+    last_update: Option<NaiveDateTime>,
+    enabled: bool,
+    is_fork: Option<bool>,
+    extra_loader_arguments: Cow<'static, str>,
+}
+
+impl SightingRow {
+    fn new(lister_id: i64, seen_at: &CommitTime, origin: Origin) -> SightingRow {
+        SightingRow {
+            lister_id,
+            extra_loader_arguments: loader_arguments(&origin),
+            url: origin.url,
+            visit_type: origin.visit_type,
+            seen_at: seen_at.clone(),
+            last_update: origin.last_update.map(|t| t.naive_utc()),
+            enabled: origin.enabled,
+            is_fork: origin.is_fork,
+        }
+    }
+}
+
+/// An origin's loader arguments as the JSON text the store keeps. Most origins have none:
+/// their `{}` is neither formatted nor allocated again for each one.
+pub(super) fn loader_arguments(origin: &Origin) -> Cow<'static, str> {
+    match &origin.extra_loader_arguments {
+        serde_json::Value::Object(arguments) if arguments.is_empty() => Cow::Borrowed("{}"),
+        arguments => Cow::Owned(arguments.to_string()),
+    }
 }
 
 /// A commit's time, as SQLite stores a timestamp, formatted once for all the commit's rows:
@@ -95,7 +122,7 @@ pub(super) struct SightingRow {
 /// run's instructions. (PostgreSQL binds the commit's time once per statement.)
 #[derive(Debug, Clone, AsExpression)]
 #[diesel(sql_type = Timestamp)]
-pub(super) struct CommitTime(Arc<str>);
+struct CommitTime(Arc<str>);
 
 impl CommitTime {
     fn new(at: NaiveDateTime) -> CommitTime {
@@ -133,21 +160,6 @@ impl Store {
     pub async fn commit_page(&self, write: PageWrite<'_>) -> Result<PageWritten> {
         let at = now();
         let lister_id = write.lister.id;
-        let seen_at = CommitTime::new(at);
-        let rows: Vec<SightingRow> = write
-            .origins
-            .iter()
-            .map(|origin| SightingRow {
-                lister_id,
-                url: origin.url.clone(),
-                visit_type: origin.visit_type.clone(),
-                seen_at: seen_at.clone(),
-                last_update: origin.last_update.map(|t| t.naive_utc()),
-                enabled: origin.enabled,
-                is_fork: origin.is_fork,
-                extra_loader_arguments: origin.extra_loader_arguments.to_string(),
-            })
-            .collect();
         let page_rows = page_rows(lister_id, at, write.pages);
         let state = write.state;
         let key = write.lister.key();
@@ -158,13 +170,13 @@ impl Store {
                     lister_id,
                     at,
                     state: state.as_ref(),
-                    rows: &rows,
+                    origins: &write.origins,
                     pages: &page_rows,
                 };
                 commit_postgres(conn, write).await?
             }
             DbConnection::Sqlite(conn) => {
-                commit_sqlite(conn, lister_id, at, state, rows, page_rows).await?
+                commit_sqlite(conn, lister_id, at, state, write.origins, page_rows).await?
             }
         };
         outcome.map_err(|found| conflict(&key, found.expected, found.found))
@@ -178,17 +190,24 @@ pub(super) struct StaleVersion {
 }
 
 /// The SQLite commit: on the synchronous connection, because diesel's multi-row insert on
-/// SQLite exists only there; the whole transaction runs on the blocking pool.
+/// SQLite exists only there; the rows are made and the whole transaction runs on the
+/// blocking pool.
 async fn commit_sqlite(
     conn: &mut SyncConnectionWrapper<diesel::SqliteConnection>,
     lister_id: i64,
     at: NaiveDateTime,
     state: Option<StateWrite>,
-    rows: Vec<SightingRow>,
+    origins: Vec<Origin>,
     page_rows: Vec<PageRow>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
     let outcome = conn
         .spawn_blocking(move |conn| {
+            // Formatted once for every row: see `CommitTime`.
+            let seen_at = CommitTime::new(at);
+            let rows: Vec<SightingRow> = origins
+                .into_iter()
+                .map(|origin| SightingRow::new(lister_id, &seen_at, origin))
+                .collect();
             conn.immediate_transaction(|conn| {
                 write_sqlite(conn, lister_id, at, state.as_ref(), &rows, &page_rows)
             })

@@ -9,8 +9,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::commit::{PageRow, PageWritten, SightingRow, StaleVersion, StateWrite};
-use crate::{Error, Result};
+use super::commit::{PageRow, PageWritten, StaleVersion, StateWrite, loader_arguments};
+use crate::{Error, Origin, Result};
 
 /// The state write (when `$3`), then the sightings and the pages' validators, both only if
 /// the state write was not refused. Every part of the statement sees the same snapshot, and
@@ -49,7 +49,7 @@ pub(super) struct PostgresWrite<'a> {
     pub(super) lister_id: i64,
     pub(super) at: NaiveDateTime,
     pub(super) state: Option<&'a StateWrite>,
-    pub(super) rows: &'a [SightingRow],
+    pub(super) origins: &'a [Origin],
     pub(super) pages: &'a [PageRow],
 }
 
@@ -68,8 +68,8 @@ pub(super) async fn commit_postgres(
     conn: &mut AsyncPgConnection,
     write: PostgresWrite<'_>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
-    let rows = write.rows;
-    let column = |f: fn(&SightingRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let origins = write.origins;
+    let column = |f: fn(&Origin) -> &str| origins.iter().map(f).collect::<Vec<_>>();
     let pages = write.pages;
     let page_text = |f: fn(&PageRow) -> Option<&str>| pages.iter().map(f).collect::<Vec<_>>();
     let outcome: Outcome = diesel::sql_query(COMMIT)
@@ -78,14 +78,27 @@ pub(super) async fn commit_postgres(
         .bind::<Bool, _>(write.state.is_some())
         .bind::<Nullable<Text>, _>(write.state.map(|state| state.json.as_str()))
         .bind::<BigInt, _>(write.state.map_or(0, |state| state.expected_version))
-        .bind::<Array<Text>, _>(column(|row| &row.url))
-        .bind::<Array<Text>, _>(column(|row| &row.visit_type))
+        .bind::<Array<Text>, _>(column(|origin| &origin.url))
+        .bind::<Array<Text>, _>(column(|origin| &origin.visit_type))
         .bind::<Array<Nullable<Timestamp>>, _>(
-            rows.iter().map(|row| row.last_update).collect::<Vec<_>>(),
+            origins
+                .iter()
+                .map(|origin| origin.last_update.map(|t| t.naive_utc()))
+                .collect::<Vec<_>>(),
         )
-        .bind::<Array<Bool>, _>(rows.iter().map(|row| row.enabled).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Bool>>, _>(rows.iter().map(|row| row.is_fork).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(column(|row| &row.extra_loader_arguments))
+        .bind::<Array<Bool>, _>(
+            origins
+                .iter()
+                .map(|origin| origin.enabled)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Bool>>, _>(
+            origins
+                .iter()
+                .map(|origin| origin.is_fork)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(origins.iter().map(loader_arguments).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(pages.iter().map(|page| &page.url).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.etag.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.last_modified.as_deref()))

@@ -53,9 +53,9 @@ pub(super) const COLUMNS: &str = "lister_id, url, visit_type, first_seen, last_s
 /// took 14.4 s but 11 % more memory, and one chunk 13.3 s but 70 % more.
 const SQLITE_CHUNK: i64 = 100_000;
 
-/// The last sighting of the next chunk.
+/// The last sighting of the next chunk, and how many sightings the chunk holds.
 const SQLITE_CHUNK_END: &str = "\
-    SELECT max(id) AS id FROM (SELECT id FROM origin_sightings \
+    SELECT max(id) AS id, count(*) AS sightings FROM (SELECT id FROM origin_sightings \
         WHERE ?1 IS NULL OR lister_id = ?1 ORDER BY id LIMIT ?2)";
 
 /// Sightings in the order of `listed_origins`'s key (origin, then lister), each an upsert: a
@@ -73,10 +73,22 @@ fn sqlite_upsert() -> String {
 const SQLITE_DELETE: &str =
     "DELETE FROM origin_sightings WHERE (?1 IS NULL OR lister_id = ?1) AND id <= ?2";
 
+/// Deletes every sighting. Without a `WHERE`, SQLite frees the table's pages in one step
+/// instead of deleting row by row (its truncate optimization): 7 ms instead of 28 ms for
+/// 100,000 sightings. A fold takes every sighting whenever no other instance's run is
+/// committing, so this is the usual case.
+const SQLITE_DELETE_ALL: &str = "DELETE FROM origin_sightings";
+
+/// How many sightings there are, of every instance: SQLite counts a table's rows without
+/// reading them.
+const SQLITE_ALL_SIGHTINGS: &str = "SELECT NULL AS id, count(*) AS sightings FROM origin_sightings";
+
 #[derive(QueryableByName)]
 struct ChunkEnd {
     #[diesel(sql_type = Nullable<BigInt>)]
     id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    sightings: i64,
 }
 
 /// The listed origins of one instance (or of all): a fold's new origins are the difference
@@ -113,18 +125,24 @@ fn fold_sqlite(
                 .bind::<Nullable<BigInt>, _>(lister_id)
                 .bind::<BigInt, _>(chunk)
                 .get_result::<ChunkEnd>(conn)?;
-            let Some(end) = end.id else {
+            let Some(last) = end.id else {
                 let new = sqlite_listed(conn, lister_id)? - listed_before;
                 return Ok(Counts { sightings, new });
             };
             diesel::sql_query(&upsert)
                 .bind::<Nullable<BigInt>, _>(lister_id)
-                .bind::<BigInt, _>(end)
+                .bind::<BigInt, _>(last)
                 .execute(conn)?;
-            sightings += diesel::sql_query(SQLITE_DELETE)
-                .bind::<Nullable<BigInt>, _>(lister_id)
-                .bind::<BigInt, _>(end)
-                .execute(conn)? as i64;
+            let all = diesel::sql_query(SQLITE_ALL_SIGHTINGS).get_result::<ChunkEnd>(conn)?;
+            if all.sightings == end.sightings {
+                diesel::sql_query(SQLITE_DELETE_ALL).execute(conn)?;
+            } else {
+                diesel::sql_query(SQLITE_DELETE)
+                    .bind::<Nullable<BigInt>, _>(lister_id)
+                    .bind::<BigInt, _>(last)
+                    .execute(conn)?;
+            }
+            sightings += end.sightings;
         }
     })
 }
@@ -229,11 +247,10 @@ mod tests {
         )
         .load(&mut conn)
         .unwrap();
-        let left: i64 = diesel::sql_query("SELECT count(*) AS id FROM origin_sightings")
+        let left = diesel::sql_query(SQLITE_ALL_SIGHTINGS)
             .get_result::<ChunkEnd>(&mut conn)
             .unwrap()
-            .id
-            .unwrap();
+            .sightings;
 
         assert_eq!((counts.sightings, counts.new, left), (6, 4, 0));
         let urls: Vec<&str> = listed.iter().map(|o| o.url.as_str()).collect();

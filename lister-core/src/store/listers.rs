@@ -119,7 +119,7 @@ impl Store {
         let written = self
             .commit_page(super::PageWrite {
                 lister,
-                origins: &[],
+                origins: Vec::new(),
                 state: Some(write),
                 pages: &[],
             })
