@@ -207,11 +207,11 @@ async fn main() {
             took.as_secs_f64(),
             targets.check(postgres_rate >= 60_000.0, ">= 60000/s")
         );
+        // The 50 % is checked for SQLite only: at the ~200,000/s bare walk the issue quotes,
+        // it is SQLite's 100,000/s. Asked of PostgreSQL too, it would make its own 60,000/s
+        // target moot, so PostgreSQL's ratio is printed beside that target, not judged.
         let ratio = 100.0 * postgres_rate / ceiling;
-        println!(
-            "postgres / bare client: {ratio:.1} % {}",
-            targets.check(ratio >= 50.0, ">= 50 %")
-        );
+        println!("postgres / bare client: {ratio:.1} % (for information: its target is 60000/s)");
         database.drop_database().await;
     } else {
         println!("postgres: skipped (set LISTER_BENCH_POSTGRES_URL to measure it)");
