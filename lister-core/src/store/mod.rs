@@ -11,6 +11,7 @@ pub(crate) mod connection;
 mod database_url;
 mod fold;
 mod fold_postgres;
+mod fold_sqlite;
 mod listers;
 mod origins;
 pub(crate) mod schema;
