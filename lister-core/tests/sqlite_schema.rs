@@ -10,9 +10,9 @@ use diesel::migration::MigrationSource;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use lister_core::store::{PageWrite, StateWrite};
+use lister_core::store::{ListerRecord, PageWrite, StateWrite};
 use lister_core::testing::{TestDatabase, commit_origins};
-use lister_core::{ListerKey, Origin};
+use lister_core::{ListerKey, Origin, Store};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -32,8 +32,9 @@ struct Opcode {
     opcode: String,
 }
 
-/// A store with two listed origins, one of them visited, and a raw connection to it.
-async fn listed_store() -> (TestDatabase, SqliteConnection) {
+/// A store where a page of two origins was committed (sightings, not folded yet), its lister
+/// and the origins.
+async fn committed_store() -> (TestDatabase, Store, ListerRecord, [Origin; 2]) {
     let database = TestDatabase::sqlite();
     let store = database.open().await;
     let lister = store
@@ -45,10 +46,20 @@ async fn listed_store() -> (TestDatabase, SqliteConnection) {
         Origin::new("https://github.com/b/two", "git"),
     ];
     commit_origins(&store, &lister, &origins).await;
+    (database, store, lister, origins)
+}
+
+/// A raw connection to `database`'s file.
+fn connect(database: &TestDatabase) -> SqliteConnection {
+    SqliteConnection::establish(database.url.trim_start_matches("sqlite://")).unwrap()
+}
+
+/// A store with two listed origins, one of them visited, and a raw connection to it.
+async fn listed_store() -> (TestDatabase, SqliteConnection) {
+    let (database, store, _, _) = committed_store().await;
     store.fold_sightings(None).await.unwrap();
     drop(store);
-    let path = database.url.trim_start_matches("sqlite://").to_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut conn = connect(&database);
     diesel::sql_query("UPDATE visit_stats SET last_visit_status = 'failed' WHERE url LIKE '%one'")
         .execute(&mut conn)
         .unwrap();
@@ -241,18 +252,16 @@ async fn a_sighting_time_is_the_text_diesel_writes() {
         .register_lister(&ListerKey::new("github", "default"))
         .await
         .unwrap();
-    let origins = [Origin::new("https://github.com/a/one", "git")];
     let write = PageWrite {
         lister: &lister,
-        origins: origins.to_vec(),
+        origins: vec![Origin::new("https://github.com/a/one", "git")],
         state: Some(StateWrite::new(&1, lister.state_version).unwrap()),
         pages: &[],
     };
     store.commit_page(write).await.unwrap();
     store.fold_sightings(None).await.unwrap();
     drop(store);
-    let path = database.url.trim_start_matches("sqlite://").to_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut conn = connect(&database);
     let times: Times = diesel::sql_query(
         "SELECT l.updated, o.first_seen, typeof(o.first_seen) AS kind \
          FROM listers AS l JOIN listed_origins AS o ON o.lister_id = l.id",
@@ -282,21 +291,10 @@ fn sightings(conn: &mut SqliteConnection) -> Vec<Sighting> {
 /// sighting went row by row; without it, SQLite frees the table's pages at once (`Clear`).
 #[tokio::test]
 async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sightings() {
-    let database = TestDatabase::sqlite();
-    let store = database.open().await;
-    let lister = store
-        .register_lister(&ListerKey::new("github", "default"))
-        .await
-        .unwrap();
-    let origins = [
-        Origin::new("https://github.com/a/one", "git"),
-        Origin::new("https://github.com/b/two", "git"),
-    ];
-    commit_origins(&store, &lister, &origins).await;
+    let (database, store, lister, origins) = committed_store().await;
     commit_origins(&store, &lister, &origins[1..]).await;
     drop(store);
-    let path = database.url.trim_start_matches("sqlite://").to_owned();
-    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut conn = connect(&database);
     // As every connection of the store has it: the key is checked only when this is on.
     diesel::sql_query("PRAGMA foreign_keys = ON")
         .execute(&mut conn)
@@ -318,7 +316,7 @@ async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sighting
     let folded = store.fold_sightings(None).await.unwrap();
     assert_eq!((folded.new, folded.updated), (2, 1));
     drop(store);
-    let mut conn = SqliteConnection::establish(&path).unwrap();
+    let mut conn = connect(&database);
     assert_eq!(sightings(&mut conn), []);
     database.drop_database().await;
 }
