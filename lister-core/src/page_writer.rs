@@ -132,24 +132,23 @@ pub(crate) struct PageWriter<'a> {
     pub(crate) fold_every: Duration,
 }
 
-/// Receives the pages of the next commit into `batch`: those waiting, and when they are fewer
-/// than `fill`, those that arrive within [`BATCH_WAIT`] (up to [`PAGES_PER_COMMIT`] in all).
-/// Returns how many it received: 0 when the walk closed the channel and none is left.
+/// Receives the pages of the next commit into the empty `batch`: those waiting, and when they
+/// are fewer than `fill`, those that arrive within [`BATCH_WAIT`] (up to [`PAGES_PER_COMMIT`]
+/// in all). Returns how many it received: 0 when the walk closed the channel and none is left.
 async fn receive_batch<I>(
     pages: &mut mpsc::Receiver<PendingPage<I>>,
     batch: &mut Vec<PendingPage<I>>,
     fill: usize,
 ) -> usize {
-    let mut received = pages.recv_many(batch, PAGES_PER_COMMIT).await;
+    pages.recv_many(batch, PAGES_PER_COMMIT).await;
     let deadline = Instant::now() + BATCH_WAIT;
-    while received > 0 && batch.len() < fill {
+    while !batch.is_empty() && batch.len() < fill {
         let more = pages.recv_many(batch, PAGES_PER_COMMIT - batch.len());
-        match tokio::time::timeout_at(deadline, more).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => received += n,
+        if let Ok(0) | Err(_) = tokio::time::timeout_at(deadline, more).await {
+            break;
         }
     }
-    received
+    batch.len()
 }
 
 /// What the committing half tells the folding half.

@@ -64,7 +64,7 @@ const DELETE_ALL: &str = "DELETE FROM origin_sightings";
 
 /// How many sightings there are, of every instance: SQLite counts a table's rows without
 /// decoding them.
-const ALL_SIGHTINGS: &str = "SELECT NULL AS id, count(*) AS sightings FROM origin_sightings";
+const ALL_SIGHTINGS: &str = "SELECT count(*) AS n FROM origin_sightings";
 
 /// What the choice between the two ways of counting reads: an upper bound on the sightings
 /// waiting (their ids are consecutive), and the database's size.
@@ -193,8 +193,8 @@ fn fold_counting(
             .bind::<Nullable<BigInt>, _>(lister_id)
             .bind::<BigInt, _>(last)
             .execute(conn)?;
-        let all = diesel::sql_query(ALL_SIGHTINGS).get_result::<ChunkEnd>(conn)?;
-        if all.sightings == end.sightings {
+        let all = diesel::sql_query(ALL_SIGHTINGS).get_result::<Count>(conn)?;
+        if all.n == end.sightings {
             diesel::sql_query(DELETE_ALL).execute(conn)?;
         } else {
             diesel::sql_query(DELETE_CHUNK)
@@ -239,9 +239,9 @@ mod tests {
 
     fn sightings_left(conn: &mut SqliteConnection) -> i64 {
         diesel::sql_query(ALL_SIGHTINGS)
-            .get_result::<ChunkEnd>(conn)
+            .get_result::<Count>(conn)
             .unwrap()
-            .sightings
+            .n
     }
 
     /// Commits one page per list of names, a few milliseconds apart (so that pages have
