@@ -1,5 +1,6 @@
 //! The SQLite fold: chunk by chunk, in one immediate transaction (no other writer can
-//! interleave), each chunk one sorted upsert.
+//! interleave), each chunk one sorted upsert. A first listing's fold writes the queue's rows
+//! after its upserts instead of through the queue's triggers (see `queue_rows_after_fold`).
 //!
 //! A fold also counts the origins it adds. SQLite cannot tell an upsert's inserts from its
 //! updates, so they are counted one of two ways, whichever reads less:
@@ -18,6 +19,7 @@ use diesel::sql_types::{BigInt, Nullable};
 use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 
 use super::fold::{COLUMNS, Counts, ON_CONFLICT};
+use super::queue_rows_after_fold::QueueRowsAfterFold;
 
 /// SQLite folds in chunks of this many sightings (oldest first), so that the sort stays small
 /// whatever the number of sightings: SQLite's sorter holds more buffers the more sorted runs
@@ -106,7 +108,7 @@ struct Sizes {
 
 /// How a fold counts the origins it adds (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NewOrigins {
+pub(super) enum NewOrigins {
     /// The instance's listed origins, before and after.
     ByDifference,
     /// Each chunk's distinct origins not listed yet.
@@ -159,7 +161,7 @@ pub(super) fn fold_sqlite(
 }
 
 /// The fold's body, counting new origins as `counting` says.
-fn fold_counting(
+pub(super) fn fold_counting(
     conn: &mut SqliteConnection,
     lister_id: Option<i64>,
     chunk: i64,
@@ -168,6 +170,10 @@ fn fold_counting(
     let listed_before = match counting {
         NewOrigins::ByDifference => listed(conn, lister_id)?,
         NewOrigins::BySightings => 0,
+    };
+    let mut first_listing = match (counting, listed_before) {
+        (NewOrigins::ByDifference, 0) => QueueRowsAfterFold::defer(conn)?,
+        _ => None,
     };
     let (mut sightings, mut new) = (0, 0);
     let upsert = upsert();
@@ -179,6 +185,9 @@ fn fold_counting(
         let Some(last) = end.id else {
             if counting == NewOrigins::ByDifference {
                 new = listed(conn, lister_id)? - listed_before;
+            }
+            if let Some(queue_rows) = first_listing.take() {
+                queue_rows.write(conn, lister_id)?;
             }
             return Ok(Counts { sightings, new });
         };

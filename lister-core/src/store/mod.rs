@@ -14,6 +14,7 @@ mod fold_postgres;
 mod fold_sqlite;
 mod listers;
 mod origins;
+mod queue_rows_after_fold;
 pub(crate) mod schema;
 
 use std::time::Duration;
