@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, RunArgs};
 use crate::config::Config;
 use crate::failure::{Failure, INTERRUPTED};
-use crate::{credentials, progress, registry, store};
+use crate::{credentials, malloc, progress, registry, store};
 
 /// Runs one listing. Everything that can be checked is checked before the database is
 /// opened, so a usage error writes nothing.
@@ -45,6 +45,7 @@ pub(crate) async fn run(
             _ => None,
         },
         full_pass: args.full_pass,
+        before_fold: Some(malloc::release_free_memory),
         ..RunOptions::default()
     };
     let store = store::open(cli, &config).await?;

@@ -189,6 +189,7 @@ impl<L: IndexingLister> Run<'_, L> {
             fold_every: options
                 .fold_every
                 .unwrap_or_else(|| default_fold_every(store.backend())),
+            before_fold: options.before_fold,
         };
         let (handoff, queue) = pipeline();
         let (walked, written) = tokio::join!(

@@ -130,6 +130,8 @@ pub(crate) struct PageWriter<'a> {
     pub(crate) version: i64,
     /// The longest a committed sighting waits for its fold.
     pub(crate) fold_every: Duration,
+    /// See [`RunOptions::before_fold`](crate::RunOptions::before_fold).
+    pub(crate) before_fold: Option<fn()>,
 }
 
 /// Receives the pages of the next commit into the empty `batch`: those waiting, and when they
@@ -285,6 +287,9 @@ impl PageWriter<'_> {
 
     /// Folds this instance's sightings, counting new and updated origins.
     async fn fold(&self) -> Result<()> {
+        if let Some(before_fold) = self.before_fold {
+            before_fold();
+        }
         let folded = self.store.fold_sightings(Some(self.lister.id)).await?;
         RunProgress::add(&self.progress.origins_new, folded.new);
         RunProgress::add(&self.progress.origins_updated, folded.updated);
@@ -315,6 +320,7 @@ mod tests {
             progress: &progress,
             version: lister.state_version,
             fold_every: Duration::from_secs(3600),
+            before_fold: None,
         };
         let (mut handoff, queue) = pipeline::<u64>();
         let walk = async move {
