@@ -16,7 +16,7 @@
 //! temporary trigger of this connection keeps the only part the final statement cannot
 //! recompute, the earlier sightings' `last_update` (the queue keeps the latest of all).
 
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 
 /// The queue's triggers that a fold's upsert fires, and that a first listing's fold drops.
@@ -93,7 +93,7 @@ impl QueueRowsAfterFold {
     ) -> diesel::QueryResult<()> {
         diesel::sql_query("DROP TRIGGER temp.fold_repeated_origin").execute(conn)?;
         diesel::sql_query(fill_queue())
-            .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(lister_id)
+            .bind::<Nullable<BigInt>, _>(lister_id)
             .execute(conn)?;
         for trigger in self.triggers {
             diesel::sql_query(trigger.sql).execute(conn)?;
@@ -105,7 +105,6 @@ impl QueueRowsAfterFold {
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};
-    use diesel::sql_types::{BigInt, Nullable};
     use diesel::{Connection, SqliteConnection};
 
     use super::*;
