@@ -142,6 +142,22 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         matches!(self.cleanup, Cleanup::Postgres { .. })
     }
+
+    /// A raw connection to the SQLite database, for tests that read its tables directly.
+    pub fn sqlite_connection(&self) -> diesel::SqliteConnection {
+        use diesel::Connection;
+        let path = self.url.trim_start_matches("sqlite://");
+        diesel::SqliteConnection::establish(path).expect("open SQLite")
+    }
+}
+
+/// Registers the `github` lister instance `instance`.
+pub async fn register_github(store: &Store, instance: &str) -> ListerRecord {
+    let key = crate::ListerKey::new("github", instance);
+    store
+        .register_lister(&key)
+        .await
+        .expect("register a lister")
 }
 
 /// Commits one page of `origins` for `lister`, without a state or page records: the origins

@@ -8,7 +8,7 @@
 
 use diesel::migration::MigrationSource;
 use diesel::sqlite::{Sqlite, SqliteConnection};
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use lister_core::store::{ListerRecord, PageWrite, StateWrite};
 use lister_core::testing::{TestDatabase, commit_origins};
@@ -49,17 +49,12 @@ async fn committed_store() -> (TestDatabase, Store, ListerRecord, [Origin; 2]) {
     (database, store, lister, origins)
 }
 
-/// A raw connection to `database`'s file.
-fn connect(database: &TestDatabase) -> SqliteConnection {
-    SqliteConnection::establish(database.url.trim_start_matches("sqlite://")).unwrap()
-}
-
 /// A store with two listed origins, one of them visited, and a raw connection to it.
 async fn listed_store() -> (TestDatabase, SqliteConnection) {
     let (database, store, _, _) = committed_store().await;
     store.fold_sightings(None).await.unwrap();
     drop(store);
-    let mut conn = connect(&database);
+    let mut conn = database.sqlite_connection();
     diesel::sql_query("UPDATE visit_stats SET last_visit_status = 'failed' WHERE url LIKE '%one'")
         .execute(&mut conn)
         .unwrap();
@@ -261,7 +256,7 @@ async fn a_sighting_time_is_the_text_diesel_writes() {
     store.commit_page(write).await.unwrap();
     store.fold_sightings(None).await.unwrap();
     drop(store);
-    let mut conn = connect(&database);
+    let mut conn = database.sqlite_connection();
     let times: Times = diesel::sql_query(
         "SELECT l.updated, o.first_seen, typeof(o.first_seen) AS kind \
          FROM listers AS l JOIN listed_origins AS o ON o.lister_id = l.id",
@@ -294,7 +289,7 @@ async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sighting
     let (database, store, lister, origins) = committed_store().await;
     commit_origins(&store, &lister, &origins[1..]).await;
     drop(store);
-    let mut conn = connect(&database);
+    let mut conn = database.sqlite_connection();
     // As every connection of the store has it: the key is checked only when this is on.
     diesel::sql_query("PRAGMA foreign_keys = ON")
         .execute(&mut conn)
@@ -316,7 +311,7 @@ async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sighting
     let folded = store.fold_sightings(None).await.unwrap();
     assert_eq!((folded.new, folded.updated), (2, 1));
     drop(store);
-    let mut conn = connect(&database);
+    let mut conn = database.sqlite_connection();
     assert_eq!(sightings(&mut conn), []);
     database.drop_database().await;
 }

@@ -217,13 +217,12 @@ pub(super) fn fold_counting(
 
 #[cfg(test)]
 mod tests {
-    use diesel::Connection;
     use diesel::sql_types::Text;
 
     use super::*;
+    use crate::Origin;
     use crate::store::{ListerRecord, Store};
-    use crate::testing::{TestDatabase, commit_origins};
-    use crate::{ListerKey, Origin};
+    use crate::testing::{TestDatabase, commit_origins, register_github};
 
     #[derive(QueryableByName, Debug, PartialEq)]
     struct Listed {
@@ -273,8 +272,7 @@ mod tests {
         chunk: i64,
         counting: NewOrigins,
     ) -> (Counts, SqliteConnection) {
-        let path = database.url.trim_start_matches("sqlite://");
-        let mut conn = SqliteConnection::establish(path).unwrap();
+        let mut conn = database.sqlite_connection();
         let counts = conn
             .immediate_transaction(|conn| fold_counting(conn, lister_id, chunk, counting))
             .unwrap();
@@ -291,8 +289,7 @@ mod tests {
         for counting in BOTH {
             let database = TestDatabase::sqlite();
             let store = database.open().await;
-            let key = ListerKey::new("github", "default");
-            let lister = store.register_lister(&key).await.unwrap();
+            let lister = register_github(&store, "default").await;
             commit_pages(&store, &lister, &[&["a", "b"], &["b", "c"], &["d", "a"]]).await;
             drop(store);
             let (counts, mut conn) = fold_with(&database, None, 2, counting);
@@ -328,14 +325,8 @@ mod tests {
         for (counting, chunk) in BOTH.into_iter().flat_map(|way| [(way, 2), (way, 100)]) {
             let database = TestDatabase::sqlite();
             let store = database.open().await;
-            let lister = store
-                .register_lister(&ListerKey::new("github", "default"))
-                .await
-                .unwrap();
-            let other = store
-                .register_lister(&ListerKey::new("github", "other"))
-                .await
-                .unwrap();
+            let lister = register_github(&store, "default").await;
+            let other = register_github(&store, "other").await;
             commit_pages(&store, &lister, &[&["a", "b", "c"]]).await;
             store.fold_sightings(None).await.unwrap();
             commit_pages(&store, &lister, &[&["b", "x"], &["x", "c", "y"]]).await;

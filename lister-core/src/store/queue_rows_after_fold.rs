@@ -105,13 +105,13 @@ impl QueueRowsAfterFold {
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};
-    use diesel::{Connection, SqliteConnection};
+    use diesel::SqliteConnection;
 
     use super::*;
+    use crate::Origin;
     use crate::store::fold_sqlite::{NewOrigins, fold_counting};
     use crate::store::{ListerRecord, Store};
-    use crate::testing::{TestDatabase, commit_origins};
-    use crate::{ListerKey, Origin};
+    use crate::testing::{TestDatabase, commit_origins, register_github};
 
     #[derive(QueryableByName, Debug, PartialEq)]
     struct QueueRow {
@@ -206,19 +206,12 @@ mod tests {
         {
             let database = TestDatabase::sqlite();
             let store = database.open().await;
-            let lister = store
-                .register_lister(&ListerKey::new("github", "default"))
-                .await
-                .unwrap();
-            let other = store
-                .register_lister(&ListerKey::new("github", "other"))
-                .await
-                .unwrap();
+            let lister = register_github(&store, "default").await;
+            let other = register_github(&store, "other").await;
             commit_origins(&store, &other, &[origin("shared", day(5))]).await;
             store.fold_sightings(None).await.unwrap();
             commit_repeating_pages(&store, &lister).await;
-            let path = database.url.trim_start_matches("sqlite://");
-            let mut conn = SqliteConnection::establish(path).unwrap();
+            let mut conn = database.sqlite_connection();
             let triggers_before = triggers(&mut conn);
             let version_before = schema_version(&mut conn);
             let counts = conn
@@ -244,7 +237,7 @@ mod tests {
             drop(conn);
             commit_origins(&store, &lister, &[origin("e", day(7))]).await;
             store.fold_sightings(None).await.unwrap();
-            let mut conn = SqliteConnection::establish(path).unwrap();
+            let mut conn = database.sqlite_connection();
             let e = row("e", Some("07"), 1);
             assert!(queue_rows(&mut conn).contains(&e), "{case}");
             database.drop_database().await;
@@ -258,18 +251,11 @@ mod tests {
     async fn a_first_fold_of_every_instance_merges_their_listings_of_an_origin() {
         let database = TestDatabase::sqlite();
         let store = database.open().await;
-        let lister = store
-            .register_lister(&ListerKey::new("github", "default"))
-            .await
-            .unwrap();
-        let other = store
-            .register_lister(&ListerKey::new("github", "other"))
-            .await
-            .unwrap();
+        let lister = register_github(&store, "default").await;
+        let other = register_github(&store, "other").await;
         commit_origins(&store, &other, &[origin("shared", day(5))]).await;
         commit_repeating_pages(&store, &lister).await;
-        let path = database.url.trim_start_matches("sqlite://");
-        let mut conn = SqliteConnection::establish(path).unwrap();
+        let mut conn = database.sqlite_connection();
         let counts = conn
             .immediate_transaction(|conn| fold_counting(conn, None, 100, NewOrigins::ByDifference))
             .unwrap();
