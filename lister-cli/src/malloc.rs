@@ -9,7 +9,7 @@
 //!
 //! A walk also leaves free memory in the heap: the pages it held while commits waited. glibc
 //! keeps most of it, and a fold's sort then came on top of it. Handing it back before each
-//! fold (`malloc_trim`, about 0.4 ms) took the fold's peak down by about 3 MiB.
+//! SQLite fold (`malloc_trim`, about 0.4 ms) took the fold's peak down by about 3 MiB.
 
 /// Keeps glibc's allocator to one arena. Call it first thing, before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -24,7 +24,8 @@ pub(crate) fn limit_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(crate) fn limit_arenas() {}
 
-/// Hands the allocator's free memory back to the system (a run calls it before each fold).
+/// Hands the allocator's free memory back to the system (a run calls it before each SQLite
+/// fold).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub(crate) fn release_free_memory() {

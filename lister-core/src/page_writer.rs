@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lister::PageIndex;
 use crate::progress::RunProgress;
-use crate::store::{ListerRecord, PageRecord, PageWrite, StateWrite, Store};
+use crate::store::{Backend, ListerRecord, PageRecord, PageWrite, StateWrite, Store};
 use crate::{Origin, Result};
 
 /// How many parsed pages the walk may hold before the database has committed them.
@@ -287,7 +287,8 @@ impl PageWriter<'_> {
 
     /// Folds this instance's sightings, counting new and updated origins.
     async fn fold(&self) -> Result<()> {
-        if let Some(before_fold) = self.before_fold {
+        // A PostgreSQL fold runs in the server and takes no memory here.
+        if let (Some(before_fold), Backend::Sqlite) = (self.before_fold, self.store.backend()) {
             before_fold();
         }
         let folded = self.store.fold_sightings(Some(self.lister.id)).await?;

@@ -242,7 +242,7 @@ async fn folding_during_or_after_a_run_counts_the_same() {
     }
 }
 
-/// `before_fold` runs once per fold: at the end only, on SQLite by default.
+/// `before_fold` runs once per SQLite fold: here, at the end only (SQLite's default).
 #[tokio::test]
 async fn the_hook_before_a_fold_runs_once_per_fold() {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
