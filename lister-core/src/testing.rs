@@ -66,13 +66,27 @@ impl TestDatabase {
     /// A fresh PostgreSQL database on the server at `admin_url` (a user who may create
     /// databases). Panics if the server is unreachable.
     pub async fn postgres_at(admin_url: &str) -> TestDatabase {
+        Self::postgres_created(admin_url, "").await
+    }
+
+    /// A fresh PostgreSQL database whose default collation is the ICU locale `icu_locale`
+    /// (such as `en-US`, where `a` sorts before `B`), or `None` as [`TestDatabase::postgres`].
+    /// Panics if the server cannot create one (it needs PostgreSQL 15 built with ICU).
+    pub async fn postgres_in_icu_locale(icu_locale: &str) -> Option<TestDatabase> {
+        let admin_url = std::env::var(POSTGRES_URL_VAR).ok()?;
+        let options = format!("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'");
+        Some(Self::postgres_created(&admin_url, &options).await)
+    }
+
+    /// Creates the database with `options` appended to `CREATE DATABASE`.
+    async fn postgres_created(admin_url: &str, options: &str) -> TestDatabase {
         let admin_url = admin_url.to_owned();
         let name = unique_name("lister_test");
         let mut admin = AsyncPgConnection::establish(&admin_url)
             .await
             .unwrap_or_else(|err| panic!("{POSTGRES_URL_VAR} is set but unreachable: {err}"));
         admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
             .await
             .expect("create a test database");
         let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL URL");

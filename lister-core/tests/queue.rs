@@ -627,3 +627,33 @@ async fn stats_split_enabled_origins() {
         db.drop_database().await;
     }
 }
+
+/// Origins that tie on the policy's order are granted in the order of their URLs' bytes, on
+/// SQLite and on a PostgreSQL database whose locale sorts otherwise (`en-US`: `_`, `a`, `B`).
+#[tokio::test]
+async fn ties_are_granted_in_url_byte_order_whatever_the_database_locale() {
+    let mut databases = vec![TestDatabase::sqlite()];
+    if let Some(db) = TestDatabase::postgres_in_icu_locale("en-US").await {
+        // Without this, the test could not tell byte order from the locale's.
+        db.execute(
+            "DO $$ BEGIN IF NOT ('a' < 'B' AND '_' < 'a') THEN \
+                RAISE 'the database does not sort in the en-US order'; \
+             END IF; END $$",
+        )
+        .await;
+        databases.push(db);
+    }
+    for db in databases {
+        let store = db.open().await;
+        let listed = ["https://h/a", "https://h/_", "https://h/Z", "https://h/B"];
+        list(&store, &listed.map(|url| git(url, None))).await;
+        let grants = grab(&store, 10, Policy::NeverVisitedOldestUpdateFirst).await;
+        assert_eq!(
+            urls(&grants),
+            ["https://h/B", "https://h/Z", "https://h/_", "https://h/a"],
+            "{}",
+            db.url
+        );
+        db.drop_database().await;
+    }
+}

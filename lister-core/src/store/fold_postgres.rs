@@ -33,23 +33,31 @@ enum NewOrigins {
 /// writes, so a concurrent fold or a page committing meanwhile loses nothing. One sort serves
 /// both the window (the earliest sighting) and `DISTINCT ON` (the latest). An upserted row
 /// with `xmax = 0` was inserted, not updated (the usual PostgreSQL idiom). Every part of the
-/// statement sees one snapshot, so `known` and `fresh` split the origins exactly.
+/// statement sees one snapshot, so `known` and `fresh` split the origins exactly; `marked`
+/// looks each origin up once for both (two lookups were 8 % of the server's CPU in a run).
 fn fold_statement(new_origins: NewOrigins) -> String {
     let insert =
-        format!("INSERT INTO listed_origins ({COLUMNS}) SELECT {COLUMNS} FROM latest AS l");
-    let listed = "SELECT FROM listed_origins AS o WHERE o.lister_id = l.lister_id \
-        AND o.url = l.url AND o.visit_type = l.visit_type";
+        |from| format!("INSERT INTO listed_origins ({COLUMNS}) SELECT {COLUMNS} FROM {from}");
     let written = match new_origins {
-        NewOrigins::Inserted => format!(
-            "known AS ( \
-                {insert} WHERE EXISTS ({listed}) {ON_CONFLICT} RETURNING xmax = 0 AS inserted \
+        NewOrigins::Inserted => {
+            let insert = insert("marked");
+            format!(
+                "marked AS ( \
+                SELECT l.*, EXISTS (SELECT FROM listed_origins AS o \
+                    WHERE o.lister_id = l.lister_id AND o.url = l.url \
+                    AND o.visit_type = l.visit_type) AS listed \
+                FROM latest AS l \
+            ), known AS ( \
+                {insert} WHERE listed {ON_CONFLICT} RETURNING xmax = 0 AS inserted \
             ), fresh AS ( \
-                {insert} WHERE NOT EXISTS ({listed}) RETURNING true AS inserted \
+                {insert} WHERE NOT listed RETURNING true AS inserted \
             ), written AS (SELECT * FROM known UNION ALL SELECT * FROM fresh)"
-        ),
-        NewOrigins::Upserted => {
-            format!("written AS ({insert} {ON_CONFLICT} RETURNING xmax = 0 AS inserted)")
+            )
         }
+        NewOrigins::Upserted => format!(
+            "written AS ({} {ON_CONFLICT} RETURNING xmax = 0 AS inserted)",
+            insert("latest")
+        ),
     };
     format!(
         "WITH moved AS ( \
