@@ -41,6 +41,15 @@ fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// The server named by `LISTER_TEST_POSTGRES_URL`, or `None` (with a printed reason).
+fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var(POSTGRES_URL_VAR).ok();
+    if url.is_none() {
+        eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so the PostgreSQL tests do not run");
+    }
+    url
+}
+
 impl TestDatabase {
     /// A fresh SQLite database file.
     pub fn sqlite() -> TestDatabase {
@@ -56,11 +65,7 @@ impl TestDatabase {
     /// A fresh PostgreSQL database, or `None` (with a printed reason) when
     /// `LISTER_TEST_POSTGRES_URL` is unset. Panics if the server is unreachable.
     pub async fn postgres() -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            eprintln!("skipped: {POSTGRES_URL_VAR} is not set, so the PostgreSQL tests do not run");
-            return None;
-        };
-        Some(Self::postgres_at(&admin_url).await)
+        Some(Self::postgres_at(&postgres_admin_url()?).await)
     }
 
     /// A fresh PostgreSQL database on the server at `admin_url` (a user who may create
@@ -73,7 +78,7 @@ impl TestDatabase {
     /// (such as `en-US`, where `a` sorts before `B`), or `None` as [`TestDatabase::postgres`].
     /// Panics if the server cannot create one (it needs PostgreSQL 15 built with ICU).
     pub async fn postgres_in_icu_locale(icu_locale: &str) -> Option<TestDatabase> {
-        let admin_url = std::env::var(POSTGRES_URL_VAR).ok()?;
+        let admin_url = postgres_admin_url()?;
         let options = format!("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'");
         Some(Self::postgres_created(&admin_url, &options).await)
     }

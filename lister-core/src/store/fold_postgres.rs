@@ -43,15 +43,15 @@ fn fold_statement(new_origins: NewOrigins) -> String {
             let insert = insert("marked");
             format!(
                 "marked AS ( \
-                SELECT l.*, EXISTS (SELECT FROM listed_origins AS o \
-                    WHERE o.lister_id = l.lister_id AND o.url = l.url \
-                    AND o.visit_type = l.visit_type) AS listed \
-                FROM latest AS l \
-            ), known AS ( \
-                {insert} WHERE listed {ON_CONFLICT} RETURNING xmax = 0 AS inserted \
-            ), fresh AS ( \
-                {insert} WHERE NOT listed RETURNING true AS inserted \
-            ), written AS (SELECT * FROM known UNION ALL SELECT * FROM fresh)"
+                    SELECT l.*, EXISTS (SELECT FROM listed_origins AS o \
+                        WHERE o.lister_id = l.lister_id AND o.url = l.url \
+                        AND o.visit_type = l.visit_type) AS listed \
+                    FROM latest AS l \
+                ), known AS ( \
+                    {insert} WHERE listed {ON_CONFLICT} RETURNING xmax = 0 AS inserted \
+                ), fresh AS ( \
+                    {insert} WHERE NOT listed RETURNING true AS inserted \
+                ), written AS (SELECT * FROM known UNION ALL SELECT * FROM fresh)"
             )
         }
         NewOrigins::Upserted => format!(
