@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use lister_core::store::Folded;
-use lister_core::testing::{TestDatabase, commit_origins};
+use lister_core::testing::{TestDatabase, commit_origins, register_github};
 use lister_core::{ListerKey, Origin};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -192,10 +192,7 @@ async fn the_byte_order_migrations_revert_and_reapply_keeping_every_row() {
         return;
     };
     let store = database.open().await;
-    let github = store
-        .register_lister(&ListerKey::new("github", "default"))
-        .await
-        .unwrap();
+    let github = register_github(&store, "default").await;
     let origins = [
         Origin::new("https://github.com/a/one", "git"),
         Origin::new("https://github.com/B/two", "git"),
