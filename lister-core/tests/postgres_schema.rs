@@ -70,17 +70,7 @@ fn revert_and_reapply(url: String) -> (Vec<ListingRow>, Vec<ListingRow>, Vec<Str
     assert_eq!(keyed_by_origin.len(), 1, "{keyed_by_origin:?}");
     assert!(keyed_by_origin[0].ends_with("(url, visit_type, lister_id)"));
 
-    let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS).unwrap();
-    let migration = migrations
-        .iter()
-        .find(|migration| {
-            migration
-                .name()
-                .to_string()
-                .ends_with("_listed_origins_keyed_by_origin")
-        })
-        .expect("the migration is embedded");
-    conn.revert_migration(migration.as_ref()).unwrap();
+    revert(&mut conn, "_listed_origins_keyed_by_origin");
     let reverted = indexes(&mut conn);
     assert_eq!(listings(&mut conn), before);
     assert!(reverted[0].ends_with("(url, visit_type)"), "{reverted:?}");
