@@ -36,11 +36,11 @@ enum NewOrigins {
 /// statement sees one snapshot, so `known` and `fresh` split the origins exactly; `marked`
 /// looks each origin up once for both (two lookups were 8 % of the server's CPU in a run).
 fn fold_statement(new_origins: NewOrigins) -> String {
-    let insert =
+    let insert_from =
         |from| format!("INSERT INTO listed_origins ({COLUMNS}) SELECT {COLUMNS} FROM {from}");
     let written = match new_origins {
         NewOrigins::Inserted => {
-            let insert = insert("marked");
+            let insert = insert_from("marked");
             format!(
                 "marked AS ( \
                     SELECT l.*, EXISTS (SELECT FROM listed_origins AS o \
@@ -56,7 +56,7 @@ fn fold_statement(new_origins: NewOrigins) -> String {
         }
         NewOrigins::Upserted => format!(
             "written AS ({} {ON_CONFLICT} RETURNING xmax = 0 AS inserted)",
-            insert("latest")
+            insert_from("latest")
         ),
     };
     format!(
