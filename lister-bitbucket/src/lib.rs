@@ -1,14 +1,14 @@
 //! Bitbucket Cloud for lister: every repository, through `GET /2.0/repositories?after=…`.
 //!
-//! The listing follows the body's `next` URL exactly (an opaque cursor) and takes the index
-//! from its `after`. The saved state is the `after` cursor reached. Private repositories are
-//! recorded disabled.
+//! The cursor is the creation date reached, from the `after` of the body's `next` URL.
+//! `--url https://bitbucket.org` reaches `https://api.bitbucket.org`. Private repositories
+//! are recorded disabled.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use lister_core::{Lister, RunContext, RunOptions, Store};
 //! let store = Store::open("sqlite://lister.db").await?;
-//! let listing = lister_http::http_listing(lister_bitbucket::Bitbucket, "default", None, Default::default())?;
+//! let listing = lister_http::http_listing(lister_bitbucket::Bitbucket, None, None, Default::default())?;
 //! listing.run(&store, &RunOptions::default(), &RunContext::default()).await?;
 //! # Ok(()) }
 //! ```
@@ -16,40 +16,27 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use lister_core::index::TimeIndex;
-use lister_core::{IndexingLister, NextPage, Origin, PageResponse, ParseError};
-use lister_http::next_page_at;
+use lister_core::{Forge, Origin, PageResponse, ParseError, TimeIndex};
+use lister_http::url_cursor;
 use serde::Deserialize;
+use url::Url;
 
 /// The Bitbucket Cloud lister.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bitbucket;
 
-/// The fields of a page that the listing reads (and asks for with `fields=`).
+/// The fields of a repository that the listing reads (and asks for with `fields=`).
 #[derive(Deserialize)]
-struct Body<'a> {
-    #[serde(borrow, default)]
-    values: Vec<Option<Repository<'a>>>,
-}
-
-/// The page's `next` cursor alone (the values are skipped, not built).
-#[derive(Deserialize)]
-struct Next<'a> {
-    #[serde(borrow)]
-    next: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Repository<'a> {
+pub struct Repository<'a> {
     #[serde(borrow)]
     scm: Option<Cow<'a, str>>,
     is_private: Option<bool>,
     updated_on: Option<DateTime<Utc>>,
-    #[serde(borrow)]
-    links: Option<Links<'a>>,
+    #[serde(borrow, default)]
+    links: Links<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Links<'a> {
     #[serde(borrow, default)]
     clone: Vec<CloneLink<'a>>,
@@ -61,48 +48,38 @@ struct CloneLink<'a> {
     href: Cow<'a, str>,
 }
 
-impl IndexingLister for Bitbucket {
-    type Index = TimeIndex;
+impl Forge for Bitbucket {
+    type Cursor = TimeIndex;
+    type Item<'a> = Repository<'a>;
     const NAME: &'static str = "bitbucket";
-    const DEFAULT_BASE_URL: &'static str = "https://api.bitbucket.org";
-    const PATH_TEMPLATE: &'static str = "/2.0/repositories?pagelen=100&fields=next,values.links.clone,\
-        values.scm,values.is_private,values.updated_on&after={index}";
-    const VISIT_TYPE: &'static str = "git";
+    const DEFAULT_URL: &'static str = "https://bitbucket.org";
+    const PATH: &'static str = "/2.0/repositories?pagelen=100&fields=next,values.links.clone,\
+        values.scm,values.is_private,values.updated_on&after={cursor}";
+    const ITEMS: &'static str = "/values";
 
-    fn first_index(&self) -> TimeIndex {
+    fn api_base(&self, url: &Url) -> Url {
+        match url.host_str() {
+            Some("bitbucket.org") => Url::parse("https://api.bitbucket.org").unwrap(),
+            _ => url.clone(),
+        }
+    }
+
+    fn first_cursor(&self) -> TimeIndex {
         TimeIndex::EPOCH
     }
 
-    /// The clone URL named `https`, else `http`, else `ssh`; the visit type from `scm`.
-    fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-        let body: Body<'_> = response.json()?;
-        Ok(body
-            .values
-            .into_iter()
-            .flatten()
-            .filter_map(|repo| {
-                let clone = repo.links?.clone;
-                let named = |name| clone.iter().find(|link| link.name == name);
-                let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
-                let origin = Origin::new(
-                    link.href.as_ref(),
-                    repo.scm.as_deref().unwrap_or(Self::VISIT_TYPE),
-                );
-                Some(
-                    origin
-                        .with_last_update(repo.updated_on)
-                        .with_enabled(repo.is_private != Some(true)),
-                )
-            })
-            .collect())
+    fn next_cursor(&self, _: TimeIndex, page: &PageResponse) -> Result<Option<TimeIndex>, ParseError> {
+        let next: Option<Cow<'_, str>> = page.json_at("/next")?;
+        next.map(|url| url_cursor(&url, "after")).transpose()
     }
 
-    fn next_page(
-        &self,
-        response: &PageResponse,
-    ) -> Result<Option<NextPage<TimeIndex>>, ParseError> {
-        let next = response.json::<Next<'_>>()?.next;
-        next.map(|url| next_page_at(url, "after")).transpose()
+    /// The clone URL named `https`, else `http`, else `ssh`; the visit type from `scm`.
+    fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+        let named = |name| repo.links.clone.iter().find(|link| link.name == name);
+        let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
+        let origin = Origin::new(link.href.as_ref(), repo.scm.as_deref().unwrap_or("git"));
+        let enabled = repo.is_private != Some(true);
+        Some(origin.with_last_update(repo.updated_on).with_enabled(enabled))
     }
 }
 
@@ -124,9 +101,15 @@ mod tests {
         }
     }
 
+    fn origins(body: &str) -> Vec<Origin> {
+        let read = lister_core::page_origins(&Bitbucket, &response(body)).unwrap();
+        assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+        read.origins
+    }
+
     #[test]
-    fn simplifies_a_real_page() {
-        let origins = Bitbucket.simplify(&response(PAGE)).unwrap();
+    fn reads_a_real_page() {
+        let origins = origins(PAGE);
         assert_eq!(origins.len(), 2);
         assert_eq!(
             origins[0].url,
@@ -147,7 +130,7 @@ mod tests {
                 {"name": "ssh", "href": "ssh://hg@bitbucket.org/a/b"}, {"name": "http", "href": "http://bitbucket.org/a/b"}]}},
             {"scm": "git", "links": {"clone": [{"name": "ssh", "href": "git@bitbucket.org:a/c.git"}]}},
             {"scm": "git", "links": {}}, {"scm": "git"}, null]}"#;
-        let origins = Bitbucket.simplify(&response(body)).unwrap();
+        let origins = origins(body);
         assert_eq!(origins.len(), 2);
         assert_eq!(
             (
@@ -161,27 +144,22 @@ mod tests {
     }
 
     #[test]
-    fn follows_next_exactly_and_reads_its_after() {
-        let next = Bitbucket.next_page(&response(PAGE)).unwrap().unwrap();
-        assert_eq!(
-            next.url.as_str(),
-            "https://api.bitbucket.org/2.0/repositories?pagelen=2&after=2011-06-07T02%3A25%3A57.515877%2B00%3A00"
-        );
-        assert_eq!(next.index.to_string(), "2011-06-07T02:25:57.515877+00:00");
-        assert_eq!(
-            Bitbucket.next_page(&response(r#"{"values": []}"#)).unwrap(),
-            None
-        );
+    fn reads_the_after_of_next() {
+        let next = Bitbucket.next_cursor(TimeIndex::EPOCH, &response(PAGE)).unwrap().unwrap();
+        assert_eq!(next.to_string(), "2011-06-07T02:25:57.515877+00:00");
+        let end = Bitbucket.next_cursor(TimeIndex::EPOCH, &response(r#"{"values": []}"#));
+        assert_eq!(end.unwrap(), None);
         let opaque =
             r#"{"values": [], "next": "https://api.bitbucket.org/2.0/repositories?page=abc"}"#;
-        assert!(Bitbucket.next_page(&response(opaque)).is_err());
+        assert!(Bitbucket.next_cursor(TimeIndex::EPOCH, &response(opaque)).is_err());
     }
 
     #[test]
     fn first_page_url_encodes_the_epoch() {
-        let base = url::Url::parse(Bitbucket::DEFAULT_BASE_URL).unwrap();
-        let url = lister_core::page_url(&base, Bitbucket::PATH_TEMPLATE, &Bitbucket.first_index())
-            .unwrap();
+        let api = Bitbucket.api_base(&Url::parse(Bitbucket::DEFAULT_URL).unwrap());
+        let request = Bitbucket.request(&api, &Bitbucket.first_cursor()).unwrap();
+        let url = request.url;
+        assert!(url.as_str().starts_with("https://api.bitbucket.org/2.0/repositories?"));
         assert!(
             url.as_str()
                 .ends_with("&after=1970-01-01T00%3A00%3A00%2B00%3A00"),

@@ -58,6 +58,8 @@ pub(crate) enum LogFormat {
 pub(crate) enum Command {
     /// List a forge into the database, incrementally from the saved state.
     Run(RunArgs),
+    /// The forges lister knows: each one's main instance and the credentials it reads.
+    Forges,
     /// Show each lister instance: its state, origin counts and last finished listing.
     Listers(ListersArgs),
     /// Write the listed origins to stdout (streamed: constant memory).
@@ -78,28 +80,31 @@ pub(crate) struct RunArgs {
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(registry::names()))]
     pub(crate) forge: String,
 
-    /// The forge's API base URL (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
-    #[arg(long, value_name = "API_BASE")]
+    /// The instance's address as you know it (https://gitlab.example.org), or its API base;
+    /// default: the forge's main instance (`lister forges` lists them).
+    #[arg(long, value_name = "URL")]
     pub(crate) url: Option<Url>,
 
-    /// The instance name: listers of one forge at several URLs keep separate states.
-    #[arg(long, default_value = "default")]
-    pub(crate) instance: String,
+    /// The instance name: listers of one forge at several addresses keep separate states.
+    /// Default: the host of --url (with its port, if --url gives one), else `default`.
+    #[arg(long)]
+    pub(crate) instance: Option<String>,
 
     /// Stop after this many pages (the state is saved; the next run continues).
     #[arg(long, value_name = "N")]
     pub(crate) max_pages: Option<u64>,
 
-    /// Relist from this index, exclusive (GitHub: a repository id); needs --last-id. A range
-    /// run never reads or moves the saved state, so ranges can run in parallel.
+    /// Relist from this cursor, exclusive (GitHub, GitLab: a repository id); needs --last-id
+    /// and a forge whose cursor is ordered. A range run never reads or moves the saved state,
+    /// so ranges can run in parallel.
     #[arg(long, value_name = "A", requires = "last_id")]
     pub(crate) first_id: Option<String>,
 
-    /// Relist up to this index, inclusive; needs --first-id.
+    /// Relist up to this cursor, inclusive; needs --first-id.
     #[arg(long, value_name = "B", requires = "first_id")]
     pub(crate) last_id: Option<String>,
 
-    /// List from the first index without conditional requests; at the end, disable this
+    /// List from the first cursor without conditional requests; at the end, disable this
     /// instance's origins the pass did not see (they stay known).
     #[arg(long, conflicts_with = "first_id")]
     pub(crate) full_pass: bool,

@@ -26,7 +26,7 @@ pub(crate) fn resolve(
     if let Some(path) = &config.token_file {
         return read_token_file(path);
     }
-    let mut credentials: Vec<Credential> = config.tokens.iter().map(Credential::bearer).collect();
+    let mut credentials: Vec<Credential> = config.tokens.iter().map(Credential::token).collect();
     match (&config.username, &config.app_password) {
         (Some(user), Some(password)) => credentials.push(Credential::basic(user, password)),
         (None, None) => {}
@@ -39,21 +39,24 @@ fn from_environment(
     forge: &str,
     var: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Vec<Credential>> {
-    let prefix = forge.to_ascii_uppercase();
+    let prefix = forge.to_ascii_uppercase().replace('-', "_");
     if let Some(tokens) = var(&format!("{prefix}_TOKENS")) {
         let tokens: Vec<Credential> = tokens
             .split(',')
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .map(Credential::bearer)
+            .map(Credential::token)
             .collect();
         if tokens.is_empty() {
             bail!("{prefix}_TOKENS is set but holds no token");
         }
         return Ok(tokens);
     }
-    if let Some(token) = var(&format!("{prefix}_TOKEN")).filter(|token| !token.trim().is_empty()) {
-        return Ok(vec![Credential::bearer(token.trim())]);
+    if let Some(token) = var(&format!("{prefix}_TOKEN")) {
+        if token.trim().is_empty() {
+            bail!("{prefix}_TOKEN is set but empty: unset it to list anonymously");
+        }
+        return Ok(vec![Credential::token(token.trim())]);
     }
     match (
         var(&format!("{prefix}_USERNAME")),
@@ -82,7 +85,7 @@ fn read_token_file(path: &Path) -> anyhow::Result<Vec<Credential>> {
                 number + 1
             );
         }
-        tokens.push(Credential::bearer(token));
+        tokens.push(Credential::token(token));
     }
     if tokens.is_empty() {
         bail!("token file {} holds no token", path.display());
@@ -122,6 +125,10 @@ mod tests {
         assert!(from_environment("bitbucket", env(&[("BITBUCKET_USERNAME", "u")])).is_err());
         assert!(from_environment("github", env(&[("GITHUB_TOKENS", " , ")])).is_err());
         assert!(from_environment("github", env(&[])).unwrap().is_empty());
+        let empty = from_environment("github", env(&[("GITHUB_TOKEN", " ")])).unwrap_err();
+        assert!(empty.to_string().contains("GITHUB_TOKEN is set but empty"), "{empty}");
+        let hyphen = env(&[("BITBUCKET_SERVER_TOKEN", "t")]);
+        assert_eq!(from_environment("bitbucket-server", hyphen).unwrap().len(), 1);
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match &cli.command {
             Command::Run(args) => run::run(&cli, args, bar).await,
+            Command::Forges => Ok(registry::print_forges()),
             Command::Listers(args) => export::listers(&cli, args).await,
             Command::Origins(args) => export::origins(&cli, args).await,
             Command::Queue(command) => queue::run(&cli, command).await,

@@ -1,43 +1,46 @@
 //! The forges this binary knows: adding a forge crate means adding one line here.
 
-use lister_core::{IndexingLister, Lister};
+use lister_core::{Forge, Lister};
 use lister_http::TransportConfig;
 use url::Url;
 
-/// Builds a runnable lister from an instance name, an API base URL and a transport.
-pub(crate) type Build =
-    fn(&str, Option<Url>, TransportConfig) -> Result<Box<dyn Lister>, lister_http::Error>;
+/// Builds a runnable lister from an instance name, an address and a transport.
+pub(crate) type Build = fn(
+    Option<&str>,
+    Option<Url>,
+    TransportConfig,
+) -> Result<Box<dyn Lister>, lister_http::Error>;
 
-/// A forge's entry: its name and how to build a runnable lister for an instance.
-pub(crate) struct Forge {
+/// A forge's entry: its name, its main instance and how to build a runnable lister.
+pub(crate) struct Entry {
     pub(crate) name: &'static str,
+    pub(crate) default_url: &'static str,
+    pub(crate) needs_credential: bool,
     pub(crate) build: Build,
 }
 
-const fn forge<L: IndexingLister + Default + Clone>() -> Forge {
-    Forge {
-        name: L::NAME,
-        build: build::<L>,
+const fn entry<F: Forge + Default>() -> Entry {
+    Entry {
+        name: F::NAME,
+        default_url: F::DEFAULT_URL,
+        needs_credential: F::NEEDS_CREDENTIAL,
+        build: build::<F>,
     }
 }
 
-fn build<L: IndexingLister + Default + Clone>(
-    instance: &str,
-    base_url: Option<Url>,
+fn build<F: Forge + Default>(
+    instance: Option<&str>,
+    url: Option<Url>,
     config: TransportConfig,
 ) -> Result<Box<dyn Lister>, lister_http::Error> {
-    Ok(Box::new(lister_http::http_listing(
-        L::default(),
-        instance,
-        base_url,
-        config,
-    )?))
+    let listing = lister_http::http_listing(F::default(), instance, url, config)?;
+    Ok(Box::new(listing))
 }
 
-/// Every forge, in the order `--help` shows them.
-pub(crate) const FORGES: &[Forge] = &[
-    forge::<lister_github::GitHub>(),
-    forge::<lister_bitbucket::Bitbucket>(),
+/// Every forge, in the order `lister forges` and `--help` show them.
+pub(crate) const FORGES: &[Entry] = &[
+    entry::<lister_github::GitHub>(),
+    entry::<lister_bitbucket::Bitbucket>(),
 ];
 
 /// The forges' names.
@@ -46,6 +49,20 @@ pub(crate) fn names() -> Vec<&'static str> {
 }
 
 /// The forge called `name`.
-pub(crate) fn find(name: &str) -> Option<&'static Forge> {
+pub(crate) fn find(name: &str) -> Option<&'static Entry> {
     FORGES.iter().find(|forge| forge.name == name)
+}
+
+/// `lister forges`: each forge with its main instance and the credential variables it reads.
+pub(crate) fn print_forges() -> std::process::ExitCode {
+    println!("{:<18} {:<34} CREDENTIALS", "FORGE", "DEFAULT URL");
+    for forge in FORGES {
+        let prefix = forge.name.to_ascii_uppercase().replace('-', "_");
+        let needed = if forge.needs_credential { " (required)" } else { "" };
+        println!(
+            "{:<18} {:<34} {prefix}_TOKEN, {prefix}_TOKENS or {prefix}_USERNAME + {prefix}_APP_PASSWORD{needed}",
+            forge.name, forge.default_url
+        );
+    }
+    std::process::ExitCode::SUCCESS
 }

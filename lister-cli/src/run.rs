@@ -20,13 +20,18 @@ pub(crate) async fn run(
     bar: indicatif::ProgressBar,
 ) -> Result<ExitCode, Failure> {
     let mut config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
-    let instance = config.instance(&args.forge, &args.instance);
+    let name = match (&args.instance, &args.url) {
+        (Some(name), _) => name.clone(),
+        (None, Some(url)) => lister_http::instance_name(url),
+        (None, None) => "default".to_owned(),
+    };
+    let instance = config.instance(&args.forge, &name);
     let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance)
         .map_err(Failure::usage)?;
     let forge = registry::find(&args.forge)
         .context("unknown forge")
         .map_err(Failure::usage)?;
-    let base_url = args.url.clone().or_else(|| instance.url.clone());
+    let url = args.url.clone().or_else(|| instance.url.clone());
     let transport = TransportConfig {
         credentials,
         request_timeout: seconds("--timeout", args.timeout)?,
@@ -34,7 +39,7 @@ pub(crate) async fn run(
         allow_insecure_http: args.allow_insecure_http,
         ..TransportConfig::default()
     };
-    let lister = (forge.build)(&args.instance, base_url, transport).map_err(Failure::usage)?;
+    let lister = (forge.build)(Some(&name), url, transport).map_err(Failure::usage)?;
     let options = RunOptions {
         max_pages: args.max_pages.or(instance.max_pages),
         range: match (&args.first_id, &args.last_id) {
@@ -123,11 +128,12 @@ fn summary(stats: &RunStats) -> String {
     };
     let index = |index: &Option<String>| index.clone().unwrap_or_else(|| "-".into());
     format!(
-        "{}: {outcome} in {:.1}s\n  pages {} · origins {} seen, {} new, {} updated, {} rejected, {} repeated, {} disabled\n  \
-         requests {} · retries {} · not modified {} · waited for quota {:.1}s\n  index {} → {} · saved {}",
+        "{}: {outcome} in {:.1}s\n  pages {} · items rejected {} · origins {} seen, {} new, {} updated, {} rejected, {} repeated, {} disabled\n  \
+         requests {} · retries {} · not modified {} · waited for quota {:.1}s\n  cursor {} → {} · saved {}",
         stats.lister,
         stats.duration_seconds,
         stats.pages,
+        stats.items_rejected,
         stats.origins_seen,
         stats.origins_new,
         stats.origins_updated,

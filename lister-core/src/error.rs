@@ -51,16 +51,19 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The next page's index does not advance past the current one.
-    #[error(
-        "pagination loop: the page at index {current} points to index {next}, which does not \
-         come after it"
-    )]
-    PaginationLoop {
-        /// The index of the page that was fetched.
-        current: String,
-        /// The index its next link names.
-        next: String,
+    /// The listing goes back or round: a next cursor that does not come after the current one,
+    /// or an opaque cursor already requested in this run.
+    #[error("pagination loop: {0}")]
+    PaginationLoop(String),
+    /// A successful page did not parse where it must (not a list of items, an unreadable next
+    /// cursor): a deterministic failure, not retried.
+    #[error("the page at {url} does not parse: {source}")]
+    PageParse {
+        /// The page's URL.
+        url: String,
+        /// What did not parse, and where.
+        #[source]
+        source: crate::page::ParseError,
     },
     /// Fetching a page failed for good.
     #[error("{0}")]

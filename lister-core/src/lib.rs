@@ -1,57 +1,62 @@
-//! The core of lister: the [`Lister`] and [`IndexingLister`] traits, the run loop, the
-//! listed-origin model and the [`Store`] (SQLite or PostgreSQL through diesel).
+//! The core of lister: the [`Forge`] trait a forge fills in, the run loop that lists it
+//! ([`Listing`]), the listed-origin model, the [`Store`] (SQLite or PostgreSQL) and the visit
+//! queue.
 //!
-//! A forge implements [`IndexingLister`]: how a response becomes origins and where the next
-//! page is. The framework fetches (through a [`PageSource`], which `lister-http` provides),
-//! validates and de-duplicates origins, and commits each page's origins together with the
-//! advanced state in one transaction.
+//! A forge says how a page is requested from a [`Cursor`], how a response becomes origins
+//! and the next cursor, and a few constants. The framework fetches (through a
+//! [`PageSource`], which `lister-http` provides), parses items one by one off the async
+//! thread, validates and de-duplicates origins, and commits each page's origins together with
+//! the advanced state in one transaction.
 //!
 //! ```
-//! use lister_core::{IndexingLister, NextPage, Origin, PageResponse, ParseError};
+//! use std::borrow::Cow;
+//! use lister_core::{Forge, Opaque, Origin, PageRequest, PageResponse, ParseError};
 //!
-//! /// A forge whose pages are JSON arrays of `{"id": 1, "clone_url": "https://…"}`.
-//! struct Tiny;
+//! /// A forge answering `POST /api/repos` (form `after=…`) with
+//! /// `{"data": [{"clone": "https://…", "vcs": "hg"}], "after": "token" | null}`.
+//! struct Posted;
 //!
 //! #[derive(serde::Deserialize)]
-//! struct Repo { id: u64, clone_url: String }
+//! struct Repo<'a> { clone: Cow<'a, str>, vcs: Cow<'a, str> }
 //!
-//! impl IndexingLister for Tiny {
-//!     type Index = u64;
-//!     const NAME: &'static str = "tiny";
-//!     const DEFAULT_BASE_URL: &'static str = "https://forge.example.org/api";
-//!     const PATH_TEMPLATE: &'static str = "/repos?after={index}";
-//!     const VISIT_TYPE: &'static str = "git";
+//! impl Forge for Posted {
+//!     type Cursor = Opaque;
+//!     type Item<'a> = Repo<'a>;
+//!     const NAME: &'static str = "posted";
+//!     const DEFAULT_URL: &'static str = "https://forge.example.org";
+//!     const ITEMS: &'static str = "/data";
 //!
-//!     fn first_index(&self) -> u64 { 0 }
+//!     fn first_cursor(&self) -> Opaque { Opaque(String::new()) }
 //!
-//!     fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-//!         let repos: Vec<Repo> = response.json()?;
-//!         Ok(repos.into_iter().map(|r| Origin::new(r.clone_url, Self::VISIT_TYPE)).collect())
+//!     fn request(&self, api: &url::Url, after: &Opaque) -> Result<PageRequest, ParseError> {
+//!         let url = api.join("api/repos").map_err(|e| ParseError::new(e.to_string()))?;
+//!         Ok(PageRequest::post_form(url, [("after", after.0.as_str())]))
 //!     }
 //!
-//!     fn next_page(&self, response: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
-//!         let repos: Vec<Repo> = response.json()?;
-//!         let Some(last) = repos.last() else { return Ok(None) };
-//!         let base = url::Url::parse(Self::DEFAULT_BASE_URL).unwrap();
-//!         let url = lister_core::page_url(&base, Self::PATH_TEMPLATE, &last.id)
-//!             .map_err(|err| ParseError::new(err.to_string()))?;
-//!         Ok(Some(NextPage { url, index: last.id }))
+//!     fn next_cursor(&self, _: Opaque, page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
+//!         Ok(page.json_at::<Option<String>>("/after")?.map(Opaque))
+//!     }
+//!
+//!     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+//!         Some(Origin::new(repo.clone, repo.vcs))
 //!     }
 //! }
-//! # fn main() {}
 //! ```
 
+pub mod cursor;
 pub mod error;
-pub mod index;
+pub mod forge;
+mod items;
 pub mod lister;
 pub mod listing;
 pub mod origin;
 mod origin_cleaner;
 pub mod page;
-mod page_fetcher;
 mod page_writer;
+pub mod parse;
 pub mod progress;
 pub mod queue;
+pub mod request;
 pub mod run;
 pub mod source;
 pub mod store;
@@ -60,15 +65,21 @@ pub mod testing;
 pub mod validate;
 mod walk;
 
+pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex};
 pub use error::{Error, Result};
-pub use lister::{IndexingLister, Lister, PageIndex};
-pub use listing::{IndexedListing, IndexingState, page_url};
+pub use forge::{Auth, Forge, api_under};
+pub use items::RejectedItem;
+pub use lister::Lister;
+pub use listing::Listing;
 pub use origin::{ListedOrigin, ListerKey, Origin};
-pub use page::{Classification, NextPage, Page, PageResponse, ParseError, QuotaSignal, Validators};
+pub use parse::{PageOrigins, page_origins};
+pub use page::{Classification, PageResponse, ParseError, QuotaSignal, Validators};
 pub use progress::{RunContext, RunProgress};
+pub use request::{PageRequest, RequestBody, page_url};
 pub use run::{
-    DEFAULT_FOLD_EVERY, IndexRange, RunFailure, RunOptions, RunStats, StopReason,
-    default_fold_every,
+    DEFAULT_FOLD_EVERY, DEFAULT_MEMORY_BUDGET, IndexRange, RunFailure, RunOptions, RunStats,
+    StopReason, default_fold_every,
 };
-pub use source::{FetchError, Fetched, PageSource, ParseOrigins, UnparsedPage};
+pub use source::{FetchError, Fetched, PageSource};
 pub use store::{Backend, DatabaseUrl, Store};
+pub use walk::SavedState;

@@ -1,87 +1,73 @@
-//! The run loop of an [`IndexingLister`]: fetch → simplify → validate → commit, page by page.
+//! A forge at an instance, with its page source: a [`Lister`] the CLI runs. A run decides
+//! where to start, walks the pages ([`walk`](crate::walk)) while the
+//! [writer](crate::page_writer) commits them, then closes the listing.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::lister::{IndexingLister, Lister, PageIndex};
+use crate::cursor::Cursor;
+use crate::forge::Forge;
+use crate::lister::Lister;
 use crate::origin_cleaner::OriginCleaner;
-use crate::page::NextPage;
-use crate::page_fetcher::PageFetcher;
-use crate::page_writer::{PageHandoff, PageWriter, pipeline};
-use crate::progress::{RunContext, RunProgress};
-use crate::run::{RunFailure, RunOptions, RunStats, StopReason, default_fold_every};
+use crate::page_writer::{PageWriter, pipeline};
+use crate::progress::RunContext;
+use crate::run::{
+    DEFAULT_MEMORY_BUDGET, RunFailure, RunOptions, RunStats, StopReason, default_fold_every,
+};
 use crate::source::PageSource;
 use crate::store::Store;
-use crate::walk::{Handover, Walk};
+use crate::walk::{MemoryBudget, SavedState, Walk, walk};
 use crate::{Error, ListerKey, Result};
 
-/// The state an indexing lister saves after every page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexingState<I> {
-    /// Where the next run starts: the next page's index, or the last page's own index when
-    /// the listing ended (so a rerun asks that page again, conditionally).
-    pub index: I,
-}
-
-/// Characters an index is percent-encoded against before it goes into a URL.
-const INDEX_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// The URL of the page at `index`: `base` (without a trailing `/`) followed by `template`
-/// with `{index}` replaced by the percent-encoded index.
-///
-/// ```
-/// let base = url::Url::parse("https://ghe.example.org/api/v3/").unwrap();
-/// let url = lister_core::page_url(&base, "/repositories?since={index}", &42).unwrap();
-/// assert_eq!(url.as_str(), "https://ghe.example.org/api/v3/repositories?since=42");
-/// ```
-pub fn page_url(base: &Url, template: &str, index: &impl std::fmt::Display) -> Result<Url> {
-    let index = utf8_percent_encode(&index.to_string(), INDEX_ENCODE).to_string();
-    let raw = format!(
-        "{}{}",
-        base.as_str().trim_end_matches('/'),
-        template.replace("{index}", &index)
-    );
-    Url::parse(&raw).map_err(|err| Error::InvalidOption(format!("page URL `{raw}`: {err}")))
-}
-
-/// An [`IndexingLister`] with its instance, base URL and page source: a [`Lister`] the CLI
-/// can run.
-pub struct IndexedListing<L: IndexingLister> {
-    lister: L,
+/// A forge at one instance, with the source its pages come from.
+pub struct Listing<F: Forge> {
+    forge: Arc<F>,
     key: ListerKey,
-    base_url: Url,
-    source: Box<dyn PageSource<L::Index>>,
+    api: Url,
+    source: Box<dyn PageSource>,
 }
 
-impl<L: IndexingLister> IndexedListing<L> {
-    /// Combines a forge, its instance name, its API base URL and a page source.
+impl<F: Forge> Listing<F> {
+    /// The forge `forge` at the instance `instance`, whose API base is `api`, fetched through
+    /// `source`.
     pub fn new(
-        lister: L,
+        forge: Arc<F>,
         instance: impl Into<String>,
-        base_url: Url,
-        source: Box<dyn PageSource<L::Index>>,
+        api: Url,
+        source: Box<dyn PageSource>,
     ) -> Self {
-        let key = ListerKey::new(L::NAME, instance);
-        IndexedListing {
-            lister,
-            key,
-            base_url,
+        Listing {
+            forge,
+            key: ListerKey::new(F::NAME, instance),
+            api,
             source,
         }
     }
 }
 
+/// Where a run starts and what it keeps.
+struct Plan<C> {
+    start: C,
+    /// The inclusive end of a range run.
+    last: Option<C>,
+    /// Whether the run saves its state (a range run does not).
+    persist: bool,
+}
+
+/// The cursors a run went through, in text form, for its statistics.
+#[derive(Default)]
+struct Cursors {
+    first: Option<String>,
+    last: Option<String>,
+    saved: Option<String>,
+    disabled: u64,
+}
+
 #[async_trait]
-impl<L: IndexingLister> Lister for IndexedListing<L> {
+impl<F: Forge> Lister for Listing<F> {
     fn key(&self) -> &ListerKey {
         &self.key
     }
@@ -92,26 +78,15 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
         options: &RunOptions,
         context: &RunContext,
     ) -> Result<RunStats, RunFailure> {
-        let mut run = Run::<L> {
-            started: Instant::now(),
-            key: &self.key,
-            progress: &context.progress,
-            first_index: None,
-            last_index: None,
-            saved_index: None,
-            disabled: 0,
-        };
-        let outcome = run.walk(self, store, options, context).await;
-        let disabled = run.disabled;
-        let mut stats = RunStats::from_progress(
-            self.key.to_string(),
-            &context.progress,
-            run.started.elapsed(),
-        );
-        stats.first_index = run.first_index.map(|index| index.to_string());
-        stats.last_index = run.last_index.map(|index| index.to_string());
-        stats.saved_index = run.saved_index.map(|index| index.to_string());
-        stats.origins_disabled = disabled;
+        let started = Instant::now();
+        let mut cursors = Cursors::default();
+        let outcome = self.list(store, options, context, &mut cursors).await;
+        let key = self.key.to_string();
+        let mut stats = RunStats::from_progress(key, &context.progress, started.elapsed());
+        stats.first_index = cursors.first;
+        stats.last_index = cursors.last;
+        stats.saved_index = cursors.saved;
+        stats.origins_disabled = cursors.disabled;
         match outcome {
             Ok(reason) => {
                 stats.stopped = Some(reason);
@@ -122,152 +97,102 @@ impl<L: IndexingLister> Lister for IndexedListing<L> {
     }
 }
 
-/// One run's bookkeeping.
-struct Run<'a, L: IndexingLister> {
-    started: Instant,
-    key: &'a ListerKey,
-    progress: &'a RunProgress,
-    first_index: Option<L::Index>,
-    last_index: Option<L::Index>,
-    saved_index: Option<L::Index>,
-    disabled: u64,
-}
-
-/// Where a walk starts and what it keeps.
-struct Plan<I> {
-    /// The lister instance's id in the store.
-    lister_id: i64,
-    start: I,
-    /// The inclusive end of a relisting range.
-    last: Option<I>,
-    /// Whether the run saves its state.
-    persist: bool,
-}
-
-impl<L: IndexingLister> Run<'_, L> {
-    /// Walks the pages and writes them. The walk fetches and parses pages ahead of the
-    /// writer (at most [`PAGES_AHEAD`](crate::page_writer::PAGES_AHEAD) of them, and none
-    /// before the first commit), which commits them in page order; the run never ends (not
-    /// even on an error or a cancellation) before every fetched page is committed and folded.
-    async fn walk(
-        &mut self,
-        listing: &IndexedListing<L>,
+impl<F: Forge> Listing<F> {
+    /// Plans the run, walks and writes its pages, then closes the listing: a finished
+    /// listing is recorded, and a full pass disables what it did not see. The run never ends,
+    /// even on an error, before every page it fetched is committed and folded.
+    async fn list(
+        &self,
         store: &Store,
         options: &RunOptions,
         context: &RunContext,
+        cursors: &mut Cursors,
     ) -> Result<StopReason> {
-        let record = store.register_lister(self.key).await?;
+        let record = store.register_lister(&self.key).await?;
         let pass_started = crate::store::now();
-        let plan = match &options.range {
-            Some(range) => Plan {
-                lister_id: record.id,
-                start: parse_index::<L::Index>(&range.first)?,
-                last: Some(parse_index(&range.last)?),
-                persist: false,
-            },
-            None => {
-                let saved: Option<IndexingState<L::Index>> = record.decode_state()?;
-                let start = match saved {
-                    Some(state) if !options.full_pass => state.index,
-                    _ => listing.lister.first_index(),
-                };
-                self.saved_index = Some(start.clone());
-                Plan {
-                    lister_id: record.id,
-                    start,
-                    last: None,
-                    persist: true,
-                }
-            }
+        let plan = self.plan(&record, options)?;
+        cursors.first = Some(plan.start.text());
+        if plan.persist {
+            cursors.saved = Some(plan.start.text());
+        }
+        let walk_with = Walk {
+            forge: &self.forge,
+            api: &self.api,
+            source: &*self.source,
+            store,
+            context,
+            options,
+            lister_id: record.id,
+            // Only pages the store knew before the run are asked for conditionally.
+            lookup: !options.full_pass && store.has_page_records(record.id).await?,
+            cleaner: Arc::new(OriginCleaner::new(self.key.clone(), context.progress.clone())),
+            budget: MemoryBudget::new(options.memory_budget.unwrap_or(DEFAULT_MEMORY_BUDGET)),
         };
-        self.first_index = Some(plan.start.clone());
         let writer = PageWriter {
             store,
             lister: &record,
-            progress: self.progress,
+            progress: &context.progress,
             version: record.state_version,
-            fold_every: options
-                .fold_every
-                .unwrap_or_else(|| default_fold_every(store.backend())),
+            fold_every: options.fold_every.unwrap_or_else(|| default_fold_every(store.backend())),
             before_fold: options.before_fold,
         };
-        let (handoff, queue) = pipeline();
-        let (walked, written) = tokio::join!(
-            self.walk_pages(listing, store, options, context, plan, handoff),
-            writer.run(queue),
-        );
-        self.last_index = written.last_index;
-        if written.saved_index.is_some() {
-            self.saved_index = written.saved_index;
+        let (pages, queue) = pipeline();
+        let walked = walk(&walk_with, plan.start, plan.last, plan.persist, pages);
+        let (walked, written) = tokio::join!(walked, writer.run(queue));
+        cursors.last = written.last_index.map(|cursor| cursor.text());
+        if let Some(saved) = written.saved_index {
+            cursors.saved = Some(saved.text());
         }
         written.committed?;
-        // `None`: the writer stopped, and said why above or below.
         let reason = walked?;
         written.folded?;
+        // `None`: the writer stopped taking pages, and its error was returned above.
         let reason = reason.unwrap_or(StopReason::Cancelled);
         if reason == StopReason::EndOfListing && options.range.is_none() {
             store.finish_listing(record.id).await?;
             if options.full_pass {
-                self.disabled = store.disable_unseen(record.id, pass_started).await?;
-                tracing::info!(lister = %self.key, disabled = self.disabled, "full pass: origins no longer listed disabled");
+                cursors.disabled = store.disable_unseen(record.id, pass_started).await?;
+                tracing::info!(lister = %self.key, disabled = cursors.disabled, "full pass: origins no longer listed disabled");
             }
         }
         Ok(reason)
     }
 
-    /// Walks the pages from `plan.start`, handing each to the writer through `pages` (see
-    /// [`Walk`]).
-    async fn walk_pages(
-        &self,
-        listing: &IndexedListing<L>,
-        store: &Store,
-        options: &RunOptions,
-        context: &RunContext,
-        plan: Plan<L::Index>,
-        pages: PageHandoff<L::Index>,
-    ) -> Result<Option<StopReason>> {
-        // Only pages the store knew before the run can be asked for conditionally: a run
-        // never fetches a page twice.
-        let fetcher = PageFetcher {
-            source: &*listing.source,
-            store,
-            context,
-            lister_id: plan.lister_id,
-            lookup: !options.full_pass && store.has_page_records(plan.lister_id).await?,
-            cleaner: Arc::new(OriginCleaner::new(
-                self.key.clone(),
-                context.progress.clone(),
-            )),
+    /// Where the run starts: the range's first cursor, the saved state's, or the forge's first.
+    fn plan(&self, record: &crate::store::ListerRecord, options: &RunOptions) -> Result<Plan<F::Cursor>> {
+        if let Some(range) = &options.range {
+            let parse = |text: &str| {
+                F::Cursor::parse(text).ok_or_else(|| {
+                    Error::InvalidOption(format!(
+                        "`{text}` is not a cursor of {} (ranges need an ordered cursor: an id, a date)",
+                        F::NAME
+                    ))
+                })
+            };
+            return Ok(Plan {
+                start: parse(&range.first)?,
+                last: Some(parse(&range.last)?),
+                persist: false,
+            });
+        }
+        let saved: Option<SavedState<F::Cursor>> = record.decode_state()?;
+        let start = match saved {
+            Some(state) if !options.full_pass => state.cursor,
+            _ => self.forge.first_cursor(),
         };
-        let start = NextPage {
-            url: page_url(&listing.base_url, L::PATH_TEMPLATE, &plan.start)?,
-            index: plan.start,
-        };
-        let walk = Walk::<L> {
-            fetcher,
-            options,
-            handover: Handover {
-                key: self.key,
-                progress: self.progress,
-                cancel: &context.cancel,
-                pages,
-                last: plan.last,
-                persist: plan.persist,
-            },
-        };
-        walk.run(start).await
+        Ok(Plan {
+            start,
+            last: None,
+            persist: true,
+        })
     }
 }
 
-fn parse_index<I: PageIndex>(raw: &str) -> Result<I> {
-    I::from_str(raw).map_err(|_| Error::InvalidOption(format!("`{raw}` is not a valid index")))
-}
-
-impl<L: IndexingLister> std::fmt::Debug for IndexedListing<L> {
+impl<F: Forge> std::fmt::Debug for Listing<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexedListing")
+        f.debug_struct("Listing")
             .field("key", &self.key)
-            .field("base_url", &self.base_url.as_str())
+            .field("api", &self.api.as_str())
             .finish_non_exhaustive()
     }
 }

@@ -1,8 +1,8 @@
 //! A page's origins made ready to store: URLs validated (credentials removed), repeats within
 //! the page dropped, and what was dropped counted and logged.
 //!
-//! A walk cleans a page on the blocking thread that parses it, when the forge lets it parse
-//! while the next page is fetched: the walk's own thread only fetches.
+//! A walk cleans a page on the blocking thread that parses it: the walk's own thread only
+//! fetches.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,6 +23,16 @@ pub(crate) struct OriginCleaner {
 impl OriginCleaner {
     pub(crate) fn new(key: ListerKey, progress: Arc<RunProgress>) -> OriginCleaner {
         OriginCleaner { key, progress }
+    }
+
+    /// The lister instance, for log lines.
+    pub(crate) fn key(&self) -> &ListerKey {
+        &self.key
+    }
+
+    /// Counts items of a page that did not parse.
+    pub(crate) fn count_rejected_items(&self, n: u64) {
+        RunProgress::add(&self.progress.items_rejected, n);
     }
 
     /// Validates and de-duplicates a page's origins, counting and logging what it drops.
@@ -66,15 +76,23 @@ impl OriginCleaner {
     }
 }
 
-/// A rejected URL, safe to log: without user info when it parses, else only its length.
+/// Text a forge sent, safe to log: a URL without user info when it parses, else only its
+/// length when it may hold one; control characters escaped (`\n`, `\u{1b}`), so that it can
+/// neither forge a log line nor write into a terminal.
 pub(crate) fn loggable(raw: &str) -> String {
-    match Url::parse(raw) {
+    let text = match Url::parse(raw) {
         Ok(mut url) => {
             let _ = url.set_password(None);
             let _ = url.set_username("");
             url.into()
         }
-        Err(_) if raw.contains('@') => format!("<{} characters, not shown>", raw.len()),
+        Err(_) if raw.contains('@') => return format!("<{} characters, not shown>", raw.len()),
         Err(_) => raw.to_owned(),
-    }
+    };
+    text.chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
 }

@@ -7,8 +7,6 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
-use crate::Origin;
-
 /// One HTTP response from a listing endpoint, as handed to a forge's hooks.
 #[derive(Debug, Clone)]
 pub struct PageResponse {
@@ -41,14 +39,28 @@ impl PageResponse {
         })
     }
 
+    /// Deserializes the value at a JSON pointer (`/result/cursor/after`) without building the
+    /// rest of the document; a value that is not there reads as `null` (so an `Option` is
+    /// `None`). The error names the pointer.
+    pub fn json_at<'de, T: Deserialize<'de>>(&'de self, pointer: &str) -> Result<T, ParseError> {
+        let text = std::str::from_utf8(&self.body).map_err(|err| ParseError {
+            path: pointer.into(),
+            message: format!("the body is not UTF-8: {err}"),
+        })?;
+        crate::items::at_pointer(text, pointer).map_err(|err| ParseError {
+            path: pointer.into(),
+            message: err.to_string(),
+        })
+    }
+
     /// The value of a header as text, if present and readable.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
-/// A body that did not parse: on a successful status the transport treats it as transient
-/// (truncated or garbled bodies happen) and fetches the page again.
+/// A page that did not parse: a deterministic failure, so the run stops with it (a truncated
+/// body is caught by the transport, which retries it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unparsable body at JSON path `{path}`: {message}")]
 pub struct ParseError {
@@ -68,26 +80,6 @@ impl ParseError {
     }
 }
 
-/// The next page to fetch: the URL exactly as the forge gave it, and the index it stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NextPage<I> {
-    /// The URL to request.
-    pub url: Url,
-    /// Its index (used for state, progress and loop detection).
-    pub index: I,
-}
-
-/// One parsed page of a listing.
-#[derive(Debug, Clone)]
-pub struct Page<I> {
-    /// The origins on the page, as the forge simplified them (not yet validated).
-    pub origins: Vec<Origin>,
-    /// Where the listing continues, if it does.
-    pub next: Option<NextPage<I>>,
-    /// The page's cache validators, for a conditional request next time.
-    pub validators: Validators,
-}
-
 /// Cache validators of a listing URL (`ETag`, `Last-Modified`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {
@@ -98,6 +90,14 @@ pub struct Validators {
 }
 
 impl Validators {
+    /// The validators a response carries.
+    pub fn of(response: &PageResponse) -> Validators {
+        Validators {
+            etag: response.header("etag").map(str::to_owned),
+            last_modified: response.header("last-modified").map(str::to_owned),
+        }
+    }
+
     /// Whether there is anything to send.
     pub fn is_empty(&self) -> bool {
         self.etag.is_none() && self.last_modified.is_none()

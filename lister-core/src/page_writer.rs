@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::lister::PageIndex;
+use crate::cursor::Cursor;
 use crate::progress::RunProgress;
 use crate::store::{Backend, ListerRecord, PageRecord, PageWrite, StateWrite, Store};
 use crate::{Origin, Result};
@@ -49,6 +49,10 @@ pub(crate) struct PendingPage<I> {
     pub(crate) origins: Vec<Origin>,
     /// What the store remembers of the page.
     pub(crate) record: PageRecord,
+    /// The page's share of the run's memory budget, given back when it is committed (it is
+    /// only ever dropped).
+    #[allow(dead_code)]
+    pub(crate) held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Creates the pipeline between the walk and the writer.
@@ -92,14 +96,9 @@ impl<I> PageHandoff<I> {
         self.claimed
     }
 
-    /// Whether the first commit succeeded, so the walk may fetch ahead of the writer.
-    pub(crate) fn may_run_ahead(&self) -> bool {
-        self.claimed
-    }
-
-    /// Completes when the writer stops taking pages.
-    pub(crate) async fn closed(&self) {
-        self.pages.closed().await;
+    /// Becomes `true` when the writer's first commit succeeds; closes when the writer ends.
+    pub(crate) fn first_commit(&self) -> watch::Receiver<bool> {
+        self.first_committed.clone()
     }
 }
 
@@ -165,7 +164,7 @@ struct Progress {
 impl PageWriter<'_> {
     /// Commits the pages `queue` delivers until the walk closes it (or a commit fails), then
     /// folds what is left, however the run ended.
-    pub(crate) async fn run<I: PageIndex>(self, queue: PageQueue<I>) -> Written<I> {
+    pub(crate) async fn run<I: Cursor>(self, queue: PageQueue<I>) -> Written<I> {
         let (report, reports) = watch::channel(Progress::default());
         let fold_failed = CancellationToken::new();
         let (commits, folded) = tokio::join!(
@@ -183,7 +182,7 @@ impl PageWriter<'_> {
 
     /// The committing half: one transaction for every page that queued up meanwhile, or came
     /// within [`BATCH_WAIT`] (see [`receive_batch`]).
-    async fn commit_all<I: PageIndex>(
+    async fn commit_all<I: Cursor>(
         &self,
         queue: PageQueue<I>,
         report: watch::Sender<Progress>,
@@ -332,6 +331,7 @@ mod tests {
                     state: Some(StateWrite::encode(&(index + 1)).unwrap()),
                     origins: vec![Origin::new(format!("https://h.test/{index}"), "git")],
                     record: PageRecord::default(),
+                    held: None,
                 };
                 assert!(handoff.send(page).await, "the writer takes every page");
                 tokio::time::sleep(Duration::from_millis(1)).await;

@@ -31,6 +31,8 @@ pub struct RunProgress {
     pub origins_rejected: AtomicU64,
     /// Origins repeated within a page (dropped).
     pub origins_duplicate: AtomicU64,
+    /// Items of a page that did not parse (rejected; the page went on).
+    pub items_rejected: AtomicU64,
     /// HTTP requests sent.
     pub requests: AtomicU64,
     /// Requests that were retries of an earlier attempt.
@@ -39,7 +41,7 @@ pub struct RunProgress {
     pub not_modified: AtomicU64,
     /// Milliseconds spent waiting for quota.
     pub quota_wait_ms: AtomicU64,
-    /// The index being fetched.
+    /// The cursor being fetched.
     current_index: Mutex<Option<String>>,
     /// While waiting for quota: when the wait ends (for a countdown).
     waiting_until: Mutex<Option<tokio::time::Instant>>,

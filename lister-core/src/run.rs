@@ -32,7 +32,15 @@ pub struct RunOptions {
     /// the walk held: the `lister` binary calls glibc's `malloc_trim`, which took the fold's
     /// peak down by about 3 MiB.
     pub before_fold: Option<fn()>,
+    /// The most bytes of page bodies and parsed origins the run holds between reading a
+    /// page and committing it; `None` is [`DEFAULT_MEMORY_BUDGET`]. A page larger than the
+    /// budget is still listed, alone.
+    pub memory_budget: Option<usize>,
 }
+
+/// The default [`RunOptions::memory_budget`]: 128 MiB, four pages at the transport's largest
+/// body (32 MiB), or their origins.
+pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 
 /// How often a run folds its origins by default on SQLite: readers never wait longer than
 /// this to see what a run listed, and a fold is large enough to write each index leaf once.
@@ -60,7 +68,7 @@ pub fn default_fold_every(backend: Backend) -> Duration {
     }
 }
 
-/// A range of indexes in text form, parsed by the lister's index type.
+/// A range of cursors in text form, parsed by the forge's cursor type (ordered cursors only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexRange {
     /// Exclusive lower bound: the first page lists what comes after it.
@@ -100,6 +108,8 @@ pub struct RunStats {
     pub origins_rejected: u64,
     /// Origins dropped because the same URL and visit type appeared earlier on the page.
     pub origins_duplicate: u64,
+    /// Items of pages that did not parse: rejected, each logged with its JSON path.
+    pub items_rejected: u64,
     /// Origins disabled at the end of a full pass because the forge no longer lists them.
     pub origins_disabled: u64,
     /// HTTP requests sent.
@@ -134,6 +144,7 @@ impl RunStats {
             origins_updated: get(&progress.origins_updated),
             origins_rejected: get(&progress.origins_rejected),
             origins_duplicate: get(&progress.origins_duplicate),
+            items_rejected: get(&progress.items_rejected),
             origins_disabled: 0,
             requests: get(&progress.requests),
             retries: get(&progress.retries),

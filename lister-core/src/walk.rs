@@ -1,294 +1,344 @@
-//! The walk of a run: from page to page, handing each parsed page to the writer in page order.
+//! The walk of a run, as a pipeline of three stages read top to bottom:
 //!
-//! A walk is sequential (each page names the next), so without overlap its pace is fetch +
-//! parse per page. When the forge names the next page before its origins are parsed
-//! ([`IndexingLister::NEXT_PAGE_FROM_HEADERS`]), a page's origins parse on a blocking thread
-//! while the walk fetches the next page, and the walk waits for that parse only while it
-//! fetches the page after next: a page that parses slowly does not hold up the next request.
-//! At most two pages parse and one is fetched at a time, so memory stays flat.
+//! 1. **fetch** ([`Fetcher`]): page after page from the saved cursor, each request built by
+//!    the forge from the cursor, asked conditionally when the store knows the page; the
+//!    forge names the next cursor from the response, and the [`LoopGuard`] checks it;
+//! 2. **parse** ([`parse`]): the page's items become origins, validated and de-duplicated, on
+//!    a blocking thread, while the fetch stage goes on to the next page;
+//! 3. **hand over** ([`walk`]): each parsed page, in page order, goes to the
+//!    [writer](crate::page_writer) with the state that follows it, to be committed.
 //!
-//! A page whose origins fail to parse is fetched again and parsed at once. The pages fetched
-//! after it stand if the page names the same next page again; otherwise the walk drops them
-//! and goes where the page now points.
+//! Memory is bounded in bytes: a page holds its share of the run's [`MemoryBudget`] from the
+//! moment its body is read until its origins are committed, and the fetch stage waits for
+//! room before it goes on. The walk goes past its first page only once that page is
+//! committed, so a run refused because another run of the instance moved the state has
+//! spent one request.
 
+use std::sync::Arc;
+
+use futures::{Stream, TryStreamExt, stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::lister::{IndexingLister, PageIndex};
-use crate::listing::IndexingState;
-use crate::origin_cleaner::loggable;
-use crate::page::{NextPage, Page};
-use crate::page_fetcher::{FetchOutcome, PageFetcher, ParsingPage};
+use crate::cursor::{Cursor, LoopGuard};
+use crate::forge::Forge;
+use crate::origin_cleaner::OriginCleaner;
+use crate::page::{PageResponse, Validators};
 use crate::page_writer::{PageHandoff, PendingPage};
-use crate::progress::RunProgress;
+use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunOptions, StopReason};
-use crate::source::Fetched;
-use crate::store::{PageRecord, StateWrite};
-use crate::{Error, ListerKey, Result};
+use crate::source::{Fetched, PageSource};
+use crate::store::{PageRecord, StateWrite, Store};
+use crate::{Error, Origin, Result};
 
-/// Where the walk goes after a page.
-enum Flow<I> {
-    /// The page was handed to the writer; the walk goes on at this page.
-    Next(NextPage<I>),
-    /// The walk ends, and why (`None`: the writer stopped taking pages, and says why).
-    Stop(Option<StopReason>),
+/// Pages parsing at once while the next is fetched.
+const PARSING_AHEAD: usize = 2;
+
+/// The state an instance saves with every page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedState<C> {
+    /// Where the next run starts: the next page's cursor, or the last page's own cursor when
+    /// the listing ended (so a rerun asks that page again, conditionally where it can).
+    pub cursor: C,
 }
 
-/// The walk of one run.
-pub(crate) struct Walk<'a, L: IndexingLister> {
-    pub(crate) fetcher: PageFetcher<'a, L::Index>,
+/// The bytes a run may hold between reading a body and committing its origins.
+#[derive(Debug, Clone)]
+pub(crate) struct MemoryBudget {
+    bytes: Arc<Semaphore>,
+    total: usize,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(total: usize) -> MemoryBudget {
+        MemoryBudget {
+            bytes: Arc::new(Semaphore::new(total)),
+            total,
+        }
+    }
+
+    /// Waits until `bytes` (at most the whole budget) are free, and holds them.
+    async fn hold(&self, bytes: usize) -> OwnedSemaphorePermit {
+        let bytes = bytes.clamp(1, self.total) as u32;
+        let semaphore = self.bytes.clone();
+        semaphore.acquire_many_owned(bytes).await.expect("the budget is never closed")
+    }
+}
+
+/// Everything the walk needs, borrowed from the run.
+pub(crate) struct Walk<'a, F: Forge> {
+    pub(crate) forge: &'a Arc<F>,
+    pub(crate) api: &'a Url,
+    pub(crate) source: &'a dyn PageSource,
+    pub(crate) store: &'a Store,
+    pub(crate) context: &'a RunContext,
     pub(crate) options: &'a RunOptions,
-    pub(crate) handover: Handover<'a, L::Index>,
+    pub(crate) lister_id: i64,
+    /// Whether the store may know pages of this instance, to ask for them conditionally.
+    pub(crate) lookup: bool,
+    pub(crate) cleaner: Arc<OriginCleaner>,
+    pub(crate) budget: MemoryBudget,
 }
 
-impl<L: IndexingLister> Walk<'_, L> {
-    /// Walks from `start` until the listing (or the range) ends, the run is cancelled or a
-    /// fetch fails. `None` when the writer stopped taking pages (it failed).
-    pub(crate) async fn run(mut self, start: NextPage<L::Index>) -> Result<Option<StopReason>> {
-        let mut current = start;
-        let mut fetched_pages = 0;
-        // The page before `current`, still parsing.
-        let mut parsing: Option<ParsingPage<L::Index>> = None;
-        // `current`, when it was fetched while the page before it parsed.
-        let mut ahead = None;
-        loop {
-            self.handover.progress.set_current_index(&current.index);
-            let fetched = match ahead.take() {
-                Some(fetched) => fetched,
-                None => {
-                    if self.handover.cancel.is_cancelled() {
-                        return Ok(Some(StopReason::Cancelled));
-                    }
-                    if self
-                        .options
-                        .max_pages
-                        .is_some_and(|max| fetched_pages >= max)
-                    {
-                        return Ok(Some(StopReason::MaxPages));
-                    }
-                    fetched_pages += 1;
-                    tokio::select! {
-                        fetched = self.fetcher.fetch(&current.url, true) => fetched?,
-                        () = self.handover.pages.closed() => return Ok(None),
-                    }
-                }
-            };
-            let previous = parsing.take();
-            let flow = 'page: {
-                let (_, Ok(Fetched::Unparsed(page))) = fetched else {
-                    let went = finish_previous(&mut self.handover, &self.fetcher, previous).await?;
-                    if let Some(flow) = diverged(went, &current) {
-                        break 'page flow;
-                    }
-                    break 'page self.handover.hand_over(&current, fetched).await?;
-                };
-                let follow = self.follow(&current, page.next.as_ref(), fetched_pages);
-                let started = self.fetcher.start_parse(current.clone(), page);
-                let Some(next) = follow else {
-                    let went = finish_previous(&mut self.handover, &self.fetcher, previous).await?;
-                    if let Some(flow) = diverged(went, &current) {
-                        break 'page flow;
-                    }
-                    break 'page finish(&mut self.handover, &self.fetcher, started).await?;
-                };
-                // Hand the previous page over while fetching the page after this one.
-                fetched_pages += 1;
-                let (handover, fetcher) = (&mut self.handover, &self.fetcher);
-                let (went, next_fetched) = tokio::join!(
-                    finish_previous(handover, fetcher, previous),
-                    fetcher.fetch(&next.url, true),
-                );
-                if let Some(flow) = diverged(went?, &current) {
-                    break 'page flow;
-                }
-                parsing = Some(started);
-                ahead = Some(next_fetched?);
-                Flow::Next(next)
-            };
-            match flow {
-                Flow::Next(next) => current = next,
-                Flow::Stop(reason) => return Ok(reason),
-            }
-        }
-    }
-
-    /// The next page, when the walk fetches it while `current` parses: not before the first
-    /// commit (a refused run spends one request), nor past where the walk stops anyway.
-    fn follow(
-        &self,
-        current: &NextPage<L::Index>,
-        next: Option<&NextPage<L::Index>>,
-        fetched_pages: u64,
-    ) -> Option<NextPage<L::Index>> {
-        let options = self.options;
-        let next = next.filter(|next| {
-            self.handover.pages.may_run_ahead()
-                && next.index > current.index
-                && !self.handover.reached_last(next)
-                && !self.handover.cancel.is_cancelled()
-                && options.max_pages.is_none_or(|max| fetched_pages < max)
-        });
-        next.cloned()
-    }
+/// A step of the fetch and parse stages.
+enum Step<P> {
+    /// A page, fetched or parsed.
+    Page(P),
+    /// The walk ends here, and why.
+    End(StopReason),
 }
 
-/// Hands `previous` (the page before the one the walk is at) over, if one is still parsing.
-async fn finish_previous<I: PageIndex>(
-    handover: &mut Handover<'_, I>,
-    fetcher: &PageFetcher<'_, I>,
-    previous: Option<ParsingPage<I>>,
-) -> Result<Option<Flow<I>>> {
-    match previous {
-        Some(parsing) => finish(handover, fetcher, parsing).await.map(Some),
-        None => Ok(None),
-    }
+/// A page as the fetch stage leaves it.
+struct FetchedPage<C> {
+    cursor: C,
+    record: PageRecord,
+    /// `None`: the page is unchanged since the store's record of it.
+    response: Option<PageResponse>,
+    next: Option<C>,
+    held: OwnedSemaphorePermit,
 }
 
-/// Hands a parsing page over once parsed. When its origins failed to parse, it is fetched
-/// again and parsed at once, as any unparsable page is.
-async fn finish<I: PageIndex>(
-    handover: &mut Handover<'_, I>,
-    fetcher: &PageFetcher<'_, I>,
-    parsing: ParsingPage<I>,
-) -> Result<Flow<I>> {
-    let (page, parsed) = parsing.parsed().await;
-    let fetched = match parsed {
-        Ok(parsed) => (None, Ok(Fetched::Page(parsed))),
-        Err(error) => {
-            tracing::warn!(lister = %handover.key, url = %loggable(page.url.as_str()), %error, "origins failed to parse; fetching the page again");
-            RunProgress::add(&handover.progress.retries, 1);
-            fetcher.fetch(&page.url, false).await?
-        }
+/// Walks from `start` (the cursor of the first page), handing every page to the writer, until
+/// the listing or the range ends, `max_pages`, cancellation or an error. `None` when the
+/// writer stopped taking pages (it failed, and says why).
+pub(crate) async fn walk<F: Forge>(
+    walk: &Walk<'_, F>,
+    start: F::Cursor,
+    last: Option<F::Cursor>,
+    persist: bool,
+    mut pages: PageHandoff<F::Cursor>,
+) -> Result<Option<StopReason>> {
+    let fetcher = Fetcher {
+        walk,
+        cursor: Some(start),
+        last,
+        end: None,
+        fetched: 0,
+        guard: LoopGuard::new(),
+        first_commit: pages.first_commit(),
     };
-    handover.hand_over(&page, fetched).await
-}
-
-/// `None` when the previous page's flow leads to `current`, as the walk assumed when it fetched
-/// `current` ahead; otherwise the flow the walk follows instead.
-fn diverged<I: PartialEq>(went: Option<Flow<I>>, current: &NextPage<I>) -> Option<Flow<I>> {
-    match went {
-        None => None,
-        Some(Flow::Next(next)) if next == *current => None,
-        Some(flow) => Some(flow),
-    }
-}
-
-/// The handing of pages to the writer, in page order.
-pub(crate) struct Handover<'a, I> {
-    pub(crate) key: &'a ListerKey,
-    pub(crate) progress: &'a RunProgress,
-    pub(crate) cancel: &'a CancellationToken,
-    pub(crate) pages: PageHandoff<I>,
-    /// The inclusive end of a relisting range.
-    pub(crate) last: Option<I>,
-    /// Whether the run saves its state.
-    pub(crate) persist: bool,
-}
-
-impl<I: PageIndex> Handover<'_, I> {
-    fn reached_last(&self, next: &NextPage<I>) -> bool {
-        self.last.as_ref().is_some_and(|last| next.index >= *last)
-    }
-
-    /// Checks the page fetched at `current` and hands it to the writer with the state that
-    /// follows it.
-    async fn hand_over(
-        &mut self,
-        current: &NextPage<I>,
-        fetched: FetchOutcome<I>,
-    ) -> Result<Flow<I>> {
-        let page = match fetched {
-            (_, Ok(Fetched::Page(page))) => page,
-            (known, Ok(Fetched::NotModified)) => {
-                RunProgress::add(&self.progress.not_modified, 1);
-                unchanged_page(known)?
-            }
-            (_, Ok(Fetched::Unparsed(_))) => unreachable!("the walk parses unparsed pages"),
-            (_, Err(_)) if self.cancel.is_cancelled() => {
-                return Ok(Flow::Stop(Some(StopReason::Cancelled)));
-            }
-            (_, Err(err)) => return Err(Error::Fetch(err)),
+    let parsed = fetcher
+        .into_stream()
+        .map_ok(|step| parse(walk, step))
+        .try_buffered(PARSING_AHEAD);
+    let mut parsed = std::pin::pin!(parsed);
+    while let Some(step) = parsed.try_next().await? {
+        let page = match step {
+            Step::Page(page) => page,
+            Step::End(reason) => return Ok(Some(reason)),
         };
-        if let Some(next) = page
-            .next
-            .as_ref()
-            .filter(|next| next.index <= current.index)
-        {
-            return Err(Error::PaginationLoop {
-                current: current.index.to_string(),
-                next: next.index.to_string(),
-            });
-        }
-        let range_done = page
-            .next
-            .as_ref()
-            .is_some_and(|next| self.reached_last(next));
-        let next = page.next.clone().filter(|next| !self.reached_last(next));
-        let saved = next
-            .as_ref()
-            .map_or(&current.index, |next| &next.index)
-            .clone();
-        let state = match self.persist {
-            true => Some(StateWrite::encode(&IndexingState { index: &saved })?),
+        let state = match persist {
+            true => Some(StateWrite::encode(&SavedState {
+                cursor: &page.saved,
+            })?),
             false => None,
         };
-        let pending = PendingPage {
-            index: current.index.clone(),
-            record: page_record(&current.url, &page.validators, page.next.as_ref())?,
-            origins: page.origins,
-            saved: self.persist.then_some(saved),
-            state,
-        };
-        if !self.pages.send(pending).await {
-            return Ok(Flow::Stop(None));
+        if !pages.send(page.into_pending(persist, state)).await {
+            return Ok(None);
         }
-        Ok(match next {
-            Some(next) => Flow::Next(next),
-            None if range_done => Flow::Stop(Some(StopReason::EndOfRange)),
-            None => Flow::Stop(Some(StopReason::EndOfListing)),
+    }
+    // The fetch stage ends its stream early only when the writer stopped taking pages.
+    Ok(None)
+}
+
+/// The fetch stage: one page at a time, each from the cursor the previous one named.
+struct Fetcher<'w, 'a, F: Forge> {
+    walk: &'w Walk<'a, F>,
+    /// The cursor of the next page to fetch; `None` once the walk knows it ends.
+    cursor: Option<F::Cursor>,
+    /// The inclusive end of a range run.
+    last: Option<F::Cursor>,
+    /// Why the walk ends, once it knows.
+    end: Option<StopReason>,
+    fetched: u64,
+    guard: LoopGuard<F::Cursor>,
+    /// Becomes `true` at the writer's first successful commit.
+    first_commit: tokio::sync::watch::Receiver<bool>,
+}
+
+impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
+    fn into_stream(self) -> impl Stream<Item = Result<Step<FetchedPage<F::Cursor>>>> + 'w
+    where
+        'a: 'w,
+    {
+        stream::try_unfold(self, |mut fetcher| async move {
+            let step = fetcher.next_step().await?;
+            Ok(step.map(|step| (step, fetcher)))
         })
+    }
+
+    /// The next page, or why the walk ends; `None` after that end, or when the writer
+    /// stopped taking pages.
+    async fn next_step(&mut self) -> Result<Option<Step<FetchedPage<F::Cursor>>>> {
+        let walk = self.walk;
+        let cancel: &CancellationToken = &walk.context.cancel;
+        let Some(cursor) = self.cursor.take() else {
+            return Ok(self.end.take().map(Step::End));
+        };
+        if cancel.is_cancelled() {
+            return Ok(Some(Step::End(StopReason::Cancelled)));
+        }
+        if walk.options.max_pages.is_some_and(|max| self.fetched >= max) {
+            return Ok(Some(Step::End(StopReason::MaxPages)));
+        }
+        if self.fetched == 1 && self.first_commit.wait_for(|done| *done).await.is_err() {
+            return Ok(None);
+        }
+        self.fetched += 1;
+        walk.context.progress.set_current_index(cursor.text());
+        let request = walk.forge.request(walk.api, &cursor);
+        let request = request.map_err(|source| Error::PageParse {
+            url: format!("cursor {}", cursor.text()),
+            source,
+        })?;
+        let known = match walk.lookup && request.is_cacheable() {
+            true => walk.store.page_record(walk.lister_id, request.url.as_str()).await?,
+            false => None,
+        };
+        let validators = known.as_ref().map(|known| &known.validators);
+        let fetched = tokio::select! {
+            fetched = walk.source.fetch(&request, validators, walk.context) => fetched,
+            () = cancel.cancelled() => return Ok(Some(Step::End(StopReason::Cancelled))),
+        };
+        let (response, next, validators) = match fetched {
+            Ok(Fetched::Page(response)) => {
+                let next = walk.forge.next_cursor(cursor.clone(), &response);
+                let next = next.map_err(|source| Error::PageParse {
+                    url: response.url.to_string(),
+                    source,
+                })?;
+                let validators = Validators::of(&response);
+                (Some(response), next, validators)
+            }
+            Ok(Fetched::NotModified) => {
+                RunProgress::add(&walk.context.progress.not_modified, 1);
+                let known = known.unwrap_or_default();
+                (None, remembered_next(&known)?, known.validators)
+            }
+            Err(_) if cancel.is_cancelled() => return Ok(Some(Step::End(StopReason::Cancelled))),
+            Err(error) => return Err(Error::Fetch(error)),
+        };
+        let body = response.as_ref().map_or(0, |response| response.body.len());
+        let held = walk.budget.hold(body).await;
+        if let Some(next) = &next {
+            self.guard.check(&cursor, next).map_err(Error::PaginationLoop)?;
+        }
+        let past_last = |next: &F::Cursor| {
+            let order = self.last.as_ref().and_then(|last| next.compare(last));
+            order.is_some_and(|order| order.is_ge())
+        };
+        let range_done = next.as_ref().is_some_and(past_last);
+        let next = next.filter(|_| !range_done);
+        self.cursor = next.clone();
+        if next.is_none() {
+            self.end = Some(match range_done {
+                true => StopReason::EndOfRange,
+                false => StopReason::EndOfListing,
+            });
+        }
+        let record = page_record(&request.url, validators, next.as_ref())?;
+        let page = FetchedPage {
+            cursor,
+            record,
+            response,
+            next,
+            held,
+        };
+        Ok(Some(Step::Page(page)))
     }
 }
 
-/// What the store should remember of a committed page.
-fn page_record<I: PageIndex>(
-    url: &Url,
-    validators: &crate::page::Validators,
-    next: Option<&NextPage<I>>,
-) -> Result<PageRecord> {
+/// What the store should remember of a page: its validators and the cursor it led to.
+fn page_record<C: Cursor>(url: &Url, validators: Validators, next: Option<&C>) -> Result<PageRecord> {
     let next_index = next
-        .map(|next| serde_json::to_string(&next.index))
+        .map(serde_json::to_string)
         .transpose()
         .map_err(|source| Error::Decode {
-            what: "page index".into(),
+            what: "page cursor".into(),
             source,
         })?;
     Ok(PageRecord {
         url: url.to_string(),
-        validators: validators.clone(),
-        next_url: next.map(|next| next.url.to_string()),
+        validators,
+        next_url: None,
         next_index,
     })
 }
 
-/// A page the forge answered `304 Not Modified` for: no origins, and the next page the store
-/// remembered for it.
-fn unchanged_page<I: PageIndex>(known: Option<PageRecord>) -> Result<Page<I>> {
-    let known = known.unwrap_or_default();
-    let next = match (&known.next_url, &known.next_index) {
-        (Some(url), Some(index)) => Some(NextPage {
-            url: Url::parse(url)
-                .map_err(|err| Error::InvalidOption(format!("stored next URL: {err}")))?,
-            index: serde_json::from_str(index).map_err(|source| Error::Decode {
-                what: "stored next index".into(),
-                source,
-            })?,
-        }),
-        _ => None,
-    };
-    Ok(Page {
-        origins: Vec::new(),
-        next,
-        validators: known.validators,
+/// The cursor the store remembers a page led to, for a page the forge answered unchanged.
+fn remembered_next<C: Cursor>(known: &PageRecord) -> Result<Option<C>> {
+    let next = known.next_index.as_deref().map(serde_json::from_str).transpose();
+    next.map_err(|source| Error::Decode {
+        what: "stored next cursor".into(),
+        source,
     })
+}
+
+/// A page whose origins are ready to commit.
+struct ParsedPage<C> {
+    cursor: C,
+    /// The cursor the state saves with this page.
+    saved: C,
+    record: PageRecord,
+    origins: Vec<Origin>,
+    held: OwnedSemaphorePermit,
+}
+
+impl<C: Cursor> ParsedPage<C> {
+    fn into_pending(self, persist: bool, state: Option<String>) -> PendingPage<C> {
+        PendingPage {
+            index: self.cursor,
+            saved: persist.then_some(self.saved),
+            state,
+            origins: self.origins,
+            record: self.record,
+            held: Some(self.held),
+        }
+    }
+}
+
+/// The parse stage: the page's items become clean origins on a blocking thread; the page
+/// then holds the memory its origins take, if that is more than its body took.
+async fn parse<F: Forge>(
+    walk: &Walk<'_, F>,
+    step: Step<FetchedPage<F::Cursor>>,
+) -> Result<Step<ParsedPage<F::Cursor>>> {
+    let page = match step {
+        Step::Page(page) => page,
+        Step::End(reason) => return Ok(Step::End(reason)),
+    };
+    let FetchedPage {
+        cursor,
+        record,
+        response,
+        next,
+        mut held,
+    } = page;
+    let origins = match response {
+        Some(response) => {
+            let (forge, cleaner) = (walk.forge.clone(), walk.cleaner.clone());
+            let parsing = tokio::task::spawn_blocking(move || {
+                let origins = crate::parse::origins(&*forge, &response, &cleaner)?;
+                Ok::<_, Error>(cleaner.clean(origins))
+            });
+            match parsing.await {
+                Ok(parsed) => parsed?,
+                Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+            }
+        }
+        None => Vec::new(),
+    };
+    let size = crate::parse::held_bytes(&origins);
+    if size > held.num_permits() && held.num_permits() < walk.budget.total {
+        held.merge(walk.budget.hold(size - held.num_permits()).await);
+    }
+    let saved = next.unwrap_or_else(|| cursor.clone());
+    Ok(Step::Page(ParsedPage {
+        cursor,
+        saved,
+        record,
+        origins,
+        held,
+    }))
 }

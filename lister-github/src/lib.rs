@@ -1,14 +1,14 @@
 //! GitHub for lister: every public repository, through `GET /repositories?since={id}`.
 //!
-//! The listing follows the `Link: rel="next"` URL as given and takes the index from its
-//! `since`. The saved state is the last repository id reached. GitHub Enterprise Server
-//! works with the base URL `https://HOST/api/v3`.
+//! The cursor is the repository id reached, from the `since` of the `Link: rel="next"` URL.
+//! `--url https://github.com` reaches `https://api.github.com`; any other address is a GitHub
+//! Enterprise Server, whose API is under `/api/v3`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use lister_core::{Lister, RunContext, RunOptions, Store};
 //! let store = Store::open("sqlite://lister.db").await?;
-//! let listing = lister_http::http_listing(lister_github::GitHub, "default", None, Default::default())?;
+//! let listing = lister_http::http_listing(lister_github::GitHub, None, None, Default::default())?;
 //! let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await?;
 //! println!("{} new origins", stats.origins_new);
 //! # Ok(()) }
@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lister_core::{
-    Classification, IndexingLister, NextPage, Origin, PageResponse, ParseError, QuotaSignal,
+    Auth, Classification, Forge, Origin, PageResponse, ParseError, QuotaSignal, api_under,
 };
-use lister_http::{json_message, next_link, next_page_at, retry_after};
+use lister_http::{json_message, link_cursor, retry_after};
 use serde::Deserialize;
+use url::Url;
 
 /// The GitHub lister.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +31,7 @@ pub struct GitHub;
 
 /// The fields of a repository object that the listing reads.
 #[derive(Deserialize)]
-struct Repository<'a> {
+pub struct Repository<'a> {
     id: Option<u64>,
     #[serde(borrow)]
     html_url: Option<Cow<'a, str>>,
@@ -38,48 +39,43 @@ struct Repository<'a> {
     pushed_at: Option<DateTime<Utc>>,
 }
 
-impl IndexingLister for GitHub {
-    type Index = u64;
+impl Forge for GitHub {
+    type Cursor = u64;
+    type Item<'a> = Repository<'a>;
     const NAME: &'static str = "github";
-    const DEFAULT_BASE_URL: &'static str = "https://api.github.com";
-    const PATH_TEMPLATE: &'static str = "/repositories?since={index}";
-    const VISIT_TYPE: &'static str = "git";
-    /// The `Link` header, and an empty page (`[]`) at the end.
-    const NEXT_PAGE_FROM_HEADERS: bool = true;
+    const DEFAULT_URL: &'static str = "https://github.com";
+    const PATH: &'static str = "/repositories?since={cursor}";
+    const AUTH: Auth = Auth::Token;
+    const HEADERS: &'static [(&'static str, &'static str)] = &[
+        ("Accept", "application/vnd.github+json"),
+        ("X-GitHub-Api-Version", "2022-11-28"),
+    ];
 
-    fn first_index(&self) -> u64 {
+    fn api_base(&self, url: &Url) -> Url {
+        match url.host_str() {
+            Some("github.com" | "www.github.com") => Url::parse("https://api.github.com").unwrap(),
+            Some("api.github.com") => url.clone(),
+            _ => api_under(url, "api/v3"),
+        }
+    }
+
+    fn first_cursor(&self) -> u64 {
         0
     }
 
-    /// `null` items and items without `id` or `html_url` are skipped.
-    fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-        let repositories: Vec<Option<Repository<'_>>> = response.json()?;
-        let origins = repositories
-            .into_iter()
-            .flatten()
-            .filter(|repo| repo.id.is_some());
-        Ok(origins
-            .filter_map(|repo| {
-                let origin = Origin::new(repo.html_url?, Self::VISIT_TYPE);
-                Some(origin.with_fork(repo.fork).with_last_update(repo.pushed_at))
-            })
-            .collect())
-    }
-
-    /// The `rel="next"` link; an empty page or a link without `since` ends the listing.
-    fn next_page(&self, response: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
-        if response.body.trim_ascii() == b"[]" {
-            return Ok(None);
+    /// The `since` of the `rel="next"` link; an empty page (`[]`) ends the listing.
+    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
+        match page.body.trim_ascii() == b"[]" {
+            true => Ok(None),
+            false => link_cursor(page, "since"),
         }
-        let next = next_link(&response.headers, &response.url);
-        next.map(|url| next_page_at(url, "since")).transpose()
     }
 
-    fn request_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("Accept", "application/vnd.github+json"),
-            ("X-GitHub-Api-Version", "2022-11-28"),
-        ]
+    /// Items without `id` or `html_url` are skipped.
+    fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+        repo.id?;
+        let origin = Origin::new(repo.html_url?, "git").with_fork(repo.fork);
+        Some(origin.with_last_update(repo.pushed_at))
     }
 
     /// Secondary rate limits (a 403 or 429 whose message says so) honour `retry-after`, else
@@ -88,15 +84,13 @@ impl IndexingLister for GitHub {
     fn classify(&self, response: &PageResponse) -> Option<Classification> {
         let limited = matches!(response.status.as_u16(), 403 | 429);
         let message = limited.then(|| json_message(&response.body)).flatten()?;
-        message
-            .to_ascii_lowercase()
-            .contains("secondary rate limit")
-            .then(|| {
-                Classification::Quota(QuotaSignal::SlowDown {
-                    retry_after: retry_after(&response.headers),
-                    at_least: Duration::from_secs(60),
-                })
+        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        secondary.then(|| {
+            Classification::Quota(QuotaSignal::SlowDown {
+                retry_after: retry_after(&response.headers),
+                at_least: Duration::from_secs(60),
             })
+        })
     }
 }
 
@@ -104,6 +98,11 @@ impl IndexingLister for GitHub {
 mod tests {
     use super::*;
     use http::{HeaderMap, HeaderValue, StatusCode};
+
+    fn forge_origins(forge: &GitHub, page: &PageResponse) -> (Vec<Origin>, usize) {
+        let read = lister_core::page_origins(forge, page).unwrap();
+        (read.origins, read.rejected.len())
+    }
 
     const PAGE: &str = include_str!("../../tests/fixtures/github_repositories_page.json");
     const LINK: &str = "<https://api.github.com/repositories?since=1300210>; rel=\"next\", \
@@ -125,8 +124,9 @@ mod tests {
     }
 
     #[test]
-    fn simplifies_a_real_page() {
-        let origins = GitHub.simplify(&response(200, &[], PAGE)).unwrap();
+    fn reads_a_real_page() {
+        let (origins, rejected) = forge_origins(&GitHub, &response(200, &[], PAGE));
+        assert_eq!(rejected, 0);
         let urls: Vec<&str> = origins.iter().map(|o| o.url.as_str()).collect();
         assert_eq!(urls[0], "https://github.com/octocat/Hello-World");
         assert_eq!(origins.len(), 3);
@@ -134,62 +134,42 @@ mod tests {
             origins.iter().map(|o| o.is_fork).collect::<Vec<_>>(),
             [Some(false), Some(false), Some(true)]
         );
-        assert!(
-            origins
-                .iter()
-                .all(|o| o.visit_type == "git" && o.last_update.is_none())
-        );
+        assert!(origins.iter().all(|o| o.visit_type == "git" && o.last_update.is_none()));
     }
 
     #[test]
-    fn skips_junk_and_reads_pushed_at() {
+    fn skips_junk_rejects_malformed_items_and_reads_pushed_at() {
         let body = r#"[null, {"html_url": "https://github.com/no/id"}, {"id": 5},
+            {"id": -1, "html_url": "https://github.com/a/negative"},
+            {"id": 7, "html_url": "https://github.com/a/c", "fork": "yes"},
             {"id": 6, "html_url": "https://github.com/a/b", "fork": false, "pushed_at": "2024-01-02T03:04:05Z"}]"#;
-        let origins = GitHub.simplify(&response(200, &[], body)).unwrap();
-        assert_eq!(origins.len(), 1);
+        let (origins, rejected) = forge_origins(&GitHub, &response(200, &[], body));
+        assert_eq!((origins.len(), rejected), (1, 2));
         assert_eq!(
             origins[0].last_update.unwrap().to_rfc3339(),
             "2024-01-02T03:04:05+00:00"
-        );
-        let truncated = GitHub
-            .simplify(&response(200, &[], &PAGE[..PAGE.len() / 2]))
-            .unwrap_err();
-        assert!(
-            truncated.to_string().contains("unparsable body"),
-            "{truncated}"
         );
     }
 
     #[test]
     fn follows_the_real_link_header() {
-        let next = GitHub
-            .next_page(&response(200, &[("link", LINK)], PAGE))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (next.url.as_str(), next.index),
-            ("https://api.github.com/repositories?since=1300210", 1300210)
-        );
+        let next = GitHub.next_cursor(0, &response(200, &[("link", LINK)], PAGE));
+        assert_eq!(next.unwrap(), Some(1300210));
         let last = "<https://api.github.com/repositories{?since}>; rel=\"first\"";
-        assert_eq!(
-            GitHub
-                .next_page(&response(200, &[("link", last)], PAGE))
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            GitHub
-                .next_page(&response(200, &[("link", LINK)], " [] "))
-                .unwrap(),
-            None,
-            "an empty page ends"
-        );
+        assert_eq!(GitHub.next_cursor(0, &response(200, &[("link", last)], PAGE)).unwrap(), None);
+        let empty = GitHub.next_cursor(0, &response(200, &[("link", LINK)], " [] "));
+        assert_eq!(empty.unwrap(), None, "an empty page ends");
         let no_since = "<https://api.github.com/repositories?page=2>; rel=\"next\"";
-        assert!(
-            GitHub
-                .next_page(&response(200, &[("link", no_since)], PAGE))
-                .is_err()
-        );
+        assert!(GitHub.next_cursor(0, &response(200, &[("link", no_since)], PAGE)).is_err());
+    }
+
+    #[test]
+    fn reaches_the_api_from_the_address_a_user_knows() {
+        let api = |text: &str| GitHub.api_base(&Url::parse(text).unwrap()).to_string();
+        assert_eq!(api("https://github.com"), "https://api.github.com/");
+        assert_eq!(api("https://api.github.com/"), "https://api.github.com/");
+        assert_eq!(api("https://ghe.example.org"), "https://ghe.example.org/api/v3");
+        assert_eq!(api("https://ghe.example.org/api/v3"), "https://ghe.example.org/api/v3");
     }
 
     #[test]
@@ -210,18 +190,10 @@ mod tests {
             }))
         ));
         let primary = r#"{"message": "API rate limit exceeded for 1.2.3.4."}"#;
-        assert_eq!(
-            GitHub.classify(&response(403, &[("x-ratelimit-remaining", "0")], primary)),
-            None
-        );
-        assert_eq!(
-            GitHub.classify(&response(
-                403,
-                &[],
-                r#"{"message": "Repository access blocked"}"#
-            )),
-            None
-        );
+        let headers = [("x-ratelimit-remaining", "0")];
+        assert_eq!(GitHub.classify(&response(403, &headers, primary)), None);
+        let blocked = r#"{"message": "Repository access blocked"}"#;
+        assert_eq!(GitHub.classify(&response(403, &[], blocked)), None);
         assert_eq!(GitHub.classify(&response(500, &[], secondary)), None);
     }
 }

@@ -1,50 +1,114 @@
 //! Credentials of a forge instance, and which one to use while quotas run out.
 //!
-//! A secret never leaves this module except as a sensitive `Authorization` header value:
-//! `Debug` and `Display` print `***`, and logs and errors name a credential by its position.
+//! A secret never leaves this module except as a sensitive header value or a hidden form field
+//! that the transport adds to a body as it sends: `Debug` and `Display` print `***`, logs and
+//! errors name a credential by its position, and [`Pool::redact`] removes every secret from
+//! text a forge sends back.
 
 use std::fmt;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use http::HeaderValue;
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use lister_core::Auth;
 
 use crate::Error;
 
-/// One credential: a bearer token or a user name and password.
+/// One credential: a token, presented as the forge's [`Auth`] says, or a user name and
+/// password, always presented as HTTP basic authentication.
 #[derive(Clone)]
 pub struct Credential {
-    authorization: String,
+    secret: Secret,
+}
+
+#[derive(Clone)]
+enum Secret {
+    Token(String),
+    Basic { user: String, password: String },
+}
+
+/// How a credential goes on a request: a header, or a field of the form body.
+#[derive(Debug, Clone)]
+pub(crate) enum Presented {
+    /// A header, its value marked sensitive (never printed by `http`'s `Debug`).
+    Header(HeaderName, HeaderValue),
+    /// A form field (name, value): the transport adds it to the body as it sends.
+    FormField(&'static str, Hidden),
+}
+
+/// A secret that does not print.
+#[derive(Clone)]
+pub(crate) struct Hidden(pub(crate) String);
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl Credential {
-    /// `Authorization: Bearer <secret>` (a GitHub or GitLab token…).
-    pub fn bearer(secret: impl AsRef<str>) -> Credential {
+    /// A token (GitHub, GitLab, Gitea, Phabricator…), presented as the forge's [`Auth`] says.
+    pub fn token(secret: impl AsRef<str>) -> Credential {
         Credential {
-            authorization: format!("Bearer {}", secret.as_ref()),
+            secret: Secret::Token(secret.as_ref().to_owned()),
         }
     }
 
-    /// `Authorization: Basic …` (a Bitbucket app password…).
+    /// A user name and password (a Bitbucket app password…): `Authorization: Basic …`.
     pub fn basic(user: impl AsRef<str>, password: impl AsRef<str>) -> Credential {
-        let pair = format!("{}:{}", user.as_ref(), password.as_ref());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
         Credential {
-            authorization: format!("Basic {encoded}"),
+            secret: Secret::Basic {
+                user: user.as_ref().to_owned(),
+                password: password.as_ref().to_owned(),
+            },
         }
     }
 
-    /// The header value, marked sensitive (never printed by `http`'s `Debug`).
-    fn header(&self, index: usize) -> Result<HeaderValue, Error> {
-        let mut value =
-            HeaderValue::from_str(&self.authorization).map_err(|_| Error::InvalidCredential {
+    /// The secret texts a forge might echo back: the token, or the password and the basic
+    /// header's encoding.
+    fn secrets(&self) -> Vec<String> {
+        match &self.secret {
+            Secret::Token(token) => vec![token.clone()],
+            Secret::Basic { user, password } => {
+                vec![password.clone(), basic_value(user, password)]
+            }
+        }
+    }
+
+    /// How this credential goes on a request to a forge that wants `auth`.
+    fn present(&self, auth: Auth, index: usize) -> Result<Presented, Error> {
+        let header = |name: HeaderName, value: String| {
+            let mut value = HeaderValue::from_str(&value).map_err(|_| Error::InvalidCredential {
                 index,
                 reason: "it holds characters a header cannot carry",
             })?;
-        value.set_sensitive(true);
-        Ok(value)
+            value.set_sensitive(true);
+            Ok(Presented::Header(name, value))
+        };
+        let token = match &self.secret {
+            Secret::Basic { user, password } => {
+                let value = format!("Basic {}", basic_value(user, password));
+                return header(AUTHORIZATION, value);
+            }
+            Secret::Token(token) => token,
+        };
+        match auth {
+            Auth::Bearer => header(AUTHORIZATION, format!("Bearer {token}")),
+            Auth::Token => header(AUTHORIZATION, format!("token {token}")),
+            Auth::Header(name) => {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Client {
+                    reason: format!("invalid credential header name `{name}`"),
+                })?;
+                header(name, token.clone())
+            }
+            Auth::FormField(name) => Ok(Presented::FormField(name, Hidden(token.clone()))),
+        }
     }
+}
+
+fn basic_value(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 impl fmt::Debug for Credential {
@@ -66,8 +130,8 @@ pub(crate) enum Pick {
     Use {
         /// Its position, for logs.
         index: usize,
-        /// Its `Authorization` value.
-        header: Option<HeaderValue>,
+        /// How it goes on the request (`None`: anonymously).
+        presented: Option<Presented>,
     },
     /// Every credential is spent: the earliest reset.
     WaitUntil(SystemTime),
@@ -79,39 +143,68 @@ pub(crate) enum Pick {
 #[derive(Debug)]
 pub(crate) struct Pool {
     slots: Mutex<Slots>,
+    /// Every secret of the pool, one per line, for [`Pool::redact`].
+    secrets: Hidden,
 }
 
 #[derive(Debug)]
 struct Slots {
-    headers: Vec<Option<HeaderValue>>,
+    presented: Vec<Option<Presented>>,
     spent_until: Vec<Option<SystemTime>>,
     current: usize,
 }
 
 impl Pool {
-    pub(crate) fn new(credentials: &[Credential]) -> Result<Pool, Error> {
-        let mut headers = credentials
+    /// The pool of `credentials`, presented as `auth` says.
+    pub(crate) fn new(credentials: &[Credential], auth: Auth) -> Result<Pool, Error> {
+        let mut presented = credentials
             .iter()
             .enumerate()
-            .map(|(index, credential)| credential.header(index).map(Some))
+            .map(|(index, credential)| credential.present(auth, index).map(Some))
             .collect::<Result<Vec<_>, _>>()?;
-        if headers.is_empty() {
-            headers.push(None);
+        if presented.is_empty() {
+            presented.push(None);
         }
-        let spent_until = vec![None; headers.len()];
+        let mut secrets: Vec<String> = credentials.iter().flat_map(Credential::secrets).collect();
+        secrets.retain(|secret| secret.len() >= 4);
+        let spent_until = vec![None; presented.len()];
         Ok(Pool {
             slots: Mutex::new(Slots {
-                headers,
+                presented,
                 spent_until,
                 current: 0,
             }),
+            secrets: Hidden(secrets.join("\n")),
         })
+    }
+
+    /// `text` (a forge's message) without any of the pool's secrets, nor anything shaped like
+    /// an `Authorization` value (`Bearer …`, `token …`, `Basic …`).
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in self.secrets.0.split('\n').filter(|secret| !secret.is_empty()) {
+            text = text.replace(secret, "***");
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut hide_next = false;
+        for word in text.split_inclusive(char::is_whitespace) {
+            let bare = word.trim_end();
+            if hide_next && !bare.is_empty() {
+                out.push_str("***");
+                out.push_str(&word[bare.len()..]);
+            } else {
+                out.push_str(word);
+            }
+            let scheme = bare.trim_start_matches(['"', '\'', ':']).to_ascii_lowercase();
+            hide_next = matches!(scheme.as_str(), "bearer" | "token" | "basic");
+        }
+        out
     }
 
     /// The credential to use at `now`: the current one, or the next usable one.
     pub(crate) fn pick(&self, now: SystemTime) -> Pick {
         let mut slots = lock(&self.slots);
-        let count = slots.headers.len();
+        let count = slots.presented.len();
         for offset in 0..count {
             let index = (slots.current + offset) % count;
             if slots.spent_until[index].is_none_or(|until| until <= now) {
@@ -119,7 +212,7 @@ impl Pool {
                 slots.current = index;
                 return Pick::Use {
                     index,
-                    header: slots.headers[index].clone(),
+                    presented: slots.presented[index].clone(),
                 };
             }
         }
@@ -144,33 +237,71 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn header(pool: &Pool) -> (String, String) {
+        match pool.pick(SystemTime::now()) {
+            Pick::Use {
+                presented: Some(Presented::Header(name, value)),
+                ..
+            } => (name.to_string(), value.to_str().unwrap().to_owned()),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn secrets_do_not_print() {
-        let credentials = [
-            Credential::bearer("s3cr3t"),
-            Credential::basic("user", "s3cr3t"),
-        ];
+        let credentials = [Credential::token("s3cr3t"), Credential::basic("user", "s3cr3t")];
         for credential in &credentials {
             assert_eq!(format!("{credential:?} {credential}"), "*** ***");
         }
-        let pool = Pool::new(&credentials).unwrap();
+        let pool = Pool::new(&credentials, Auth::FormField("api.token")).unwrap();
         assert!(!format!("{pool:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", pool.pick(SystemTime::now())).contains("s3cr3t"));
-        let basic = Pool::new(&credentials[1..]).unwrap();
-        let Pick::Use {
-            header: Some(header),
-            ..
-        } = basic.pick(SystemTime::now())
-        else {
-            panic!()
-        };
-        assert_eq!(header.to_str().unwrap(), "Basic dXNlcjpzM2NyM3Q=");
+    }
+
+    #[test]
+    fn each_forge_gets_the_credential_as_it_wants() {
+        let token = [Credential::token("abc123")];
+        let cases = [
+            (Auth::Bearer, ("authorization", "Bearer abc123")),
+            (Auth::Token, ("authorization", "token abc123")),
+            (Auth::Header("PRIVATE-TOKEN"), ("private-token", "abc123")),
+        ];
+        for (auth, (name, value)) in cases {
+            let pool = Pool::new(&token, auth).unwrap();
+            assert_eq!(header(&pool), (name.to_owned(), value.to_owned()));
+        }
+        let basic = Pool::new(&[Credential::basic("user", "s3cr3t")], Auth::Token).unwrap();
+        assert_eq!(header(&basic).1, "Basic dXNlcjpzM2NyM3Q=");
+        let form = Pool::new(&token, Auth::FormField("api.token")).unwrap();
+        match form.pick(SystemTime::now()) {
+            Pick::Use {
+                presented: Some(Presented::FormField(name, Hidden(value))),
+                ..
+            } => assert_eq!((name, value.as_str()), ("api.token", "abc123")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted() {
+        let pool = Pool::new(
+            &[Credential::token("ghp_0123456789"), Credential::basic("me", "hunter22")],
+            Auth::Token,
+        )
+        .unwrap();
+        let echoed = "Bad credentials: Authorization: token ghp_0123456789 from me:hunter22; \
+                      also Bearer other-secret and token\tanother, basic dXNlcg==";
+        let redacted = pool.redact(echoed);
+        for secret in ["ghp_0123456789", "hunter22", "other-secret", "another", "dXNlcg=="] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+        assert!(redacted.starts_with("Bad credentials: Authorization: token ***"), "{redacted}");
     }
 
     #[test]
     fn invalid_credentials_are_refused_without_echo() {
-        let error =
-            Pool::new(&[Credential::bearer("ok"), Credential::bearer("bad\nsecret")]).unwrap_err();
+        let credentials = [Credential::token("ok"), Credential::token("bad\nsecret")];
+        let error = Pool::new(&credentials, Auth::Token).unwrap_err();
         assert!(error.to_string().contains("#1"));
         assert!(!format!("{error} {error:?}").contains("secret"));
     }
@@ -178,12 +309,8 @@ mod tests {
     #[test]
     fn rotation_then_earliest_reset() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let pool = Pool::new(&[
-            Credential::bearer("a"),
-            Credential::bearer("b"),
-            Credential::bearer("c"),
-        ])
-        .unwrap();
+        let credentials = ["a", "b", "c"].map(Credential::token);
+        let pool = Pool::new(&credentials, Auth::Token).unwrap();
         let index = |pick: Pick| match pick {
             Pick::Use { index, .. } => Ok(index),
             Pick::WaitUntil(until) => Err(until),
@@ -196,12 +323,12 @@ mod tests {
         pool.spend(2, now + Duration::from_secs(200));
         assert_eq!(index(pool.pick(now)), Err(now + Duration::from_secs(100)));
         assert_eq!(index(pool.pick(now + Duration::from_secs(100))), Ok(1));
-        let anonymous = Pool::new(&[]).unwrap();
+        let anonymous = Pool::new(&[], Auth::Token).unwrap();
         assert!(matches!(
             anonymous.pick(now),
             Pick::Use {
                 index: 0,
-                header: None
+                presented: None
             }
         ));
     }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use lister_core::ParseError;
 use url::Url;
 
 /// What can go wrong while setting up the transport or fetching a page.
@@ -99,18 +98,11 @@ pub enum Error {
         /// Requests made.
         attempts: u32,
     },
-    /// A successful answer never parsed, up to the last attempt.
-    #[error("{url}: HTTP {status} body did not parse after {attempts} attempts: {source}")]
-    Parse {
-        /// The URL, scrubbed.
-        url: String,
-        /// The status.
-        status: StatusCode,
-        /// Requests made.
-        attempts: u32,
-        /// What did not parse.
-        #[source]
-        source: ParseError,
+    /// The forge needs a credential and none was given.
+    #[error("{forge} lists only with a credential: set {} or give --token-file (no request sent)", credential_variable(forge))]
+    CredentialNeeded {
+        /// The forge's name.
+        forge: &'static str,
     },
     /// The forge asks for a quota wait longer than allowed.
     #[error("{url}: quota wait of {wait:?} needed, more than the {max:?} allowed{} (after {attempts} attempts)", status_suffix(*.status))]
@@ -173,8 +165,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Request { retryable, .. } | Error::Status { retryable, .. } => *retryable,
-            Error::Parse { .. }
-            | Error::QuotaWaitTooLong { .. }
+            Error::QuotaWaitTooLong { .. }
             | Error::QuotaWaitsExhausted { .. } => true,
             _ => false,
         }
@@ -184,8 +175,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Status { status, .. }
-            | Error::BodyTooLarge { status, .. }
-            | Error::Parse { status, .. } => Some(*status),
+            | Error::BodyTooLarge { status, .. } => Some(*status),
             Error::QuotaWaitTooLong { status, .. } | Error::QuotaWaitsExhausted { status, .. } => {
                 *status
             }
@@ -201,7 +191,6 @@ impl Error {
             | Error::Request { attempts, .. }
             | Error::Status { attempts, .. }
             | Error::BodyTooLarge { attempts, .. }
-            | Error::Parse { attempts, .. }
             | Error::QuotaWaitTooLong { attempts, .. }
             | Error::QuotaWaitsExhausted { attempts, .. }
             | Error::Cancelled { attempts, .. } => *attempts,
@@ -271,4 +260,9 @@ mod tests {
                 .unwrap();
         assert_eq!(scrub(&plain), plain.as_str());
     }
+}
+
+/// The environment variable a forge's token is read from (`GITHUB_TOKEN`).
+pub fn credential_variable(forge: &str) -> String {
+    format!("{}_TOKEN", forge.to_ascii_uppercase().replace('-', "_"))
 }

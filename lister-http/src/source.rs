@@ -1,19 +1,19 @@
-//! [`HttpPageSource`]: pages over HTTP, retried when the failure is transient, waited for
-//! when the forge answers with a quota signal, rotating credentials as their quotas run out.
+//! [`HttpSource`]: page requests over HTTP, retried when the failure is transient, waited
+//! for when the forge answers with a quota signal, rotating credentials as their quotas run
+//! out.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use lister_core::{
-    Classification, FetchError, Fetched, IndexingLister, Page, PageResponse, PageSource,
-    ParseError, QuotaSignal, RunContext, RunProgress, UnparsedPage, Validators,
+    Classification, FetchError, Fetched, Forge, PageRequest, PageResponse, PageSource,
+    QuotaSignal, RunContext, RunProgress, Validators,
 };
-use url::Url;
 
 use crate::classify::{classify_at, describe};
-use crate::credential::{Pick, Pool};
+use crate::credential::{Pick, Pool, Presented};
 use crate::error::scrub;
 use crate::headers::quota_reset_in;
 use crate::schedule::Schedule;
@@ -23,83 +23,65 @@ use crate::{Error, TransportConfig};
 /// Added to every quota reset: reset times have a one-second resolution.
 const RESET_MARGIN: Duration = Duration::from_secs(1);
 
-/// A [`PageSource`] over HTTP for the forge `L`.
+/// A [`PageSource`] over HTTP for the forge `F` at one instance.
 #[derive(Debug)]
-pub struct HttpPageSource<L> {
-    lister: Arc<L>,
+pub struct HttpSource<F> {
+    forge: Arc<F>,
     transport: Transport,
     pool: Pool,
     config: TransportConfig,
 }
 
-impl<L: IndexingLister> HttpPageSource<L> {
-    /// A source for the forge instance at `base_url`: refuses plain `http://` off loopback
-    /// (unless `config.allow_insecure_http`) and unusable credentials.
-    pub fn new(lister: Arc<L>, base_url: &Url, config: TransportConfig) -> Result<Self, Error> {
-        validate_base(base_url, config.allow_insecure_http)?;
-        let pool = Pool::new(&config.credentials)?;
-        let transport = Transport::new(base_url, L::NAME, lister.request_headers(), &config)?;
-        Ok(HttpPageSource {
-            lister,
+impl<F: Forge> HttpSource<F> {
+    /// A source for the forge instance whose API base is `api`: refuses plain `http://` off
+    /// loopback (unless `config.allow_insecure_http`), unusable credentials, and no credential
+    /// for a forge that needs one.
+    pub fn new(forge: Arc<F>, api: &url::Url, config: TransportConfig) -> Result<Self, Error> {
+        validate_base(api, config.allow_insecure_http)?;
+        if F::NEEDS_CREDENTIAL && config.credentials.is_empty() {
+            return Err(Error::CredentialNeeded { forge: F::NAME });
+        }
+        let pool = Pool::new(&config.credentials, F::AUTH)?;
+        let transport = Transport::new(api, F::NAME, F::HEADERS, &config)?;
+        Ok(HttpSource {
+            forge,
             transport,
             pool,
             config,
         })
     }
 
-    /// Fetches and parses the page at `url` (see [`PageSource::fetch`]), with the typed error.
+    /// Sends `request` (see [`PageSource::fetch`]), with the typed error.
     pub async fn fetch_page(
         &self,
-        url: &Url,
+        request: &PageRequest,
         known: Option<&Validators>,
         context: &RunContext,
-    ) -> Result<Fetched<L::Index>, Error> {
-        self.fetch_with(url, known, context, false).await
-    }
-
-    /// Fetches `url`; with `defer_origins` (and a lister that finds the next page in the
-    /// headers), leaves the origins to parse ([`Fetched::Unparsed`]).
-    async fn fetch_with(
-        &self,
-        url: &Url,
-        known: Option<&Validators>,
-        context: &RunContext,
-        defer_origins: bool,
-    ) -> Result<Fetched<L::Index>, Error> {
+    ) -> Result<Fetched, Error> {
         let schedule = Schedule::new(&self.config, self.config.clock.now());
         let mut fetch = Fetch {
             source: self,
-            url,
+            request,
             context,
             schedule,
             attempts: 0,
             quota_waits: 0,
             slow_downs: 0,
             last_status: None,
-            defer_origins,
         };
         fetch.run(known).await
     }
 }
 
 #[async_trait]
-impl<L: IndexingLister> PageSource<L::Index> for HttpPageSource<L> {
+impl<F: Forge> PageSource for HttpSource<F> {
     async fn fetch(
         &self,
-        url: &Url,
+        request: &PageRequest,
         known: Option<&Validators>,
         context: &RunContext,
-    ) -> Result<Fetched<L::Index>, FetchError> {
-        Ok(self.fetch_page(url, known, context).await?)
-    }
-
-    async fn fetch_unparsed(
-        &self,
-        url: &Url,
-        known: Option<&Validators>,
-        context: &RunContext,
-    ) -> Result<Fetched<L::Index>, FetchError> {
-        Ok(self.fetch_with(url, known, context, true).await?)
+    ) -> Result<Fetched, FetchError> {
+        Ok(self.fetch_page(request, known, context).await?)
     }
 }
 
@@ -107,44 +89,42 @@ impl<L: IndexingLister> PageSource<L::Index> for HttpPageSource<L> {
 enum Transient {
     Request(reqwest::Error),
     Status(StatusCode, String),
-    Parse(StatusCode, ParseError),
 }
 
 /// The fetch of one page: its counters and retry budget.
-struct Fetch<'a, L> {
-    source: &'a HttpPageSource<L>,
-    url: &'a Url,
+struct Fetch<'a, F> {
+    source: &'a HttpSource<F>,
+    request: &'a PageRequest,
     context: &'a RunContext,
     schedule: Schedule,
     attempts: u32,
     quota_waits: u32,
     slow_downs: u32,
     last_status: Option<StatusCode>,
-    /// Leave the origins to parse when the next page is known without them.
-    defer_origins: bool,
 }
 
-impl<L: IndexingLister> Fetch<'_, L> {
-    async fn run(&mut self, known: Option<&Validators>) -> Result<Fetched<L::Index>, Error> {
-        self.source.transport.check(self.url, 0)?;
+impl<F: Forge> Fetch<'_, F> {
+    async fn run(&mut self, known: Option<&Validators>) -> Result<Fetched, Error> {
+        self.source.transport.check(&self.request.url, 0)?;
         loop {
-            let (credential, authorization) = self.credential().await?;
-            let Some(response) = self.send(authorization.as_ref(), known).await? else {
+            let (credential, presented) = self.credential().await?;
+            let Some(response) = self.send(presented.as_ref(), known).await? else {
                 continue;
             };
             self.last_status = Some(response.status);
-            if let Some(fetched) = self.settle(&response, credential, known.is_some()).await? {
+            if let Some(fetched) = self.settle(response, credential, known.is_some()).await? {
                 return Ok(fetched);
             }
         }
     }
 
-    /// The credential to send (its position and header), after waiting if all are spent.
-    async fn credential(&mut self) -> Result<(usize, Option<HeaderValue>), Error> {
+    /// The credential to send (its position and presentation), after waiting if all are
+    /// spent.
+    async fn credential(&mut self) -> Result<(usize, Option<Presented>), Error> {
         loop {
             let now = self.source.config.clock.now();
             match self.source.pool.pick(now) {
-                Pick::Use { index, header } => return Ok((index, header)),
+                Pick::Use { index, presented } => return Ok((index, presented)),
                 Pick::WaitUntil(until) => {
                     let wait = until.duration_since(now).unwrap_or_default();
                     self.quota_wait(wait, "every credential's quota is spent")
@@ -157,7 +137,7 @@ impl<L: IndexingLister> Fetch<'_, L> {
     /// Sends one request; `None` when it failed transiently and a retry is due.
     async fn send(
         &mut self,
-        authorization: Option<&HeaderValue>,
+        presented: Option<&Presented>,
         known: Option<&Validators>,
     ) -> Result<Option<PageResponse>, Error> {
         self.attempts += 1;
@@ -166,16 +146,15 @@ impl<L: IndexingLister> Fetch<'_, L> {
         if self.attempts > 1 {
             RunProgress::add(&progress.retries, 1);
         }
-        // A request in flight is not cancelled: the run loop commits its page, then stops.
         match self
             .source
             .transport
-            .exchange(self.url, authorization, known)
+            .exchange(self.request, presented, known)
             .await
         {
             Ok(response) => Ok(Some(response)),
             Err(Failure::TooLarge { status }) => Err(Error::BodyTooLarge {
-                url: scrub(self.url),
+                url: scrub(&self.request.url),
                 status,
                 limit: self.source.config.max_body_bytes,
                 attempts: self.attempts,
@@ -191,37 +170,25 @@ impl<L: IndexingLister> Fetch<'_, L> {
     /// Acts on a response: the page, a retry or a wait (`None`), or the error that ends it.
     async fn settle(
         &mut self,
-        response: &PageResponse,
+        response: PageResponse,
         credential: usize,
         conditional: bool,
-    ) -> Result<Option<Fetched<L::Index>>, Error> {
+    ) -> Result<Option<Fetched>, Error> {
         let (source, status) = (self.source, response.status);
         let now = source.config.clock.now();
         // The default classifier reads reset times against the configured clock.
         let classification = source
-            .lister
-            .classify(response)
-            .unwrap_or_else(|| classify_at(response, now));
+            .forge
+            .classify(&response)
+            .unwrap_or_else(|| classify_at(&response, now));
         match classification {
-            Classification::Success => match self.parse(response) {
-                Ok(page) => {
-                    // A next link off the base URL fails the page: no request goes there.
-                    let next = match &page {
-                        Fetched::Page(page) => page.next.as_ref(),
-                        Fetched::Unparsed(page) => page.next.as_ref(),
-                        Fetched::NotModified => None,
-                    };
-                    if let Some(next) = next {
-                        source.transport.check(&next.url, self.attempts)?;
-                    }
-                    // A page that spent the last request: rest this credential until the reset.
-                    if let Some(reset_in) = quota_reset_in(&response.headers, now) {
-                        source.pool.spend(credential, now + reset_in + RESET_MARGIN);
-                    }
-                    return Ok(Some(page));
+            Classification::Success => {
+                // A page that spent the last request: rest this credential until the reset.
+                if let Some(reset_in) = quota_reset_in(&response.headers, now) {
+                    source.pool.spend(credential, now + reset_in + RESET_MARGIN);
                 }
-                Err(error) => self.retry(Transient::Parse(status, error)).await?,
-            },
+                return Ok(Some(Fetched::Page(response)));
+            }
             Classification::NotModified if conditional => return Ok(Some(Fetched::NotModified)),
             Classification::NotModified => {
                 let reason = "HTTP 304 Not Modified to a request that was not conditional";
@@ -231,7 +198,7 @@ impl<L: IndexingLister> Fetch<'_, L> {
                 self.retry(Transient::Status(status, reason)).await?;
             }
             Classification::Quota(QuotaSignal::Exhausted { reset_in }) => {
-                tracing::info!(url = %scrub(self.url), credential, ?reset_in, "quota spent");
+                tracing::info!(url = %scrub(&self.request.url), credential, ?reset_in, "quota spent");
                 source.pool.spend(credential, now + reset_in + RESET_MARGIN);
             }
             Classification::Quota(QuotaSignal::SlowDown {
@@ -246,32 +213,9 @@ impl<L: IndexingLister> Fetch<'_, L> {
                 self.quota_wait(wait, "the forge asks to slow down").await?;
             }
             Classification::Fatal(reason) => return Err(self.status_error(status, reason, false)),
-            _ => return Err(self.status_error(status, describe(response), false)),
+            _ => return Err(self.status_error(status, describe(&response), false)),
         }
         Ok(None)
-    }
-
-    /// The page in a successful response (a parse error is transient: the caller retries).
-    fn parse(&self, response: &PageResponse) -> Result<Fetched<L::Index>, ParseError> {
-        let lister = &self.source.lister;
-        let validators = Validators {
-            etag: response.header("etag").map(str::to_owned),
-            last_modified: response.header("last-modified").map(str::to_owned),
-        };
-        let next = lister.next_page(response)?;
-        if self.defer_origins && L::NEXT_PAGE_FROM_HEADERS {
-            let (lister, response) = (Arc::clone(lister), response.clone());
-            return Ok(Fetched::Unparsed(UnparsedPage {
-                next,
-                validators,
-                origins: Box::new(move || lister.simplify(&response)),
-            }));
-        }
-        Ok(Fetched::Page(Page {
-            origins: lister.simplify(response)?,
-            next,
-            validators,
-        }))
     }
 
     /// Backs off after a transient failure, or gives up with it.
@@ -280,27 +224,20 @@ impl<L: IndexingLister> Fetch<'_, L> {
             return Err(match failure {
                 Transient::Request(error) => self.request_error(error, true),
                 Transient::Status(status, reason) => self.status_error(status, reason, true),
-                Transient::Parse(status, source) => Error::Parse {
-                    url: scrub(self.url),
-                    status,
-                    attempts: self.attempts,
-                    source,
-                },
             });
         };
         let reason = match &failure {
             Transient::Request(error) => error.to_string(),
-            Transient::Status(_, reason) => reason.clone(),
-            Transient::Parse(_, error) => error.to_string(),
+            Transient::Status(_, reason) => self.source.pool.redact(reason),
         };
-        tracing::warn!(url = %scrub(self.url), attempt = self.attempts, ?delay, %reason, "transient failure; retrying");
+        tracing::warn!(url = %scrub(&self.request.url), attempt = self.attempts, ?delay, %reason, "transient failure; retrying");
         self.sleep(delay).await
     }
 
     /// Waits for quota, within the configured bounds, showing a countdown in the progress.
     async fn quota_wait(&mut self, wait: Duration, why: &str) -> Result<(), Error> {
         let config = &self.source.config;
-        let (url, attempts, status) = (scrub(self.url), self.attempts, self.last_status);
+        let (url, attempts, status) = (scrub(&self.request.url), self.attempts, self.last_status);
         if wait > config.max_quota_wait {
             return Err(Error::QuotaWaitTooLong {
                 url,
@@ -339,14 +276,14 @@ impl<L: IndexingLister> Fetch<'_, L> {
 
     fn cancelled(&self) -> Error {
         Error::Cancelled {
-            url: scrub(self.url),
+            url: scrub(&self.request.url),
             attempts: self.attempts,
         }
     }
 
     fn request_error(&self, error: reqwest::Error, retryable: bool) -> Error {
         Error::Request {
-            url: scrub(self.url),
+            url: scrub(&self.request.url),
             attempts: self.attempts,
             retryable,
             source: error.without_url(),
@@ -355,9 +292,9 @@ impl<L: IndexingLister> Fetch<'_, L> {
 
     fn status_error(&self, status: StatusCode, reason: String, retryable: bool) -> Error {
         Error::Status {
-            url: scrub(self.url),
+            url: scrub(&self.request.url),
             status,
-            reason,
+            reason: self.source.pool.redact(&reason),
             attempts: self.attempts,
             retryable,
         }

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 use bytes::BytesMut;
 use http::StatusCode;
 use http::header::{
-    ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
 };
-use lister_core::{PageResponse, Validators};
+use lister_core::{PageRequest, PageResponse, RequestBody, Validators};
 use url::{Host, Url};
 
+use crate::credential::{Hidden, Presented};
 use crate::error::scrub;
 use crate::{Error, TransportConfig};
 
@@ -98,16 +99,39 @@ impl Transport {
         })
     }
 
-    /// Sends one GET (conditional when `known` has validators) and reads the body.
+    /// Sends one request (conditional when `known` has validators), with the credential
+    /// `presented` as the forge wants it, and reads the body.
     pub(crate) async fn exchange(
         &self,
-        url: &Url,
-        authorization: Option<&HeaderValue>,
+        page: &PageRequest,
+        presented: Option<&Presented>,
         known: Option<&Validators>,
     ) -> Result<PageResponse, Failure> {
-        let mut request = self.client.get(url.clone());
-        if let Some(authorization) = authorization {
-            request = request.header(AUTHORIZATION, authorization.clone());
+        let url = &page.url;
+        let mut request = self.client.request(page.method.clone(), url.clone());
+        let mut form_field = None;
+        match presented {
+            Some(Presented::Header(name, value)) => {
+                request = request.header(name.clone(), value.clone());
+            }
+            Some(Presented::FormField(name, Hidden(value))) => form_field = Some((*name, value)),
+            None => {}
+        }
+        match &page.body {
+            RequestBody::Empty => {}
+            RequestBody::Form(fields) => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.extend_pairs(fields);
+                form.extend_pairs(form_field);
+                request = request
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form.finish());
+            }
+            RequestBody::Json(document) => {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(document.to_string());
+            }
         }
         let known = known.cloned().unwrap_or_default();
         let conditions = [

@@ -1,0 +1,140 @@
+//! The plug-in point: what a forge says about itself, and nothing else.
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::cursor::Cursor;
+use crate::page::{Classification, PageResponse, ParseError};
+use crate::request::PageRequest;
+use crate::{Origin, page_url};
+
+/// How a forge wants a credential presented. A user name and password always go as HTTP
+/// basic authentication; a token goes as the forge says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer TOKEN`.
+    Bearer,
+    /// `Authorization: token TOKEN` (GitHub, Gitea, Gogs).
+    Token,
+    /// A header of its own holding the token alone (GitLab's `PRIVATE-TOKEN`).
+    Header(&'static str),
+    /// A field of the form body (Phabricator's `api.token`).
+    FormField(&'static str),
+}
+
+/// A code forge: its name and instance, how a page is requested from a cursor, and how a
+/// response becomes origins and the next cursor. Fetching, retries, quota waits, credentials,
+/// validation, de-duplication, storage and state are the framework's.
+///
+/// The smallest forge names its constants, its item type and four functions:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use lister_core::{Forge, Origin, PageResponse, ParseError};
+///
+/// /// Pages of `{"repos": [{"id": 1, "clone_url": "https://…"}], "more": true}`.
+/// struct Tiny;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Repo<'a> { clone_url: Cow<'a, str> }
+///
+/// impl Forge for Tiny {
+///     type Cursor = u64;
+///     type Item<'a> = Repo<'a>;
+///     const NAME: &'static str = "tiny";
+///     const DEFAULT_URL: &'static str = "https://forge.example.org";
+///     const PATH: &'static str = "/api/repos?page={cursor}";
+///     const ITEMS: &'static str = "/repos";
+///
+///     fn first_cursor(&self) -> u64 { 1 }
+///
+///     fn next_cursor(&self, page: u64, response: &PageResponse) -> Result<Option<u64>, ParseError> {
+///         Ok(response.json_at::<bool>("/more")?.then_some(page + 1))
+///     }
+///
+///     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+///         Some(Origin::new(repo.clone_url, "git"))
+///     }
+/// }
+/// ```
+pub trait Forge: Send + Sync + 'static {
+    /// Where a page starts (see [`Cursor`]).
+    type Cursor: Cursor;
+    /// One listed item as the forge's JSON has it; it may borrow strings from the body.
+    type Item<'a>: Deserialize<'a>;
+
+    /// The forge's name on the command line and in the store (`github`).
+    const NAME: &'static str;
+    /// The address of its main instance as a user knows it (`https://github.com`).
+    const DEFAULT_URL: &'static str;
+    /// The listing path under the API base, with a `{cursor}` placeholder (the default
+    /// [`request`](Self::request) is a GET of it).
+    const PATH: &'static str = "";
+    /// Where the items are in a page: a JSON pointer (`/data`); empty when the page is the
+    /// array itself.
+    const ITEMS: &'static str = "";
+    /// The visit type of the forge's origins when an item does not say.
+    const VISIT_TYPE: &'static str = "git";
+    /// How a credential is presented.
+    const AUTH: Auth = Auth::Bearer;
+    /// Whether listing needs a credential (Phabricator): the run refuses to start without.
+    const NEEDS_CREDENTIAL: bool = false;
+    /// Headers every request carries (`Accept`, an API version…).
+    const HEADERS: &'static [(&'static str, &'static str)] = &[];
+
+    /// The API base of the instance at `url`, the address a user knows (an explicit API base
+    /// is given back as it is). The default is `url` itself.
+    fn api_base(&self, url: &Url) -> Url {
+        url.clone()
+    }
+
+    /// Where a listing with no saved state starts.
+    fn first_cursor(&self) -> Self::Cursor;
+
+    /// The request of the page at `cursor`: by default a GET of [`PATH`](Self::PATH) under
+    /// the API base, with `{cursor}` replaced by the cursor's text, percent-encoded.
+    fn request(&self, api: &Url, cursor: &Self::Cursor) -> Result<PageRequest, ParseError> {
+        let url = page_url(api, Self::PATH, &cursor.text())?;
+        Ok(PageRequest::get(url))
+    }
+
+    /// Where the listing goes after the page fetched at `cursor`; `None` ends it. It should
+    /// read headers or a small part of the body: the items are parsed apart, off the async
+    /// thread.
+    fn next_cursor(
+        &self,
+        cursor: Self::Cursor,
+        response: &PageResponse,
+    ) -> Result<Option<Self::Cursor>, ParseError>;
+
+    /// The origin of one item; `None` skips it (an item without a clone URL…).
+    fn origin(&self, item: Self::Item<'_>) -> Option<Origin>;
+
+    /// The forge's own reading of a response, asked before the default classifier (quota
+    /// headers, status codes); `None` hands over to it. Phabricator reports errors inside a
+    /// 200; GitHub's secondary limit is a 403 with a message.
+    fn classify(&self, response: &PageResponse) -> Option<Classification> {
+        let _ = response;
+        None
+    }
+}
+
+/// `url` with `path` appended, unless its path already ends with it: how a forge reaches its
+/// API from the address a user knows (`https://gitlab.example.org` → `…/api/v4`).
+///
+/// ```
+/// use lister_core::api_under;
+/// let url = |text| url::Url::parse(text).unwrap();
+/// assert_eq!(api_under(&url("https://git.example.org"), "api/v4").as_str(), "https://git.example.org/api/v4");
+/// assert_eq!(api_under(&url("https://example.org/gitlab/"), "api/v4").as_str(), "https://example.org/gitlab/api/v4");
+/// assert_eq!(api_under(&url("https://git.example.org/api/v4/"), "api/v4").as_str(), "https://git.example.org/api/v4/");
+/// ```
+pub fn api_under(url: &Url, path: &str) -> Url {
+    let current = url.path().trim_end_matches('/');
+    if current.ends_with(&format!("/{}", path.trim_matches('/'))) {
+        return url.clone();
+    }
+    let mut api = url.clone();
+    api.set_path(&format!("{current}/{}", path.trim_matches('/')));
+    api
+}

@@ -1,0 +1,96 @@
+//! How a page is requested: method, URL and an optional body. Credentials are never in it:
+//! the transport adds them as the forge's [`Auth`](crate::Auth) says, when it sends.
+
+use http::Method;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use url::Url;
+
+use crate::page::ParseError;
+
+/// The request of one page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// Where it goes (always on the instance's scheme, host and port).
+    pub url: Url,
+    /// What it carries.
+    pub body: RequestBody,
+}
+
+/// The body of a page request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestBody {
+    /// No body.
+    Empty,
+    /// `application/x-www-form-urlencoded` fields, in order.
+    Form(Vec<(String, String)>),
+    /// `application/json`.
+    Json(serde_json::Value),
+}
+
+impl PageRequest {
+    /// A GET of `url`.
+    pub fn get(url: Url) -> PageRequest {
+        PageRequest {
+            method: Method::GET,
+            url,
+            body: RequestBody::Empty,
+        }
+    }
+
+    /// A POST of form fields to `url`.
+    pub fn post_form<K: Into<String>, V: Into<String>>(
+        url: Url,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> PageRequest {
+        let fields = fields
+            .into_iter()
+            .map(|(key, value)| (key.into(), value.into()))
+            .collect();
+        PageRequest {
+            method: Method::POST,
+            url,
+            body: RequestBody::Form(fields),
+        }
+    }
+
+    /// A POST of a JSON document to `url` (a GraphQL query…).
+    pub fn post_json(url: Url, document: serde_json::Value) -> PageRequest {
+        PageRequest {
+            method: Method::POST,
+            url,
+            body: RequestBody::Json(document),
+        }
+    }
+
+    /// Whether the request can be asked conditionally and its answer remembered by URL: a GET.
+    pub fn is_cacheable(&self) -> bool {
+        self.method == Method::GET
+    }
+}
+
+/// Characters a cursor is percent-encoded against before it goes into a URL.
+const CURSOR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The URL of the page at `cursor`: `api` (without a trailing `/`) followed by `path` with
+/// `{cursor}` replaced by the percent-encoded cursor.
+///
+/// ```
+/// let base = url::Url::parse("https://ghe.example.org/api/v3/").unwrap();
+/// let url = lister_core::page_url(&base, "/repositories?since={cursor}", "42").unwrap();
+/// assert_eq!(url.as_str(), "https://ghe.example.org/api/v3/repositories?since=42");
+/// ```
+pub fn page_url(api: &Url, path: &str, cursor: &str) -> Result<Url, ParseError> {
+    let cursor = utf8_percent_encode(cursor, CURSOR_ENCODE).to_string();
+    let raw = format!(
+        "{}{}",
+        api.as_str().trim_end_matches('/'),
+        path.replace("{cursor}", &cursor)
+    );
+    Url::parse(&raw).map_err(|err| ParseError::new(format!("page URL `{raw}`: {err}")))
+}
