@@ -41,6 +41,13 @@ fn build<F: Forge + Default>(
 pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_github::GitHub>(),
     entry::<lister_bitbucket::Bitbucket>(),
+    entry::<lister_gitlab::GitLab>(),
+    entry::<lister_gitlab::Heptapod>(),
+    entry::<lister_gitea::Gitea>(),
+    entry::<lister_gitea::Forgejo>(),
+    entry::<lister_gitea::Gogs>(),
+    entry::<lister_phabricator::Phabricator>(),
+    entry::<lister_phabricator::Phorge>(),
 ];
 
 /// The forges' names.

@@ -1,0 +1,147 @@
+//! Gitea, Forgejo (Codeberg) and Gogs for lister: every repository the credential may see,
+//! through `GET /api/v1/repos/search`, paged by page number.
+//!
+//! Gitea and Forgejo list sorted by id (`sort=id&order=asc`; their default order is by
+//! name), so the cursor, the page number reached, stays meaningful: an incremental run asks
+//! the last page again and goes on, and finds every repository created since. Gogs cannot
+//! sort: only `q=_` lists every repository, in the database's order (in practice by id).
+//! Its state is the page reached too, so a rerun finds what was added at the end; only a
+//! `--full-pass` guarantees the rest. The origin is the repository's `clone_url`; private
+//! and internal repositories are recorded disabled.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! let listing = lister_http::http_listing(lister_gitea::Forgejo, None, None, Default::default())?;
+//! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use lister_core::{Auth, Forge, Origin, PageResponse, ParseError, api_under};
+use lister_http::link_cursor;
+use serde::Deserialize;
+use url::Url;
+
+/// A repository, as the listing reads it (Gitea, Forgejo and Gogs share the shape).
+#[derive(Deserialize)]
+pub struct Repository<'a> {
+    #[serde(borrow)]
+    clone_url: Option<Cow<'a, str>>,
+    updated_at: Option<DateTime<Utc>>,
+    fork: Option<bool>,
+    private: Option<bool>,
+    internal: Option<bool>,
+}
+
+/// The origin of a repository, on any of the three forges.
+fn origin(repo: Repository<'_>) -> Option<Origin> {
+    let hidden = repo.private == Some(true) || repo.internal == Some(true);
+    let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
+    Some(origin.with_last_update(repo.updated_at).with_enabled(!hidden))
+}
+
+/// Declares a forge of the Gitea family: its type, name, main instance and listing path.
+macro_rules! gitea_family {
+    ($(#[$doc:meta])* $forge:ident, $name:literal, $url:literal, $path:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $forge;
+
+        impl Forge for $forge {
+            type Cursor = u64;
+            type Item<'a> = Repository<'a>;
+            const NAME: &'static str = $name;
+            const DEFAULT_URL: &'static str = $url;
+            const PATH: &'static str = $path;
+            const ITEMS: &'static str = "/data";
+            const AUTH: Auth = Auth::Token;
+
+            fn api_base(&self, url: &Url) -> Url {
+                api_under(url, "api/v1")
+            }
+
+            fn first_cursor(&self) -> u64 {
+                1
+            }
+
+            /// The `page` of the `rel="next"` link.
+            fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
+                link_cursor(page, "page")
+            }
+
+            fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+                origin(repo)
+            }
+        }
+    };
+}
+
+gitea_family!(
+    /// The Gitea lister.
+    Gitea, "gitea", "https://gitea.com", "/repos/search?sort=id&order=asc&limit=50&page={cursor}"
+);
+gitea_family!(
+    /// The Forgejo lister (Codeberg is its main instance).
+    Forgejo, "forgejo", "https://codeberg.org", "/repos/search?sort=id&order=asc&limit=50&page={cursor}"
+);
+gitea_family!(
+    /// The Gogs lister: `q=_` (SQL's one-character wildcard) matches every repository.
+    Gogs, "gogs", "https://try.gogs.io", "/repos/search?q=_&limit=50&page={cursor}"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue, StatusCode};
+
+    fn response(link: Option<&str>, body: &str) -> PageResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(link) = link {
+            headers.insert("link", HeaderValue::from_str(link).unwrap());
+        }
+        PageResponse {
+            url: "https://codeberg.org/api/v1/repos/search?page=1".parse().unwrap(),
+            status: StatusCode::OK,
+            headers,
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    /// Cut from Gitea's swagger example of a repository.
+    const PAGE: &str = r#"{"ok": true, "data": [
+      {"id": 1, "name": "a", "full_name": "o/a", "clone_url": "https://gitea.example.org/o/a.git",
+       "html_url": "https://gitea.example.org/o/a", "fork": false, "private": false, "internal": false,
+       "mirror": false, "updated_at": "2024-03-01T10:20:30+01:00", "owner": {"id": 1, "login": "o"}},
+      {"id": 2, "clone_url": "https://gitea.example.org/o/b.git", "fork": true, "private": true,
+       "parent": {"id": 1}, "updated_at": "2024-03-02T00:00:00Z"}]}"#;
+
+    #[test]
+    fn reads_a_page() {
+        let read = lister_core::page_origins(&Forgejo, &response(None, PAGE)).unwrap();
+        let facts: Vec<_> = read.origins.iter().map(|o| (o.url.as_str(), o.is_fork, o.enabled)).collect();
+        assert_eq!(
+            facts,
+            [
+                ("https://gitea.example.org/o/a.git", Some(false), true),
+                ("https://gitea.example.org/o/b.git", Some(true), false)
+            ]
+        );
+        assert_eq!(read.origins[0].last_update.unwrap().to_rfc3339(), "2024-03-01T09:20:30+00:00");
+    }
+
+    #[test]
+    fn requests_pages_sorted_by_id_except_on_gogs() {
+        let api = Gitea.api_base(&Url::parse("https://gitea.example.org").unwrap());
+        let url = Gitea.request(&api, &3).unwrap().url;
+        assert_eq!(url.as_str(), "https://gitea.example.org/api/v1/repos/search?sort=id&order=asc&limit=50&page=3");
+        let url = Gogs.request(&api, &1).unwrap().url;
+        assert_eq!(url.as_str(), "https://gitea.example.org/api/v1/repos/search?q=_&limit=50&page=1");
+        let next = r#"<https://gitea.example.org/api/v1/repos/search?limit=50&page=4&sort=id>; rel="next", <https://gitea.example.org/api/v1/repos/search?page=9>; rel="last""#;
+        assert_eq!(Gitea.next_cursor(3, &response(Some(next), PAGE)).unwrap(), Some(4));
+        let last = r#"<https://gitea.example.org/api/v1/repos/search?page=1>; rel="first""#;
+        assert_eq!(Gitea.next_cursor(9, &response(Some(last), PAGE)).unwrap(), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! GitLab (gitlab.com and self-hosted) and Heptapod for lister: every project the
+//! credential may see, through `GET /api/v4/projects` with keyset pagination by id.
+//!
+//! The cursor is the project id reached, from the `id_after` of the `Link: rel="next"` URL,
+//! so an incremental run lists only the projects created since. The origin is the project's
+//! `http_url_to_repo`, as Software Heritage records it; private and internal projects are
+//! recorded disabled. Anonymous requests see only public projects, in the "simple" view that
+//! says neither visibility nor fork: the fork flag is then unknown.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! let url = url::Url::parse("https://gitlab.example.org")?;
+//! let listing = lister_http::http_listing(lister_gitlab::GitLab, None, Some(url), Default::default())?;
+//! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use lister_core::{Auth, Forge, Origin, PageResponse, ParseError, api_under};
+use lister_http::link_cursor;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use url::Url;
+
+/// The listing path, shared by GitLab and Heptapod.
+const PROJECTS: &str = "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
+
+/// A GitLab project, as the listing reads it.
+#[derive(Deserialize)]
+pub struct Project<'a> {
+    #[serde(borrow)]
+    http_url_to_repo: Option<Cow<'a, str>>,
+    last_activity_at: Option<DateTime<Utc>>,
+    #[serde(borrow)]
+    visibility: Option<Cow<'a, str>>,
+    forked_from_project: Option<IgnoredAny>,
+    #[serde(borrow)]
+    vcs_type: Option<Cow<'a, str>>,
+}
+
+impl Project<'_> {
+    /// The project's origin with this visit type.
+    fn origin(self, visit_type: &str) -> Option<Origin> {
+        let full_view = self.visibility.is_some();
+        let fork = full_view.then_some(self.forked_from_project.is_some());
+        let public = matches!(self.visibility.as_deref(), None | Some("public"));
+        let origin = Origin::new(self.http_url_to_repo?, visit_type).with_fork(fork);
+        Some(origin.with_last_update(self.last_activity_at).with_enabled(public))
+    }
+}
+
+/// The GitLab lister.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GitLab;
+
+impl Forge for GitLab {
+    type Cursor = u64;
+    type Item<'a> = Project<'a>;
+    const NAME: &'static str = "gitlab";
+    const DEFAULT_URL: &'static str = "https://gitlab.com";
+    const PATH: &'static str = PROJECTS;
+    const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
+
+    fn api_base(&self, url: &Url) -> Url {
+        api_under(url, "api/v4")
+    }
+
+    fn first_cursor(&self) -> u64 {
+        0
+    }
+
+    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
+        link_cursor(page, "id_after")
+    }
+
+    fn origin(&self, project: Project<'_>) -> Option<Origin> {
+        project.origin("git")
+    }
+}
+
+/// The Heptapod lister: GitLab's API, with each project's VCS in `vcs_type` (`hg_git`, a
+/// Mercurial project mirrored to Git, is listed as `hg`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Heptapod;
+
+impl Forge for Heptapod {
+    type Cursor = u64;
+    type Item<'a> = Project<'a>;
+    const NAME: &'static str = "heptapod";
+    const DEFAULT_URL: &'static str = "https://foss.heptapod.net";
+    const PATH: &'static str = PROJECTS;
+    const VISIT_TYPE: &'static str = "hg";
+    const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
+
+    fn api_base(&self, url: &Url) -> Url {
+        api_under(url, "api/v4")
+    }
+
+    fn first_cursor(&self) -> u64 {
+        0
+    }
+
+    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
+        link_cursor(page, "id_after")
+    }
+
+    fn origin(&self, project: Project<'_>) -> Option<Origin> {
+        let visit_type = match project.vcs_type.as_deref() {
+            Some("git") => "git",
+            _ => Self::VISIT_TYPE,
+        };
+        project.origin(visit_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue, StatusCode};
+
+    fn response(link: Option<&str>, body: &str) -> PageResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(link) = link {
+            headers.insert("link", HeaderValue::from_str(link).unwrap());
+        }
+        PageResponse {
+            url: "https://gitlab.example.org/api/v4/projects?id_after=0".parse().unwrap(),
+            status: StatusCode::OK,
+            headers,
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn origins<F: Forge>(forge: &F, body: &str) -> Vec<Origin> {
+        let read = lister_core::page_origins(forge, &response(None, body)).unwrap();
+        assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+        read.origins
+    }
+
+    /// From GitLab's documentation of `GET /projects`, cut to the fields that matter.
+    const FULL_VIEW: &str = r#"[
+      {"id": 4, "http_url_to_repo": "https://gitlab.example.com/diaspora/diaspora-client.git",
+       "last_activity_at": "2013-09-30T13:46:02Z", "visibility": "private", "namespace": {"id": 3}},
+      {"id": 6, "http_url_to_repo": "https://gitlab.example.com/brightbox/puppet.git",
+       "last_activity_at": "2013-09-30T13:46:02.000Z", "visibility": "public",
+       "forked_from_project": {"id": 5, "name": "puppet"}},
+      {"id": 7, "http_url_to_repo": "https://gitlab.example.com/a/b.git", "visibility": "internal"}]"#;
+
+    #[test]
+    fn reads_the_full_view() {
+        let origins = origins(&GitLab, FULL_VIEW);
+        let facts: Vec<_> = origins.iter().map(|o| (o.url.as_str(), o.enabled, o.is_fork)).collect();
+        assert_eq!(
+            facts,
+            [
+                ("https://gitlab.example.com/diaspora/diaspora-client.git", false, Some(false)),
+                ("https://gitlab.example.com/brightbox/puppet.git", true, Some(true)),
+                ("https://gitlab.example.com/a/b.git", false, Some(false)),
+            ]
+        );
+        assert_eq!(origins[0].last_update.unwrap().to_rfc3339(), "2013-09-30T13:46:02+00:00");
+    }
+
+    #[test]
+    fn the_simple_view_leaves_the_fork_flag_unknown() {
+        let simple = r#"[{"id": 4, "http_url_to_repo": "https://gitlab.example.com/a/b.git", "path": "b"}]"#;
+        let origins = origins(&GitLab, simple);
+        assert_eq!((origins[0].enabled, origins[0].is_fork), (true, None));
+    }
+
+    #[test]
+    fn heptapod_reads_the_vcs_of_each_project() {
+        let body = r#"[{"http_url_to_repo": "https://foss.heptapod.net/a/hg", "vcs_type": "hg"},
+            {"http_url_to_repo": "https://foss.heptapod.net/a/mirrored", "vcs_type": "hg_git"},
+            {"http_url_to_repo": "https://foss.heptapod.net/a/git.git", "vcs_type": "git"}]"#;
+        let types: Vec<_> = origins(&Heptapod, body).into_iter().map(|o| o.visit_type).collect();
+        assert_eq!(types, ["hg", "hg", "git"]);
+    }
+
+    #[test]
+    fn pages_by_the_id_after_of_the_next_link() {
+        let link = r#"<https://gitlab.example.org/api/v4/projects?id_after=42&order_by=id&pagination=keyset&per_page=100&sort=asc>; rel="next""#;
+        assert_eq!(GitLab.next_cursor(0, &response(Some(link), "[]")).unwrap(), Some(42));
+        assert_eq!(GitLab.next_cursor(42, &response(None, "[]")).unwrap(), None);
+        let api = GitLab.api_base(&Url::parse("https://gitlab.example.org").unwrap());
+        let request = GitLab.request(&api, &42).unwrap();
+        assert_eq!(
+            request.url.as_str(),
+            "https://gitlab.example.org/api/v4/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after=42"
+        );
+    }
+}

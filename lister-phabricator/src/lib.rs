@@ -1,0 +1,261 @@
+//! Phabricator and Phorge for lister: every repository of an instance, through Conduit's
+//! `POST /api/diffusion.repository.search`, oldest first.
+//!
+//! Conduit needs a token (`PHABRICATOR_TOKEN`, `PHORGE_TOKEN`), sent as the form field
+//! `api.token`. The cursor is Conduit's opaque `after`; an incremental run asks the page of
+//! the last cursor again, and goes on from there. An instance hosts git, Mercurial and
+//! Subversion repositories: the visit type is the repository's `vcs`. The origin is the
+//! repository's own https (else http) clone URI, by short name, else callsign, else id (as
+//! Software Heritage records it), never a URI it only mirrors or observes. Repositories not
+//! visible to the public are recorded disabled. Conduit reports errors inside a `200`: they
+//! stop the run with Conduit's message.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! let config = lister_http::TransportConfig {
+//!     credentials: vec![lister_http::Credential::token("api-0123456789abcdefghijklmnopqr")],
+//!     ..Default::default()
+//! };
+//! let listing = lister_http::http_listing(lister_phabricator::Phorge, None, None, config)?;
+//! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+
+use lister_core::{
+    Auth, Classification, Forge, Opaque, Origin, PageRequest, PageResponse, ParseError,
+};
+use serde::Deserialize;
+use url::Url;
+
+/// A repository, as the listing reads it.
+#[derive(Deserialize)]
+pub struct Repository<'a> {
+    #[serde(borrow)]
+    fields: Fields<'a>,
+    #[serde(borrow)]
+    attachments: Attachments<'a>,
+}
+
+#[derive(Deserialize)]
+struct Fields<'a> {
+    vcs: Cow<'a, str>,
+    #[serde(borrow)]
+    policy: Option<Policy<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Policy<'a> {
+    view: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Attachments<'a> {
+    #[serde(borrow)]
+    uris: Uris<'a>,
+}
+
+#[derive(Deserialize)]
+struct Uris<'a> {
+    #[serde(borrow)]
+    uris: Vec<Uri<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Uri<'a> {
+    #[serde(borrow)]
+    fields: UriFields<'a>,
+}
+
+#[derive(Deserialize)]
+struct UriFields<'a> {
+    uri: Effective<'a>,
+    builtin: Builtin<'a>,
+}
+
+#[derive(Deserialize)]
+struct Effective<'a> {
+    effective: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Builtin<'a> {
+    protocol: Option<Cow<'a, str>>,
+    identifier: Option<Cow<'a, str>>,
+}
+
+/// The rank of a clone URI (lower is preferred); `None` for one that is not the instance's
+/// own http(s) URI.
+fn rank(builtin: &Builtin<'_>) -> Option<usize> {
+    let protocol = ["https", "http"].iter().position(|p| builtin.protocol.as_deref() == Some(p))?;
+    let identifiers = ["shortname", "callsign", "id"];
+    let identifier = identifiers.iter().position(|i| builtin.identifier.as_deref() == Some(i))?;
+    Some(protocol * identifiers.len() + identifier)
+}
+
+/// The origin of a repository, on either forge.
+fn origin(repo: Repository<'_>) -> Option<Origin> {
+    let uris = repo.attachments.uris.uris.into_iter().map(|uri| uri.fields);
+    let best = uris.filter_map(|uri| Some((rank(&uri.builtin)?, uri.uri.effective))).min()?;
+    let view = repo.fields.policy.and_then(|policy| policy.view);
+    let public = matches!(view.as_deref(), None | Some("public"));
+    Some(Origin::new(best.1, repo.fields.vcs).with_enabled(public))
+}
+
+/// The search request of the page after `after` (the first page: none).
+fn search(api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
+    let url = api.join("api/diffusion.repository.search");
+    let url = url.map_err(|err| ParseError::new(format!("Conduit URL: {err}")))?;
+    let mut form = vec![("order", "oldest"), ("attachments[uris]", "1"), ("limit", "100")];
+    form.extend((!after.0.is_empty()).then_some(("after", after.0.as_str())));
+    Ok(PageRequest::post_form(url, form))
+}
+
+/// Conduit's `after`, or `None` at the end.
+fn after(page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
+    let after: Option<Cow<'_, str>> = page.json_at("/result/cursor/after")?;
+    Ok(after.map(|after| Opaque(after.into_owned())))
+}
+
+/// A Conduit error reported inside a successful answer.
+fn conduit_error(page: &PageResponse) -> Option<Classification> {
+    let code: Option<Cow<'_, str>> = page.json_at("/error_code").ok()?;
+    let info: Option<Cow<'_, str>> = page.json_at("/error_info").ok().flatten();
+    let info = info.unwrap_or_default();
+    code.map(|code| Classification::Fatal(format!("Conduit error {code}: {info}")))
+}
+
+/// Declares a forge of the Phabricator family: its type, name and main instance.
+macro_rules! conduit_forge {
+    ($(#[$doc:meta])* $forge:ident, $name:literal, $url:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $forge;
+
+        impl Forge for $forge {
+            type Cursor = Opaque;
+            type Item<'a> = Repository<'a>;
+            const NAME: &'static str = $name;
+            const DEFAULT_URL: &'static str = $url;
+            const ITEMS: &'static str = "/result/data";
+            const AUTH: Auth = Auth::FormField("api.token");
+            const NEEDS_CREDENTIAL: bool = true;
+
+            fn first_cursor(&self) -> Opaque {
+                Opaque(String::new())
+            }
+
+            fn request(&self, api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
+                search(api, after)
+            }
+
+            fn next_cursor(&self, _: Opaque, page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
+                after(page)
+            }
+
+            fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+                origin(repo)
+            }
+
+            fn classify(&self, page: &PageResponse) -> Option<Classification> {
+                page.status.is_success().then(|| conduit_error(page)).flatten()
+            }
+        }
+    };
+}
+
+conduit_forge!(
+    /// The Phabricator lister.
+    Phabricator, "phabricator", "https://secure.phabricator.com"
+);
+conduit_forge!(
+    /// The Phorge lister (Phabricator's community fork).
+    Phorge, "phorge", "https://we.phorge.it"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, StatusCode};
+
+    fn response(body: &str) -> PageResponse {
+        PageResponse {
+            url: "https://phorge.example.org/api/diffusion.repository.search".parse().unwrap(),
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn uri(effective: &str, protocol: &str, identifier: &str) -> String {
+        format!(
+            r#"{{"id": "1", "type": "RURI", "fields": {{"uri": {{"raw": "x", "display": "x", "effective": "{effective}", "normalized": "x"}},
+               "io": {{"effective": "read"}}, "builtin": {{"protocol": {protocol}, "identifier": {identifier}}}, "disabled": false}}}}"#
+        )
+    }
+
+    fn page(after: &str) -> String {
+        let repo = |vcs: &str, view: &str, uris: Vec<String>| {
+            format!(
+                r#"{{"id": 7, "type": "REPO", "phid": "PHID-REPO-x", "fields": {{"name": "n", "vcs": "{vcs}", "callsign": "N",
+                   "shortName": "n", "status": "active", "policy": {{"view": "{view}", "edit": "admin"}}}},
+                   "attachments": {{"uris": {{"uris": [{}]}}}}}}"#,
+                uris.join(",")
+            )
+        };
+        let git = repo("git", "public", vec![
+            uri("ssh://git@phorge.example.org/source/n.git", "\"ssh\"", "\"shortname\""),
+            uri("https://phorge.example.org/diffusion/7/n.git", "\"https\"", "\"id\""),
+            uri("https://phorge.example.org/source/n.git", "\"https\"", "\"shortname\""),
+            uri("https://github.com/up/n.git", "null", "null"),
+        ]);
+        let hg = repo("hg", "users", vec![uri("https://phorge.example.org/diffusion/N/", "\"https\"", "\"callsign\"")]);
+        let mirror_only = repo("git", "public", vec![uri("git@github.com:up/m.git", "null", "null")]);
+        format!(
+            r#"{{"result": {{"data": [{git}, {hg}, {mirror_only}], "maps": {{}}, "query": {{"queryKey": null}},
+               "cursor": {{"limit": 100, "after": {after}, "before": null, "order": "oldest"}}}}, "error_code": null, "error_info": null}}"#
+        )
+    }
+
+    #[test]
+    fn prefers_the_instances_own_https_uri_by_short_name() {
+        let read = lister_core::page_origins(&Phorge, &response(&page("\"7\""))).unwrap();
+        assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+        let facts: Vec<_> = read.origins.iter().map(|o| (o.url.as_str(), o.visit_type.as_str(), o.enabled)).collect();
+        assert_eq!(
+            facts,
+            [
+                ("https://phorge.example.org/source/n.git", "git", true),
+                ("https://phorge.example.org/diffusion/N/", "hg", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn pages_by_the_opaque_after() {
+        let next = Phorge.next_cursor(Opaque(String::new()), &response(&page("\"7\"")));
+        assert_eq!(next.unwrap(), Some(Opaque("7".into())));
+        assert_eq!(Phorge.next_cursor(Opaque("7".into()), &response(&page("null"))).unwrap(), None);
+        let api = Url::parse("https://phorge.example.org/").unwrap();
+        let first = Phorge.request(&api, &Opaque(String::new())).unwrap();
+        assert_eq!(first.method, http::Method::POST);
+        assert_eq!(first.url.as_str(), "https://phorge.example.org/api/diffusion.repository.search");
+        let lister_core::RequestBody::Form(fields) = Phorge.request(&api, &Opaque("7".into())).unwrap().body else {
+            panic!("a form")
+        };
+        assert!(fields.contains(&("after".into(), "7".into())) && fields.contains(&("order".into(), "oldest".into())));
+    }
+
+    #[test]
+    fn conduit_errors_inside_a_200_are_fatal() {
+        let error = r#"{"result": null, "error_code": "ERR-INVALID-AUTH", "error_info": "API token has the wrong length."}"#;
+        let classified = Phabricator.classify(&response(error));
+        assert_eq!(
+            classified,
+            Some(Classification::Fatal("Conduit error ERR-INVALID-AUTH: API token has the wrong length.".into()))
+        );
+        assert_eq!(Phabricator.classify(&response(&page("null"))), None);
+    }
+}
