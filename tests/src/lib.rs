@@ -1,8 +1,10 @@
 //! The fake forge and the end-to-end tests of lister.
 //!
-//! [`fake_forge`] serves GitHub's and Bitbucket Cloud's listing endpoints on `127.0.0.1`,
-//! with quotas, scripted faults and a record of every request; the tests in `tests/` run
-//! the transport and the listers against it, and `benches/` measures the transport.
+//! [`fake_forge`] serves the listing endpoints of GitHub, Bitbucket Cloud, GitLab, Heptapod,
+//! Gitea, Forgejo, Gogs, Phabricator and Phorge on one `127.0.0.1` port, with quotas,
+//! scripted faults, a record of every request, and the origins a correct lister must produce
+//! from each; the tests in `tests/` run the transport and the listers against it, and
+//! `benches/` measures the transport.
 
 pub mod fake_forge;
 

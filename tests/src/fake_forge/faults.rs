@@ -3,6 +3,14 @@
 //! [`FakeForge::inject`](super::FakeForge::inject)`(fault, times, after_requests)` applies
 //! `fault` to `times` listing requests, starting once `after_requests` more listing requests
 //! have been served. Faults injected earlier are served first; a fault does not spend quota.
+//!
+//! Every forge's listing endpoint counts as a listing request. Status, body and delivery
+//! faults apply everywhere. Rate-limit faults take the forge's own form where it has one:
+//! on GitLab and Heptapod, `PrimaryLimit` is GitLab's throttled 429 (`RateLimit-Remaining: 0`,
+//! `Retry-After`) and `BareTooManyRequests` a bare 429 `Retry later`; on Phabricator and
+//! Phorge both are the limiter's plain-text `TOO MANY REQUESTS`. `LoopingNext` points the
+//! next link (or Conduit cursor) back to the start and `OffHostNext` the next link elsewhere
+//! (not on Phabricator, whose cursor is no URL). `JunkEntries` is GitHub's and Bitbucket's.
 
 use std::time::{Duration, SystemTime};
 

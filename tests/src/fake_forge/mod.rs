@@ -1,5 +1,23 @@
-//! A fake code forge on `127.0.0.1`: GitHub's and Bitbucket Cloud's listing endpoints, with
-//! per-token quotas, scripted faults and a record of every request.
+//! A fake code forge on `127.0.0.1`: the listing endpoints of several forges on one port,
+//! with per-token quotas, scripted faults and a record of every request.
+//!
+//! | forge | endpoint | paging | items |
+//! |---|---|---|---|
+//! | GitHub | `GET /repositories?since=ID` (also under `/api/v3`) | `Link` next | minimal repositories |
+//! | Bitbucket Cloud | `GET /2.0/repositories?after=DATE&pagelen=N` | body `next` | repositories |
+//! | GitLab | `GET /api/v4/projects?pagination=keyset&order_by=id&sort=asc&id_after=ID` | `Link` next | projects (full view with a token, "simple" view anonymously) |
+//! | Heptapod | the same under `/heptapod` | as GitLab | projects with `vcs_type` |
+//! | Gitea | `GET /api/v1/repos/search?sort=id&order=asc&limit=N&page=P` | `Link`, `x-total-count` | `{"ok":true,"data":[…]}` |
+//! | Forgejo | the same under `/forgejo` | as Gitea | Forgejo's repositories |
+//! | Gogs | `GET /gogs/api/v1/repos/search?q=_&limit=N&page=P` | `Link` (page only) | `{"ok":true,"data":[…]}` |
+//! | Phabricator | `POST /api/diffusion.repository.search` (form) | body `cursor.after` | repositories with their URIs |
+//! | Phorge | the same under `/phorge` | as Phabricator | as Phabricator |
+//!
+//! Items are built from the fixtures in `tests/fixtures/`, so they have the real shapes.
+//! The repositories' URLs are on `*.example.org` hosts (never contacted); what a correct
+//! lister makes of them is [`ExpectedOrigin`] (`FakeForge::gitlab_origins` and the like).
+//! Every listing request counts for [`Fault`]s; quotas apply to GitHub, Bitbucket, GitLab
+//! and Phabricator (Gitea, Forgejo and Gogs have no rate limiter of their own).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -19,10 +37,18 @@
 //! ```
 
 mod bitbucket;
+mod conduit;
 mod faults;
+mod gitea;
 mod github;
+mod gitlab;
+mod gitlab_route;
+mod gogs;
+mod instance;
+mod origins;
 mod other_host;
 mod payload;
+mod phabricator;
 mod quota;
 mod routes;
 mod server;
@@ -35,6 +61,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use faults::Fault;
+pub use origins::ExpectedOrigin;
 pub use other_host::OtherHost;
 pub use quota::{QuotaConfig, QuotaKey};
 pub use server::RecordedRequest;
@@ -61,17 +88,39 @@ pub struct Config {
     pub bitbucket_repositories: u64,
     /// How GitHub's listing ends.
     pub github_end: GithubEnd,
+    /// How many GitLab projects exist (public, internal and private).
+    pub gitlab_projects: u64,
+    /// How many Heptapod projects exist.
+    pub heptapod_projects: u64,
+    /// How many Gitea repositories exist (public and private).
+    pub gitea_repositories: u64,
+    /// How many Forgejo repositories exist.
+    pub forgejo_repositories: u64,
+    /// How many Gogs repositories exist (private ones included, which no search shows).
+    pub gogs_repositories: u64,
+    /// How many Phabricator repositories exist.
+    pub phabricator_repositories: u64,
+    /// How many Phorge repositories exist.
+    pub phorge_repositories: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
 
 impl Default for Config {
-    /// 1,000 GitHub repositories (10 pages), 250 Bitbucket ones, GitHub's default quotas.
+    /// 1,000 GitHub repositories (10 pages), 250 of every other forge's (several pages each),
+    /// GitHub's default quotas.
     fn default() -> Self {
         Config {
             github_repositories: 1_000,
             bitbucket_repositories: 250,
             github_end: GithubEnd::EmptyPage,
+            gitlab_projects: 250,
+            heptapod_projects: 250,
+            gitea_repositories: 250,
+            forgejo_repositories: 250,
+            gogs_repositories: 250,
+            phabricator_repositories: 250,
+            phorge_repositories: 250,
             quota: QuotaConfig::default(),
         }
     }
@@ -100,6 +149,16 @@ impl FakeForge {
             github_count: AtomicU64::new(config.github_repositories),
             bitbucket_count: AtomicU64::new(config.bitbucket_repositories),
             github_end: config.github_end,
+            counts: [
+                config.gitlab_projects,
+                config.heptapod_projects,
+                config.gitea_repositories,
+                config.forgejo_repositories,
+                config.gogs_repositories,
+                config.phabricator_repositories,
+                config.phorge_repositories,
+            ]
+            .map(AtomicU64::new),
         });
         let shared = state.clone();
         let handler: server::Handler = Arc::new(move |request, local| {
@@ -117,8 +176,8 @@ impl FakeForge {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/`: GitHub's API base (`/repositories`) and Bitbucket's
-    /// (`/2.0/repositories`).
+    /// `http://127.0.0.1:PORT/`: GitHub's API base (`/repositories`), Bitbucket's
+    /// (`/2.0/repositories`), and the instance URL of GitLab, Gitea and Phabricator.
     pub fn base_url(&self) -> Url {
         Url::parse(&format!("http://{}/", self.addr)).expect("a socket address makes a URL")
     }

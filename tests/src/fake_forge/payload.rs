@@ -99,6 +99,110 @@ pub(crate) fn first_object(array: &str) -> &str {
     panic!("unterminated object in fixture")
 }
 
+/// The members of a minified JSON object, as `"key":value` texts, in order.
+pub(crate) fn members(object: &str) -> Vec<&str> {
+    let inner = &object[1..object.len() - 1];
+    let (mut out, mut start) = (Vec::new(), 0);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, c) in inner.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&inner[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < inner.len() {
+        out.push(&inner[start..]);
+    }
+    out
+}
+
+/// The `"key":value` member of a minified JSON object.
+pub(crate) fn member<'a>(object: &'a str, key: &str) -> &'a str {
+    let prefix = format!("\"{key}\":");
+    members(object)
+        .into_iter()
+        .find(|member| member.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("the fixture has {key}"))
+}
+
+/// The value of the `key` member of a minified JSON object.
+pub(crate) fn value<'a>(object: &'a str, key: &str) -> &'a str {
+    &member(object, key)[key.len() + 3..]
+}
+
+/// The object with only the members named in `keys` (in the object's order).
+pub(crate) fn retain(object: &str, keys: &[&str]) -> String {
+    let kept: Vec<&str> = members(object)
+        .into_iter()
+        .filter(|member| {
+            keys.iter()
+                .any(|key| member.starts_with(&format!("\"{key}\":")))
+        })
+        .collect();
+    format!("{{{}}}", kept.join(","))
+}
+
+/// Sparse, strictly increasing ids: the `k`-th (from 1) is in `k * step .. (k + 1) * step`.
+pub(crate) fn sparse_id(k: u64, step: u64) -> u64 {
+    k * step + (k * 7919 % step)
+}
+
+/// The first position in `1..=count` where the monotone `holds` becomes true (`count + 1`
+/// when it never does).
+pub(crate) fn first_position(count: u64, holds: impl Fn(u64) -> bool) -> u64 {
+    let (mut low, mut high) = (1, count + 1);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if holds(mid) {
+            high = mid
+        } else {
+            low = mid + 1
+        }
+    }
+    low
+}
+
+/// Appends an RFC 3339 time: `seconds` since the epoch, with `millis` digits when given,
+/// `Z` for a zero `offset_minutes` and `+HH:MM` otherwise.
+pub(crate) fn push_time(out: &mut Vec<u8>, seconds: i64, millis: Option<u32>, offset_minutes: i32) {
+    use std::io::Write as _;
+    let offset = chrono::FixedOffset::east_opt(offset_minutes * 60).expect("a sane offset");
+    let at = chrono::DateTime::from_timestamp(seconds, millis.unwrap_or(0) * 1_000_000)
+        .unwrap_or_default()
+        .with_timezone(&offset);
+    let _ = write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S"));
+    if millis.is_some() {
+        let _ = write!(out, "{}", at.format("%.3f"));
+    }
+    if offset_minutes == 0 {
+        out.push(b'Z');
+    } else {
+        let _ = write!(out, "{}", at.format("%:z"));
+    }
+}
+
+/// [`push_time`] as text.
+pub(crate) fn time_text(seconds: i64, millis: Option<u32>, offset_minutes: i32) -> String {
+    let mut out = Vec::new();
+    push_time(&mut out, seconds, millis, offset_minutes);
+    String::from_utf8(out).expect("times are ASCII")
+}
+
 /// Standard base64 (with padding), as GitHub's node ids and Basic credentials use it.
 pub(crate) fn base64(input: &[u8]) -> String {
     use base64::Engine as _;
@@ -154,6 +258,27 @@ mod tests {
             "MDEwOlJlcG9zaXRvcnkxMjk2MjY5"
         );
         assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn members_and_retain() {
+        let object = "{\"a\":1,\"b\":{\"c\":[1,2]},\"d\":\"x,y\"}";
+        assert_eq!(
+            members(object),
+            ["\"a\":1", "\"b\":{\"c\":[1,2]}", "\"d\":\"x,y\""]
+        );
+        assert_eq!(value(object, "b"), "{\"c\":[1,2]}");
+        assert_eq!(retain(object, &["d", "a"]), "{\"a\":1,\"d\":\"x,y\"}");
+    }
+
+    #[test]
+    fn sparse_ids_and_positions() {
+        let ids: Vec<u64> = (1..500).map(|k| sparse_id(k, 5)).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(first_position(10, |k| sparse_id(k, 5) > sparse_id(4, 5)), 5);
+        assert_eq!(first_position(10, |_| false), 11);
+        assert_eq!(time_text(0, Some(5), 0), "1970-01-01T00:00:00.005Z");
+        assert_eq!(time_text(0, None, 60), "1970-01-01T01:00:00+01:00");
     }
 
     #[test]

@@ -34,7 +34,8 @@ impl Default for QuotaConfig {
 pub enum QuotaKey {
     /// Requests without credentials.
     Anonymous,
-    /// A token sent as `Authorization: Bearer X` or `Authorization: token X`.
+    /// A token sent as `Authorization: Bearer X`, `Authorization: token X` or GitLab's
+    /// `PRIVATE-TOKEN: X` (or as Conduit's `api.token` form field).
     Token(String),
     /// A Basic credential, as its base64 `user:password` form.
     Basic(String),
@@ -51,8 +52,12 @@ impl QuotaKey {
         QuotaKey::Basic(base64(format!("{user}:{password}").as_bytes()))
     }
 
-    /// The bucket a request's `Authorization` header names (anonymous without one).
+    /// The bucket a request's `PRIVATE-TOKEN` or `Authorization` header names (anonymous
+    /// without one).
     pub fn of(headers: &HeaderMap) -> QuotaKey {
+        if let Some(token) = headers.get("private-token").and_then(|v| v.to_str().ok()) {
+            return QuotaKey::Token(token.trim().to_owned());
+        }
         let Some(value) = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -189,6 +194,9 @@ mod tests {
         assert_eq!(key("Bearer abc"), QuotaKey::token("abc"));
         assert_eq!(key("token abc"), QuotaKey::token("abc"));
         assert_eq!(key("Basic dTpw"), QuotaKey::basic("u", "p"));
+        let mut gitlab = HeaderMap::new();
+        gitlab.insert("private-token", "glpat-abc".parse().unwrap());
+        assert_eq!(QuotaKey::of(&gitlab), QuotaKey::token("glpat-abc"));
         assert_eq!(QuotaKey::of(&HeaderMap::new()), QuotaKey::Anonymous);
     }
 

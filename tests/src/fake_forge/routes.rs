@@ -1,18 +1,25 @@
-//! The fake forge's endpoints: GitHub (`/repositories`, `/api/v3/repositories`) and
-//! Bitbucket Cloud (`/2.0/repositories`), with quotas and scripted faults.
+//! The fake forge's endpoints: GitHub (`/repositories`, `/api/v3/repositories`),
+//! Bitbucket Cloud (`/2.0/repositories`) and the [`Instance`]s (GitLab, Heptapod, Gitea,
+//! Forgejo, Gogs, Phabricator, Phorge), with quotas and scripted faults.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use url::Url;
 
 use super::faults::{Fault, Script, json_error, primary_limit, too_many_requests};
+use super::instance::Instance;
 use super::quota::{QuotaKey, Quotas};
 use super::server::{Body, Dropped, Log, RecordedRequest, empty, header_value, lock};
 use super::{GithubEnd, bitbucket, github};
+
+/// The largest request body read (a Conduit form is a few hundred bytes).
+const MAX_REQUEST_BODY: usize = 1 << 20;
 
 /// Everything the endpoints share.
 #[derive(Debug)]
@@ -23,26 +30,52 @@ pub(crate) struct State {
     pub(crate) github_count: AtomicU64,
     pub(crate) bitbucket_count: AtomicU64,
     pub(crate) github_end: GithubEnd,
+    /// The repository count of each [`Instance`], by [`Instance::index`].
+    pub(crate) counts: [AtomicU64; Instance::ALL.len()],
+}
+
+impl State {
+    /// How many repositories `instance` has.
+    pub(crate) fn count(&self, instance: Instance) -> u64 {
+        self.counts[instance.index()].load(Ordering::Relaxed)
+    }
 }
 
 /// One request's view of the forge.
-struct Call<'a> {
-    state: &'a State,
-    fault: Option<Fault>,
-    key: QuotaKey,
-    headers: &'a HeaderMap,
-    query: Vec<(String, String)>,
+pub(crate) struct Call<'a> {
+    pub(crate) state: &'a State,
+    /// The fault scripted for this request, if any (one that replaces the answer is already
+    /// served).
+    pub(crate) fault: Option<Fault>,
+    pub(crate) key: QuotaKey,
+    pub(crate) headers: &'a HeaderMap,
+    /// The query parameters, then those of a form-encoded body.
+    pub(crate) query: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT`, as the request reached the fake.
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Call<'_> {
-    fn param(&self, name: &str) -> Option<&str> {
+    /// The first value of a parameter.
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+}
+
+/// Which endpoint a path names.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// GitHub, under this API prefix (`""` or `/api/v3`).
+    Github(&'static str),
+    Bitbucket,
+    Forge(Instance),
+}
+
+fn parse_form(text: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    url::form_urlencoded::parse(text).into_owned()
 }
 
 /// Serves one request.
@@ -51,43 +84,81 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
     local: SocketAddr,
 ) -> Result<Response<Body>, Dropped> {
-    state.log.push(RecordedRequest::of(&request, local));
-    let prefix = match request.uri().path() {
-        "/repositories" => Some(""),
-        "/api/v3/repositories" => Some("/api/v3"),
-        "/2.0/repositories" => None,
-        _ => return Ok(json_error(StatusCode::NOT_FOUND, "Not Found")),
+    let (parts, body) = request.into_parts();
+    let body = match http_body_util::Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
     };
-    if request.method() != Method::GET {
+    state
+        .log
+        .push(RecordedRequest::from_parts(&parts, body.clone(), local));
+    let route = match parts.uri.path() {
+        "/repositories" => Route::Github(""),
+        "/api/v3/repositories" => Route::Github("/api/v3"),
+        "/2.0/repositories" => Route::Bitbucket,
+        path => match Instance::route(path) {
+            Some(instance) => Route::Forge(instance),
+            None => return Ok(json_error(StatusCode::NOT_FOUND, "Not Found")),
+        },
+    };
+    let allowed = match route {
+        Route::Forge(instance) if instance.is_conduit() => {
+            parts.method == Method::GET || parts.method == Method::POST
+        }
+        _ => parts.method == Method::GET,
+    };
+    if !allowed {
         return Ok(json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
         ));
     }
     let fault = lock(&state.script).next();
-    let key = QuotaKey::of(request.headers());
+    let mut query: Vec<(String, String)> =
+        parse_form(parts.uri.query().unwrap_or("").as_bytes()).collect();
+    let form = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        query.extend(parse_form(&body));
+    }
+    let key = match route {
+        Route::Forge(instance) if instance.is_conduit() => query
+            .iter()
+            .find(|(name, _)| name == "api.token")
+            .map_or(QuotaKey::Anonymous, |(_, token)| QuotaKey::token(token)),
+        _ => QuotaKey::of(&parts.headers),
+    };
     if let Some(fault) = &fault {
         let usage = lock(&state.quotas)
             .charge(&key, false)
             .unwrap_or_else(|usage| usage);
+        if let Route::Forge(instance) = route
+            && let Some(response) = instance.replacement(fault, usage, &key)
+        {
+            return Ok(response);
+        }
         if let Some(response) = fault.replacement(usage) {
             return response;
         }
     }
-    let query = url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
     let call = Call {
         state: &state,
         fault,
         key,
-        headers: request.headers(),
+        headers: &parts.headers,
         query,
         base: format!("http://{local}"),
     };
-    match prefix {
-        Some(prefix) => github_page(call, prefix).await,
-        None => bitbucket_page(call).await,
+    match route {
+        Route::Github(prefix) => github_page(call, prefix).await,
+        Route::Bitbucket => bitbucket_page(call).await,
+        Route::Forge(instance) => instance.serve(call).await,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct RecordedRequest {
     pub headers: HeaderMap,
     /// The local address (host and port) the request arrived on.
     pub local_addr: SocketAddr,
+    /// The body (empty for a GET; a Conduit call's form).
+    pub body: Bytes,
 }
 
 impl RecordedRequest {
@@ -54,6 +56,14 @@ impl RecordedRequest {
             .map(|(_, value)| value.into_owned())
     }
 
+    /// The decoded value of a field of a form-encoded body.
+    pub fn form(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(&self.body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    /// The request without its body (not read yet).
     pub(crate) fn of(request: &Request<Incoming>, local_addr: SocketAddr) -> Self {
         RecordedRequest {
             method: request.method().clone(),
@@ -63,6 +73,25 @@ impl RecordedRequest {
                 .map_or_else(String::new, |p| p.to_string()),
             headers: request.headers().clone(),
             local_addr,
+            body: Bytes::new(),
+        }
+    }
+
+    /// The request from its head and its (read) body.
+    pub(crate) fn from_parts(
+        parts: &http::request::Parts,
+        body: Bytes,
+        local_addr: SocketAddr,
+    ) -> Self {
+        RecordedRequest {
+            method: parts.method.clone(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or_else(String::new, |p| p.to_string()),
+            headers: parts.headers.clone(),
+            local_addr,
+            body,
         }
     }
 }

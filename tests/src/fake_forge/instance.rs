@@ -1,0 +1,153 @@
+//! The forges served besides GitHub and Bitbucket, each at its own path prefix of the one
+//! listening port, with its own repository count.
+
+use http::Response;
+
+use super::faults::Fault;
+use super::quota::{QuotaKey, Usage};
+use super::routes::Call;
+use super::server::{Body, Dropped};
+use super::{conduit, gitea, gitlab_route, gogs};
+
+/// One of the forges served besides GitHub and Bitbucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Instance {
+    /// GitLab: `/api/v4/projects`.
+    Gitlab,
+    /// Heptapod: `/heptapod/api/v4/projects`.
+    Heptapod,
+    /// Gitea: `/api/v1/repos/search`.
+    Gitea,
+    /// Forgejo: `/forgejo/api/v1/repos/search`.
+    Forgejo,
+    /// Gogs: `/gogs/api/v1/repos/search`.
+    Gogs,
+    /// Phabricator: `/api/diffusion.repository.search`.
+    Phabricator,
+    /// Phorge: `/phorge/api/diffusion.repository.search`.
+    Phorge,
+}
+
+impl Instance {
+    /// Every instance, in the order of [`Instance::index`].
+    pub(crate) const ALL: [Instance; 7] = [
+        Instance::Gitlab,
+        Instance::Heptapod,
+        Instance::Gitea,
+        Instance::Forgejo,
+        Instance::Gogs,
+        Instance::Phabricator,
+        Instance::Phorge,
+    ];
+
+    /// The position in [`Instance::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The path prefix of the instance on the fake (`""` or `/heptapod`…).
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Instance::Heptapod => "/heptapod",
+            Instance::Forgejo => "/forgejo",
+            Instance::Gogs => "/gogs",
+            Instance::Phorge => "/phorge",
+            _ => "",
+        }
+    }
+
+    /// The listing endpoint's path under the prefix.
+    fn endpoint(self) -> &'static str {
+        match self {
+            Instance::Gitlab | Instance::Heptapod => "/api/v4/projects",
+            Instance::Gitea | Instance::Forgejo | Instance::Gogs => "/api/v1/repos/search",
+            Instance::Phabricator | Instance::Phorge => "/api/diffusion.repository.search",
+        }
+    }
+
+    /// The host name in the repositories' URLs (never contacted).
+    pub(crate) fn host(self) -> &'static str {
+        match self {
+            Instance::Gitlab => "gitlab.example.org",
+            Instance::Heptapod => "foss.heptapod.example.org",
+            Instance::Gitea => "gitea.example.org",
+            Instance::Forgejo => "codeberg.example.org",
+            Instance::Gogs => "gogs.example.org",
+            Instance::Phabricator => "phabricator.example.org",
+            Instance::Phorge => "phorge.example.org",
+        }
+    }
+
+    /// The instance whose listing endpoint `path` is.
+    pub(crate) fn route(path: &str) -> Option<Instance> {
+        Instance::ALL
+            .into_iter()
+            .find(|instance| path.strip_prefix(instance.prefix()) == Some(instance.endpoint()))
+    }
+
+    /// Whether the endpoint is a Conduit method (POST with a form body; GET works too).
+    pub(crate) fn is_conduit(self) -> bool {
+        matches!(self, Instance::Phabricator | Instance::Phorge)
+    }
+
+    /// Serves a listing request.
+    pub(crate) async fn serve(self, call: Call<'_>) -> Result<Response<Body>, Dropped> {
+        match self {
+            Instance::Gitlab | Instance::Heptapod => gitlab_route::page(call, self).await,
+            Instance::Gitea | Instance::Forgejo => gitea::page(call, self).await,
+            Instance::Gogs => gogs::page(call).await,
+            Instance::Phabricator | Instance::Phorge => conduit::search(call, self).await,
+        }
+    }
+
+    /// The forge's own answer to `fault`, where it differs from the generic one.
+    pub(crate) fn replacement(
+        self,
+        fault: &Fault,
+        usage: Usage,
+        key: &QuotaKey,
+    ) -> Option<Response<Body>> {
+        match self {
+            Instance::Gitlab | Instance::Heptapod => gitlab_route::replacement(fault, usage, key),
+            Instance::Phabricator | Instance::Phorge => conduit::replacement(fault),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_by_path() {
+        assert_eq!(Instance::route("/api/v4/projects"), Some(Instance::Gitlab));
+        assert_eq!(
+            Instance::route("/heptapod/api/v4/projects"),
+            Some(Instance::Heptapod)
+        );
+        assert_eq!(
+            Instance::route("/api/v1/repos/search"),
+            Some(Instance::Gitea)
+        );
+        assert_eq!(
+            Instance::route("/forgejo/api/v1/repos/search"),
+            Some(Instance::Forgejo)
+        );
+        assert_eq!(
+            Instance::route("/gogs/api/v1/repos/search"),
+            Some(Instance::Gogs)
+        );
+        assert_eq!(
+            Instance::route("/phorge/api/diffusion.repository.search"),
+            Some(Instance::Phorge)
+        );
+        assert_eq!(Instance::route("/gogs/api/v4/projects"), None);
+        assert!(
+            Instance::ALL
+                .iter()
+                .enumerate()
+                .all(|(at, i)| i.index() == at)
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The fake's API for the forges served besides GitHub and Bitbucket: where each one is,
+//! adding repositories, and the origins a correct lister produces from each.
+
+use std::sync::atomic::Ordering;
+
+use url::Url;
+
+use super::instance::Instance;
+use super::{FakeForge, gitea, gitlab, gogs, phabricator};
+
+/// One origin a correct lister produces, as swh-lister would record it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpectedOrigin {
+    /// The clone URL (`http_url_to_repo`, `clone_url`, or Phabricator's builtin https URI).
+    pub url: String,
+    /// `git`, `hg` or `svn`.
+    pub visit_type: String,
+    /// `false` for repositories the forge says are not public (private, internal).
+    pub enabled: bool,
+    /// Whether it is a fork, when the listing says so (`None` where the view hides it).
+    pub is_fork: Option<bool>,
+    /// The last update as the listing writes it (`None` where the lister has none).
+    pub last_update: Option<String>,
+}
+
+impl FakeForge {
+    fn instance_url(&self, instance: Instance) -> Url {
+        self.base_url()
+            .join(&format!("{}/", instance.prefix().trim_start_matches('/')))
+            .expect("a relative path joins")
+    }
+
+    fn count(&self, instance: Instance) -> u64 {
+        self.state.count(instance)
+    }
+
+    fn add(&self, instance: Instance, n: u64) {
+        self.state.counts[instance.index()].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// GitLab's instance URL, `http://127.0.0.1:PORT/` (API at `api/v4/projects`).
+    pub fn gitlab_url(&self) -> Url {
+        self.instance_url(Instance::Gitlab)
+    }
+
+    /// Heptapod's instance URL, `http://127.0.0.1:PORT/heptapod/`.
+    pub fn heptapod_url(&self) -> Url {
+        self.instance_url(Instance::Heptapod)
+    }
+
+    /// Gitea's instance URL, `http://127.0.0.1:PORT/` (API at `api/v1/repos/search`).
+    pub fn gitea_url(&self) -> Url {
+        self.instance_url(Instance::Gitea)
+    }
+
+    /// Forgejo's instance URL, `http://127.0.0.1:PORT/forgejo/`.
+    pub fn forgejo_url(&self) -> Url {
+        self.instance_url(Instance::Forgejo)
+    }
+
+    /// Gogs' instance URL, `http://127.0.0.1:PORT/gogs/`.
+    pub fn gogs_url(&self) -> Url {
+        self.instance_url(Instance::Gogs)
+    }
+
+    /// Phabricator's instance URL, `http://127.0.0.1:PORT/` (Conduit at
+    /// `api/diffusion.repository.search`).
+    pub fn phabricator_url(&self) -> Url {
+        self.instance_url(Instance::Phabricator)
+    }
+
+    /// Phorge's instance URL, `http://127.0.0.1:PORT/phorge/`.
+    pub fn phorge_url(&self) -> Url {
+        self.instance_url(Instance::Phorge)
+    }
+
+    /// Adds `n` GitLab projects after the existing ones.
+    pub fn add_gitlab_projects(&self, n: u64) {
+        self.add(Instance::Gitlab, n);
+    }
+
+    /// Adds `n` Heptapod projects after the existing ones.
+    pub fn add_heptapod_projects(&self, n: u64) {
+        self.add(Instance::Heptapod, n);
+    }
+
+    /// Adds `n` Gitea repositories after the existing ones.
+    pub fn add_gitea_repositories(&self, n: u64) {
+        self.add(Instance::Gitea, n);
+    }
+
+    /// Adds `n` Forgejo repositories after the existing ones.
+    pub fn add_forgejo_repositories(&self, n: u64) {
+        self.add(Instance::Forgejo, n);
+    }
+
+    /// Adds `n` Gogs repositories after the existing ones.
+    pub fn add_gogs_repositories(&self, n: u64) {
+        self.add(Instance::Gogs, n);
+    }
+
+    /// Adds `n` Phabricator repositories after the existing ones.
+    pub fn add_phabricator_repositories(&self, n: u64) {
+        self.add(Instance::Phabricator, n);
+    }
+
+    /// Adds `n` Phorge repositories after the existing ones.
+    pub fn add_phorge_repositories(&self, n: u64) {
+        self.add(Instance::Phorge, n);
+    }
+
+    /// GitLab's origins in listing order (id ascending): `http_url_to_repo`, `git`,
+    /// `last_activity_at`. Anonymous listings see only the public projects and no fork flag.
+    pub fn gitlab_origins(&self, authenticated: bool) -> Vec<ExpectedOrigin> {
+        gitlab::origins(
+            Instance::Gitlab,
+            self.count(Instance::Gitlab),
+            authenticated,
+        )
+    }
+
+    /// Heptapod's origins, as [`gitlab_origins`](Self::gitlab_origins); visit type `hg` for
+    /// the `hg` and `hg_git` projects.
+    pub fn heptapod_origins(&self, authenticated: bool) -> Vec<ExpectedOrigin> {
+        gitlab::origins(
+            Instance::Heptapod,
+            self.count(Instance::Heptapod),
+            authenticated,
+        )
+    }
+
+    /// Gitea's origins in id order: `clone_url`, `git`, `updated_at`; the private ones only
+    /// for an authenticated listing (and disabled).
+    pub fn gitea_origins(&self, authenticated: bool) -> Vec<ExpectedOrigin> {
+        gitea::origins(Instance::Gitea, self.count(Instance::Gitea), authenticated)
+    }
+
+    /// Forgejo's origins, as [`gitea_origins`](Self::gitea_origins).
+    pub fn forgejo_origins(&self, authenticated: bool) -> Vec<ExpectedOrigin> {
+        gitea::origins(
+            Instance::Forgejo,
+            self.count(Instance::Forgejo),
+            authenticated,
+        )
+    }
+
+    /// Gogs' origins in id order (the search shows public repositories only, whoever asks).
+    pub fn gogs_origins(&self) -> Vec<ExpectedOrigin> {
+        gogs::origins(self.count(Instance::Gogs))
+    }
+
+    /// Phabricator's origins in id order: the builtin https URI (by short name, else
+    /// callsign, else id), the repository's `vcs`, no last update.
+    pub fn phabricator_origins(&self) -> Vec<ExpectedOrigin> {
+        phabricator::origins(Instance::Phabricator, self.count(Instance::Phabricator))
+    }
+
+    /// Phorge's origins, as [`phabricator_origins`](Self::phabricator_origins).
+    pub fn phorge_origins(&self) -> Vec<ExpectedOrigin> {
+        phabricator::origins(Instance::Phorge, self.count(Instance::Phorge))
+    }
+}
