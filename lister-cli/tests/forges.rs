@@ -1,0 +1,265 @@
+//! End to end, every forge besides GitHub and Bitbucket: the real `lister` binary against the
+//! fake forge, on SQLite and PostgreSQL. Each forge lists complete (exactly the origins the
+//! fake says a correct lister records), reruns incrementally, and survives or reports faults.
+
+mod common;
+
+use common::{Run, databases, exported, lister, run};
+use lister_tests::fake_forge::{ExpectedOrigin, Fault, FakeForge};
+
+/// A 32-character Conduit token.
+const CONDUIT_TOKEN: &str = "api-abcdefghijklmnopqrstuvwxyz01";
+
+/// One forge of this file, as a test drives it.
+#[derive(Clone, Copy, Debug)]
+enum Forge {
+    GitLab,
+    Heptapod,
+    Gitea,
+    Forgejo,
+    Gogs,
+    Phabricator,
+    Phorge,
+}
+
+const ALL: [Forge; 7] = [
+    Forge::GitLab,
+    Forge::Heptapod,
+    Forge::Gitea,
+    Forge::Forgejo,
+    Forge::Gogs,
+    Forge::Phabricator,
+    Forge::Phorge,
+];
+
+impl Forge {
+    fn name(self) -> &'static str {
+        match self {
+            Forge::GitLab => "gitlab",
+            Forge::Heptapod => "heptapod",
+            Forge::Gitea => "gitea",
+            Forge::Forgejo => "forgejo",
+            Forge::Gogs => "gogs",
+            Forge::Phabricator => "phabricator",
+            Forge::Phorge => "phorge",
+        }
+    }
+
+    /// The address a user would give: the instance's web root.
+    fn url(self, fake: &FakeForge) -> String {
+        let url = match self {
+            Forge::GitLab => fake.gitlab_url(),
+            Forge::Heptapod => fake.heptapod_url(),
+            Forge::Gitea => fake.gitea_url(),
+            Forge::Forgejo => fake.forgejo_url(),
+            Forge::Gogs => fake.gogs_url(),
+            Forge::Phabricator => fake.phabricator_url(),
+            Forge::Phorge => fake.phorge_url(),
+        };
+        url.to_string()
+    }
+
+    /// The token variable and a token, as a user sets them.
+    fn token(self) -> (String, &'static str) {
+        let variable = format!("{}_TOKEN", self.name().to_ascii_uppercase());
+        match self {
+            Forge::Phabricator | Forge::Phorge => (variable, CONDUIT_TOKEN),
+            _ => (variable, "glpat-0123456789abcdef"),
+        }
+    }
+
+    /// What a correct lister records, with or without a token.
+    fn expected(self, fake: &FakeForge, authenticated: bool) -> Vec<ExpectedOrigin> {
+        match self {
+            Forge::GitLab => fake.gitlab_origins(authenticated),
+            Forge::Heptapod => fake.heptapod_origins(authenticated),
+            Forge::Gitea => fake.gitea_origins(authenticated),
+            Forge::Forgejo => fake.forgejo_origins(authenticated),
+            Forge::Gogs => fake.gogs_origins(),
+            Forge::Phabricator => fake.phabricator_origins(),
+            Forge::Phorge => fake.phorge_origins(),
+        }
+    }
+
+    fn add(self, fake: &FakeForge, n: u64) {
+        match self {
+            Forge::GitLab => fake.add_gitlab_projects(n),
+            Forge::Heptapod => fake.add_heptapod_projects(n),
+            Forge::Gitea => fake.add_gitea_repositories(n),
+            Forge::Forgejo => fake.add_forgejo_repositories(n),
+            Forge::Gogs => fake.add_gogs_repositories(n),
+            Forge::Phabricator => fake.add_phabricator_repositories(n),
+            Forge::Phorge => fake.add_phorge_repositories(n),
+        }
+    }
+}
+
+/// `lister run FORGE --url URL --json`, with the forge's token when `authenticated`.
+async fn list(db: &str, forge: Forge, fake: &FakeForge, authenticated: bool) -> Run {
+    let url = forge.url(fake);
+    let mut command = lister(db);
+    command.args(["run", forge.name(), "--url", &url, "--json"]);
+    if authenticated {
+        let (variable, token) = forge.token();
+        command.env(variable, token);
+    }
+    let run = tokio::time::timeout(std::time::Duration::from_secs(120), run(&mut command));
+    run.await.expect("lister must never hang")
+}
+
+/// An origin's facts as the listing exported them, or as the fake expects them.
+type Facts = (String, String, bool, Option<bool>, Option<i64>);
+
+fn millis(text: &str) -> i64 {
+    let time = chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time");
+    time.timestamp_millis()
+}
+
+async fn listed_facts(db: &str, forge: Forge) -> Vec<Facts> {
+    let mut facts: Vec<Facts> = exported(db, forge.name())
+        .await
+        .iter()
+        .map(|o| {
+            (
+                o["url"].as_str().unwrap().to_owned(),
+                o["visit_type"].as_str().unwrap().to_owned(),
+                o["enabled"].as_bool().unwrap(),
+                o["is_fork"].as_bool(),
+                o["last_update"].as_str().map(millis),
+            )
+        })
+        .collect();
+    facts.sort();
+    facts
+}
+
+fn expected_facts(expected: Vec<ExpectedOrigin>) -> Vec<Facts> {
+    let mut facts: Vec<Facts> = expected
+        .into_iter()
+        .map(|o| {
+            let time = o.last_update.as_deref().map(millis);
+            (o.url, o.visit_type, o.enabled, o.is_fork, time)
+        })
+        .collect();
+    facts.sort();
+    facts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_forge_lists_complete_then_reruns_incrementally() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        for forge in ALL {
+            let first = list(&db.url, forge, &fake, true).await;
+            assert_eq!(first.code, 0, "{forge:?} {first:?}");
+            assert_eq!(first.summary()["stopped"], "end_of_listing", "{forge:?}");
+            assert_eq!(first.summary()["items_rejected"], 0, "{forge:?}");
+            let expected = expected_facts(forge.expected(&fake, true));
+            assert!(expected.len() >= 200, "{forge:?}: the fake serves several pages");
+            let before = expected.len();
+            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?} (PostgreSQL: {})", db.is_postgres());
+
+            // A rerun asks the page it stopped at again and goes on: it finds what is new,
+            // in a page or two, not the whole listing again.
+            forge.add(&fake, 30);
+            let again = list(&db.url, forge, &fake, true).await;
+            assert_eq!(again.code, 0, "{forge:?} {again:?}");
+            let summary = again.summary();
+            assert!(summary["requests"].as_u64().unwrap() <= 3, "{forge:?}: {summary}");
+            let expected = expected_facts(forge.expected(&fake, true));
+            let new = (expected.len() - before) as u64;
+            assert!(new >= 25, "{forge:?}: most of the added repositories are visible");
+            assert_eq!(summary["origins_new"], new, "{forge:?}: {summary}");
+            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
+        }
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_gitlab_and_gitea_list_the_public_view() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        for forge in [Forge::GitLab, Forge::Heptapod, Forge::Gitea] {
+            let out = list(&db.url, forge, &fake, false).await;
+            assert_eq!(out.code, 0, "{forge:?} {out:?}");
+            let expected = expected_facts(forge.expected(&fake, false));
+            assert!(expected.iter().all(|facts| facts.2), "only public ones");
+            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
+            let sent = fake.requests();
+            let leaked = sent.iter().any(|request| {
+                request.header("private-token").is_some() || request.header("authorization").is_some()
+            });
+            assert!(!leaked, "{forge:?}: no credential without one configured");
+        }
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
+    let db = lister_core::testing::TestDatabase::sqlite();
+    let fake = FakeForge::start().await;
+    for forge in [Forge::GitLab, Forge::Gitea, Forge::Phorge] {
+        fake.clear_requests();
+        let out = list(&db.url, forge, &fake, true).await;
+        assert_eq!(out.code, 0, "{forge:?} {out:?}");
+        let (_, token) = forge.token();
+        for request in fake.requests() {
+            let presented = match forge {
+                Forge::GitLab => request.header("private-token").map(str::to_owned),
+                Forge::Gitea => request.header("authorization").map(str::to_owned),
+                _ => request.form("api.token"),
+            };
+            let expected = match forge {
+                Forge::Gitea => format!("token {token}"),
+                _ => token.to_owned(),
+            };
+            assert_eq!(presented.as_deref(), Some(expected.as_str()), "{forge:?}");
+            assert!(!request.path_and_query.contains(token), "{forge:?}");
+        }
+        assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_survived_or_reported_clearly() {
+    let db = lister_core::testing::TestDatabase::sqlite();
+    let fake = FakeForge::start().await;
+    // A 502 on the second page is retried; the listing is complete.
+    fake.inject(Fault::Status(502), 1, 1);
+    let out = list(&db.url, Forge::GitLab, &fake, true).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.summary()["retries"], 1);
+    assert_eq!(
+        listed_facts(&db.url, Forge::GitLab).await,
+        expected_facts(Forge::GitLab.expected(&fake, true))
+    );
+    // A 401 is not retried: the run stops at once and says where.
+    fake.clear_requests();
+    fake.inject(Fault::Status(401), 1, 0);
+    let out = list(&db.url, Forge::Gitea, &fake, true).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("401") && out.stderr.contains("/api/v1/repos/search"), "{out:?}");
+    assert_eq!(fake.requests().len(), 1, "not retried");
+    // Conduit's error inside a 200 stops the run with Conduit's message.
+    let url = Forge::Phorge.url(&fake);
+    let wrong = run(lister(&db.url)
+        .args(["run", "phorge", "--url", &url])
+        .env("PHORGE_TOKEN", "short"))
+    .await;
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("ERR-INVALID-AUTH"), "{wrong:?}");
+    assert!(!wrong.stderr.contains("short\n"), "{wrong:?}");
+    // Without a token, Phabricator is refused before any request.
+    fake.clear_requests();
+    let none = run(lister(&db.url).args(["run", "phabricator", "--url", &url])).await;
+    assert_eq!(none.code, 2, "{none:?}");
+    assert!(none.stderr.contains("PHABRICATOR_TOKEN"), "{none:?}");
+    assert!(fake.requests().is_empty());
+    // A listing that goes round in circles stops with a clear error.
+    fake.inject(Fault::LoopingNext, 3, 0);
+    let looping = list(&db.url, Forge::Phabricator, &fake, true).await;
+    assert_eq!(looping.code, 1, "{looping:?}");
+    assert!(looping.stderr.contains("pagination loop"), "{looping:?}");
+}
