@@ -5,12 +5,33 @@
 //! user name on `http`, `https` and `git` URLs (it is often a token, as in
 //! `https://TOKEN@host/…`). An `ssh` URL keeps a user name without a password, because there it
 //! names the account to log in as (`ssh://git@host/…`). The scp-like form `user@host:path` is
-//! rewritten to `ssh://user@host/path`.
+//! rewritten to `ssh://user@host/path`. Query parameters that carry credentials
+//! ([`SECRET_PARAMETERS`]) are removed too, and so is a fragment (it never reaches a server,
+//! and a token is sometimes pasted there): the origin is kept without them. An origin URL is at
+//! most [`MAX_URL_BYTES`] long; a longer one is rejected (no forge's clone URL comes near it,
+//! and PostgreSQL's index on origin URLs cannot hold a much longer one).
 
 use url::Url;
 
 /// The URL schemes an origin may use.
 pub const ALLOWED_SCHEMES: [&str; 4] = ["https", "http", "git", "ssh"];
+
+/// The longest origin URL accepted, in bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Query parameters whose value is a credential (compared without regard to case): removed
+/// from origin URLs.
+pub const SECRET_PARAMETERS: [&str; 9] = [
+    "access_token",
+    "private_token",
+    "token",
+    "api_key",
+    "apikey",
+    "key",
+    "client_secret",
+    "password",
+    "auth",
+];
 
 /// Why an origin URL was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +46,9 @@ pub enum Rejection {
     /// The URL names no host.
     #[error("no host")]
     NoHost,
+    /// The URL is longer than [`MAX_URL_BYTES`].
+    #[error("{0} bytes long, more than the {MAX_URL_BYTES} allowed")]
+    TooLong(usize),
 }
 
 /// A URL that passed validation.
@@ -46,6 +70,9 @@ pub struct ValidUrl {
 /// assert!(validate_origin_url("ftp://example.org/x").is_err());
 /// ```
 pub fn validate_origin_url(raw: &str) -> Result<ValidUrl, Rejection> {
+    if raw.len() > MAX_URL_BYTES {
+        return Err(Rejection::TooLong(raw.len()));
+    }
     let mut url = match Url::parse(raw) {
         Ok(url) => url,
         Err(err) => match scp_like_to_ssh(raw) {
@@ -69,8 +96,29 @@ pub fn validate_origin_url(raw: &str) -> Result<ValidUrl, Rejection> {
         let _ = url.set_username("");
         credentials_removed = true;
     }
+    if url.fragment().is_some() {
+        url.set_fragment(None);
+        credentials_removed = true;
+    }
+    let secret = |key: &str| SECRET_PARAMETERS.iter().any(|name| key.eq_ignore_ascii_case(name));
+    if url.query_pairs().any(|(key, _)| secret(&key)) {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| !secret(key))
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
+        credentials_removed = true;
+    }
+    let url = String::from(url);
+    if url.len() > MAX_URL_BYTES {
+        return Err(Rejection::TooLong(url.len()));
+    }
     Ok(ValidUrl {
-        url: url.into(),
+        url,
         credentials_removed,
     })
 }
@@ -128,6 +176,25 @@ mod tests {
         let v = validate_origin_url("ssh://git@h/a").unwrap();
         assert_eq!(v.url, "ssh://git@h/a");
         assert!(!v.credentials_removed);
+    }
+
+    #[test]
+    fn removes_secrets_from_the_query_and_the_fragment() {
+        let v = validate_origin_url("https://h/a.git?access_token=s3cr3t&ref=main#ghp_abc").unwrap();
+        assert_eq!(v.url, "https://h/a.git?ref=main");
+        assert!(v.credentials_removed);
+        let v = validate_origin_url("https://h/a.git?Private_Token=x").unwrap();
+        assert_eq!(v.url, "https://h/a.git");
+        let v = validate_origin_url("https://h/a.git?ref=main").unwrap();
+        assert_eq!((v.url.as_str(), v.credentials_removed), ("https://h/a.git?ref=main", false));
+    }
+
+    #[test]
+    fn refuses_urls_longer_than_the_limit() {
+        let long = format!("https://h/{}", "a".repeat(3000));
+        assert_eq!(validate_origin_url(&long), Err(Rejection::TooLong(3010)));
+        let at_limit = format!("https://h/{}", "a".repeat(MAX_URL_BYTES - 10));
+        assert!(validate_origin_url(&at_limit).is_ok());
     }
 
     #[test]
