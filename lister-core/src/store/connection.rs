@@ -65,18 +65,47 @@ macro_rules! dispatch {
     };
 }
 
+/// How long a PostgreSQL connection may take to open, handshake included, unless the URL's
+/// `connect_timeout` (seconds, as libpq reads it) says otherwise.
+const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The connect timeout of a PostgreSQL URL.
+fn postgres_connect_timeout(raw: &str) -> std::time::Duration {
+    let url = url::Url::parse(raw).ok();
+    let seconds = url.and_then(|url| {
+        let pairs = url.query_pairs();
+        pairs
+            .filter(|(key, _)| key == "connect_timeout")
+            .find_map(|(_, value)| value.parse().ok())
+    });
+    seconds
+        .filter(|seconds: &u64| *seconds > 0)
+        .map_or(DEFAULT_CONNECT_TIMEOUT, std::time::Duration::from_secs)
+}
+
 impl DbConnection {
-    /// Connects and applies session settings.
+    /// Connects and applies session settings. A PostgreSQL server that does not answer is
+    /// given up after its connect timeout; TCP keepalives are on (tokio-postgres's default),
+    /// so a connection to a server that vanished fails instead of hanging.
     pub(crate) async fn establish(url: &DatabaseUrl) -> Result<DbConnection> {
         let open_error = |reason: String| Error::Open {
             url: url.to_string(),
             reason,
         };
         match url {
-            DatabaseUrl::Postgres(raw) => AsyncPgConnection::establish(raw)
-                .await
-                .map(|conn| DbConnection::Postgres(Box::new(conn)))
-                .map_err(|err| open_error(err.to_string())),
+            DatabaseUrl::Postgres(raw) => {
+                let limit = postgres_connect_timeout(raw);
+                match tokio::time::timeout(limit, AsyncPgConnection::establish(raw)).await {
+                    Ok(connected) => connected
+                        .map(|conn| DbConnection::Postgres(Box::new(conn)))
+                        .map_err(|err| open_error(err.to_string())),
+                    Err(_) => Err(open_error(format!(
+                        "the server did not answer within {} s (set connect_timeout=SECONDS in \
+                         the URL to wait longer)",
+                        limit.as_secs()
+                    ))),
+                }
+            }
             DatabaseUrl::Sqlite(path) => {
                 let path = path
                     .to_str()
@@ -208,6 +237,35 @@ mod tests {
             DbConnection::Sqlite(conn) => conn,
             DbConnection::Postgres(_) => unreachable!("a SQLite URL opens a SQLite connection"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_postgresql_server_that_never_answers_is_given_up() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                accepted.push(stream);
+            }
+        });
+        let url = format!("postgres://lister@127.0.0.1:{port}/db?connect_timeout=1");
+        let started = std::time::Instant::now();
+        let url = DatabaseUrl::parse(&url).unwrap();
+        let error = DbConnection::establish(&url)
+            .await
+            .err()
+            .expect("no connection");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(
+            error.to_string().contains("did not answer within 1 s"),
+            "{error}"
+        );
+        held.abort();
+        assert_eq!(
+            postgres_connect_timeout("postgres://h/db"),
+            DEFAULT_CONNECT_TIMEOUT
+        );
     }
 
     #[tokio::test]
