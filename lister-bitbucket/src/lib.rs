@@ -68,7 +68,11 @@ impl Forge for Bitbucket {
         TimeIndex::EPOCH
     }
 
-    fn next_cursor(&self, _: TimeIndex, page: &PageResponse) -> Result<Option<TimeIndex>, ParseError> {
+    fn next_cursor(
+        &self,
+        _: TimeIndex,
+        page: &PageResponse,
+    ) -> Result<Option<TimeIndex>, ParseError> {
         let next: Option<Cow<'_, str>> = page.json_at("/next")?;
         next.map(|url| url_cursor(&url, "after")).transpose()
     }
@@ -79,7 +83,11 @@ impl Forge for Bitbucket {
         let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
         let origin = Origin::new(link.href.as_ref(), repo.scm.as_deref().unwrap_or("git"));
         let enabled = repo.is_private != Some(true);
-        Some(origin.with_last_update(repo.updated_on).with_enabled(enabled))
+        Some(
+            origin
+                .with_last_update(repo.updated_on)
+                .with_enabled(enabled),
+        )
     }
 }
 
@@ -145,13 +153,20 @@ mod tests {
 
     #[test]
     fn reads_the_after_of_next() {
-        let next = Bitbucket.next_cursor(TimeIndex::EPOCH, &response(PAGE)).unwrap().unwrap();
+        let next = Bitbucket
+            .next_cursor(TimeIndex::EPOCH, &response(PAGE))
+            .unwrap()
+            .unwrap();
         assert_eq!(next.to_string(), "2011-06-07T02:25:57.515877+00:00");
         let end = Bitbucket.next_cursor(TimeIndex::EPOCH, &response(r#"{"values": []}"#));
         assert_eq!(end.unwrap(), None);
         let opaque =
             r#"{"values": [], "next": "https://api.bitbucket.org/2.0/repositories?page=abc"}"#;
-        assert!(Bitbucket.next_cursor(TimeIndex::EPOCH, &response(opaque)).is_err());
+        assert!(
+            Bitbucket
+                .next_cursor(TimeIndex::EPOCH, &response(opaque))
+                .is_err()
+        );
     }
 
     #[test]
@@ -159,7 +174,10 @@ mod tests {
         let api = Bitbucket.api_base(&Url::parse(Bitbucket::DEFAULT_URL).unwrap());
         let request = Bitbucket.request(&api, &Bitbucket.first_cursor()).unwrap();
         let url = request.url;
-        assert!(url.as_str().starts_with("https://api.bitbucket.org/2.0/repositories?"));
+        assert!(
+            url.as_str()
+                .starts_with("https://api.bitbucket.org/2.0/repositories?")
+        );
         assert!(
             url.as_str()
                 .ends_with("&after=1970-01-01T00%3A00%3A00%2B00%3A00"),

@@ -126,9 +126,15 @@ mod tests {
         assert!(from_environment("github", env(&[("GITHUB_TOKENS", " , ")])).is_err());
         assert!(from_environment("github", env(&[])).unwrap().is_empty());
         let empty = from_environment("github", env(&[("GITHUB_TOKEN", " ")])).unwrap_err();
-        assert!(empty.to_string().contains("GITHUB_TOKEN is set but empty"), "{empty}");
+        assert!(
+            empty.to_string().contains("GITHUB_TOKEN is set but empty"),
+            "{empty}"
+        );
         let hyphen = env(&[("BITBUCKET_SERVER_TOKEN", "t")]);
-        assert_eq!(from_environment("bitbucket-server", hyphen).unwrap().len(), 1);
+        assert_eq!(
+            from_environment("bitbucket-server", hyphen).unwrap().len(),
+            1
+        );
     }
 
     #[test]

@@ -5,11 +5,8 @@ use lister_http::TransportConfig;
 use url::Url;
 
 /// Builds a runnable lister from an instance name, an address and a transport.
-pub(crate) type Build = fn(
-    Option<&str>,
-    Option<Url>,
-    TransportConfig,
-) -> Result<Box<dyn Lister>, lister_http::Error>;
+pub(crate) type Build =
+    fn(Option<&str>, Option<Url>, TransportConfig) -> Result<Box<dyn Lister>, lister_http::Error>;
 
 /// A forge's entry: its name, its main instance and how to build a runnable lister.
 pub(crate) struct Entry {
@@ -65,7 +62,11 @@ pub(crate) fn print_forges() -> std::process::ExitCode {
     println!("{:<18} {:<34} CREDENTIALS", "FORGE", "DEFAULT URL");
     for forge in FORGES {
         let prefix = forge.name.to_ascii_uppercase().replace('-', "_");
-        let needed = if forge.needs_credential { " (required)" } else { "" };
+        let needed = if forge.needs_credential {
+            " (required)"
+        } else {
+            ""
+        };
         println!(
             "{:<18} {:<34} {prefix}_TOKEN, {prefix}_TOKENS or {prefix}_USERNAME + {prefix}_APP_PASSWORD{needed}",
             forge.name, forge.default_url

@@ -197,12 +197,20 @@ mod tests {
             for period in 1..20usize {
                 let mut guard = LoopGuard::new();
                 let cursor = |i: usize| {
-                    let i = if i < lead { i } else { lead + (i - lead) % period };
+                    let i = if i < lead {
+                        i
+                    } else {
+                        lead + (i - lead) % period
+                    };
                     Opaque(i.to_string())
                 };
-                let caught = (1..10_000).find(|&i| guard.check(&cursor(i - 1), &cursor(i)).is_err());
+                let caught =
+                    (1..10_000).find(|&i| guard.check(&cursor(i - 1), &cursor(i)).is_err());
                 let caught = caught.expect("a loop is caught");
-                assert!(caught <= 2 * (lead + period) + 2, "lead {lead} period {period}: {caught}");
+                assert!(
+                    caught <= 2 * (lead + period) + 2,
+                    "lead {lead} period {period}: {caught}"
+                );
             }
         }
         let mut guard = LoopGuard::new();

@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::page::ParseError;
@@ -151,7 +151,11 @@ pub(crate) fn each_item<'t, T: Deserialize<'t>>(
             Ok(None) => {}
             Err(err) => {
                 let at = err.path().to_string();
-                let at = if at == "." { String::new() } else { format!(".{at}") };
+                let at = if at == "." {
+                    String::new()
+                } else {
+                    format!(".{at}")
+                };
                 rejected.push(reject(at, err.into_inner().to_string()));
             }
         }
@@ -160,7 +164,11 @@ pub(crate) fn each_item<'t, T: Deserialize<'t>>(
 }
 
 fn pointer_or_root(pointer: &str) -> String {
-    if pointer.is_empty() { ".".into() } else { pointer.into() }
+    if pointer.is_empty() {
+        ".".into()
+    } else {
+        pointer.into()
+    }
 }
 
 #[cfg(test)]
@@ -184,7 +192,10 @@ mod tests {
     fn a_well_formed_page_yields_every_item() {
         let page = r#"{"ok": true, "data": [{"id": 1, "name": "a"}, null, {"id": 2, "name": "b", "x": [1]}]}"#;
         assert_eq!(parse(page, "/data", false), (vec![1, 2], vec![]));
-        assert_eq!(parse(r#"[{"id": 3, "name": "c"}]"#, "", false), (vec![3], vec![]));
+        assert_eq!(
+            parse(r#"[{"id": 3, "name": "c"}]"#, "", false),
+            (vec![3], vec![])
+        );
         assert_eq!(parse(r#"{"ok": true}"#, "/data", false), (vec![], vec![]));
     }
 
@@ -195,7 +206,15 @@ mod tests {
         let (ids, rejected) = parse(page, "/result/data", false);
         assert_eq!(ids, [1, 5]);
         let paths: Vec<&str> = rejected.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(paths, ["/result/data[1].id", "/result/data[2].name", "/result/data[3].id", "/result/data[4]"]);
+        assert_eq!(
+            paths,
+            [
+                "/result/data[1].id",
+                "/result/data[2].name",
+                "/result/data[3].id",
+                "/result/data[4]"
+            ]
+        );
     }
 
     #[test]
@@ -219,8 +238,14 @@ mod tests {
     #[test]
     fn values_at_pointers() {
         let page = r#"{"result": {"cursor": {"after": "12", "x": {}}, "data": []}}"#;
-        assert_eq!(at_pointer::<Option<&str>>(page, "/result/cursor/after").unwrap(), Some("12"));
-        assert_eq!(at_pointer::<Option<&str>>(page, "/result/cursor/before").unwrap(), None);
+        assert_eq!(
+            at_pointer::<Option<&str>>(page, "/result/cursor/after").unwrap(),
+            Some("12")
+        );
+        assert_eq!(
+            at_pointer::<Option<&str>>(page, "/result/cursor/before").unwrap(),
+            None
+        );
         assert!(at_pointer::<bool>(page, "/result/more").is_err());
     }
 }

@@ -72,8 +72,8 @@ pub use items::RejectedItem;
 pub use lister::Lister;
 pub use listing::Listing;
 pub use origin::{ListedOrigin, ListerKey, Origin};
-pub use parse::{PageOrigins, page_origins};
 pub use page::{Classification, PageResponse, ParseError, QuotaSignal, Validators};
+pub use parse::{PageOrigins, page_origins};
 pub use progress::{RunContext, RunProgress};
 pub use request::{PageRequest, RequestBody, page_url};
 pub use run::{

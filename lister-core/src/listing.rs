@@ -125,7 +125,10 @@ impl<F: Forge> Listing<F> {
             lister_id: record.id,
             // Only pages the store knew before the run are asked for conditionally.
             lookup: !options.full_pass && store.has_page_records(record.id).await?,
-            cleaner: Arc::new(OriginCleaner::new(self.key.clone(), context.progress.clone())),
+            cleaner: Arc::new(OriginCleaner::new(
+                self.key.clone(),
+                context.progress.clone(),
+            )),
             budget: MemoryBudget::new(options.memory_budget.unwrap_or(DEFAULT_MEMORY_BUDGET)),
         };
         let writer = PageWriter {
@@ -133,7 +136,9 @@ impl<F: Forge> Listing<F> {
             lister: &record,
             progress: &context.progress,
             version: record.state_version,
-            fold_every: options.fold_every.unwrap_or_else(|| default_fold_every(store.backend())),
+            fold_every: options
+                .fold_every
+                .unwrap_or_else(|| default_fold_every(store.backend())),
             before_fold: options.before_fold,
         };
         let (pages, queue) = pipeline();
@@ -159,7 +164,11 @@ impl<F: Forge> Listing<F> {
     }
 
     /// Where the run starts: the range's first cursor, the saved state's, or the forge's first.
-    fn plan(&self, record: &crate::store::ListerRecord, options: &RunOptions) -> Result<Plan<F::Cursor>> {
+    fn plan(
+        &self,
+        record: &crate::store::ListerRecord,
+        options: &RunOptions,
+    ) -> Result<Plan<F::Cursor>> {
         if let Some(range) = &options.range {
             let parse = |text: &str| {
                 F::Cursor::parse(text).ok_or_else(|| {

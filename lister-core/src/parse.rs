@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 
 use crate::forge::Forge;
-use crate::origin_cleaner::{OriginCleaner, loggable};
 use crate::items::RejectedItem;
+use crate::origin_cleaner::{OriginCleaner, loggable};
 use crate::page::{PageResponse, ParseError};
 use crate::{Error, Origin};
 
@@ -23,7 +23,10 @@ pub struct PageOrigins {
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
 /// without validating them): how a forge's tests check it on a real page. Fails only when the
 /// page holds no list of items where the forge says ([`Forge::ITEMS`]).
-pub fn page_origins<F: Forge>(forge: &F, response: &PageResponse) -> Result<PageOrigins, ParseError> {
+pub fn page_origins<F: Forge>(
+    forge: &F,
+    response: &PageResponse,
+) -> Result<PageOrigins, ParseError> {
     let (text, lossy) = match std::str::from_utf8(&response.body) {
         Ok(text) => (Cow::Borrowed(text), false),
         Err(_) => (String::from_utf8_lossy(&response.body), true),

@@ -100,7 +100,11 @@ pub fn validate_origin_url(raw: &str) -> Result<ValidUrl, Rejection> {
         url.set_fragment(None);
         credentials_removed = true;
     }
-    let secret = |key: &str| SECRET_PARAMETERS.iter().any(|name| key.eq_ignore_ascii_case(name));
+    let secret = |key: &str| {
+        SECRET_PARAMETERS
+            .iter()
+            .any(|name| key.eq_ignore_ascii_case(name))
+    };
     if url.query_pairs().any(|(key, _)| secret(&key)) {
         let kept: Vec<(String, String)> = url
             .query_pairs()
@@ -180,13 +184,17 @@ mod tests {
 
     #[test]
     fn removes_secrets_from_the_query_and_the_fragment() {
-        let v = validate_origin_url("https://h/a.git?access_token=s3cr3t&ref=main#ghp_abc").unwrap();
+        let v =
+            validate_origin_url("https://h/a.git?access_token=s3cr3t&ref=main#ghp_abc").unwrap();
         assert_eq!(v.url, "https://h/a.git?ref=main");
         assert!(v.credentials_removed);
         let v = validate_origin_url("https://h/a.git?Private_Token=x").unwrap();
         assert_eq!(v.url, "https://h/a.git");
         let v = validate_origin_url("https://h/a.git?ref=main").unwrap();
-        assert_eq!((v.url.as_str(), v.credentials_removed), ("https://h/a.git?ref=main", false));
+        assert_eq!(
+            (v.url.as_str(), v.credentials_removed),
+            ("https://h/a.git?ref=main", false)
+        );
     }
 
     #[test]

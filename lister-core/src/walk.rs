@@ -62,7 +62,10 @@ impl MemoryBudget {
     async fn hold(&self, bytes: usize) -> OwnedSemaphorePermit {
         let bytes = bytes.clamp(1, self.total) as u32;
         let semaphore = self.bytes.clone();
-        semaphore.acquire_many_owned(bytes).await.expect("the budget is never closed")
+        semaphore
+            .acquire_many_owned(bytes)
+            .await
+            .expect("the budget is never closed")
     }
 }
 
@@ -179,7 +182,11 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
         if cancel.is_cancelled() {
             return Ok(Some(Step::End(StopReason::Cancelled)));
         }
-        if walk.options.max_pages.is_some_and(|max| self.fetched >= max) {
+        if walk
+            .options
+            .max_pages
+            .is_some_and(|max| self.fetched >= max)
+        {
             return Ok(Some(Step::End(StopReason::MaxPages)));
         }
         if self.fetched == 1 && self.first_commit.wait_for(|done| *done).await.is_err() {
@@ -193,7 +200,11 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
             source,
         })?;
         let known = match walk.lookup && request.is_cacheable() {
-            true => walk.store.page_record(walk.lister_id, request.url.as_str()).await?,
+            true => {
+                walk.store
+                    .page_record(walk.lister_id, request.url.as_str())
+                    .await?
+            }
             false => None,
         };
         let validators = known.as_ref().map(|known| &known.validators);
@@ -222,7 +233,9 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
         let body = response.as_ref().map_or(0, |response| response.body.len());
         let held = walk.budget.hold(body).await;
         if let Some(next) = &next {
-            self.guard.check(&cursor, next).map_err(Error::PaginationLoop)?;
+            self.guard
+                .check(&cursor, next)
+                .map_err(Error::PaginationLoop)?;
         }
         let past_last = |next: &F::Cursor| {
             let order = self.last.as_ref().and_then(|last| next.compare(last));
@@ -250,7 +263,11 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
 }
 
 /// What the store should remember of a page: its validators and the cursor it led to.
-fn page_record<C: Cursor>(url: &Url, validators: Validators, next: Option<&C>) -> Result<PageRecord> {
+fn page_record<C: Cursor>(
+    url: &Url,
+    validators: Validators,
+    next: Option<&C>,
+) -> Result<PageRecord> {
     let next_index = next
         .map(serde_json::to_string)
         .transpose()
@@ -268,7 +285,11 @@ fn page_record<C: Cursor>(url: &Url, validators: Validators, next: Option<&C>) -
 
 /// The cursor the store remembers a page led to, for a page the forge answered unchanged.
 fn remembered_next<C: Cursor>(known: &PageRecord) -> Result<Option<C>> {
-    let next = known.next_index.as_deref().map(serde_json::from_str).transpose();
+    let next = known
+        .next_index
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose();
     next.map_err(|source| Error::Decode {
         what: "stored next cursor".into(),
         source,

@@ -40,7 +40,11 @@ pub struct Repository<'a> {
 fn origin(repo: Repository<'_>) -> Option<Origin> {
     let hidden = repo.private == Some(true) || repo.internal == Some(true);
     let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
-    Some(origin.with_last_update(repo.updated_at).with_enabled(!hidden))
+    Some(
+        origin
+            .with_last_update(repo.updated_at)
+            .with_enabled(!hidden),
+    )
 }
 
 /// Declares a forge of the Gitea family: its type, name, main instance and listing path.
@@ -103,7 +107,9 @@ mod tests {
             headers.insert("link", HeaderValue::from_str(link).unwrap());
         }
         PageResponse {
-            url: "https://codeberg.org/api/v1/repos/search?page=1".parse().unwrap(),
+            url: "https://codeberg.org/api/v1/repos/search?page=1"
+                .parse()
+                .unwrap(),
             status: StatusCode::OK,
             headers,
             body: bytes::Bytes::from(body.to_owned()),
@@ -121,7 +127,11 @@ mod tests {
     #[test]
     fn reads_a_page() {
         let read = lister_core::page_origins(&Forgejo, &response(None, PAGE)).unwrap();
-        let facts: Vec<_> = read.origins.iter().map(|o| (o.url.as_str(), o.is_fork, o.enabled)).collect();
+        let facts: Vec<_> = read
+            .origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.is_fork, o.enabled))
+            .collect();
         assert_eq!(
             facts,
             [
@@ -129,19 +139,34 @@ mod tests {
                 ("https://gitea.example.org/o/b.git", Some(true), false)
             ]
         );
-        assert_eq!(read.origins[0].last_update.unwrap().to_rfc3339(), "2024-03-01T09:20:30+00:00");
+        assert_eq!(
+            read.origins[0].last_update.unwrap().to_rfc3339(),
+            "2024-03-01T09:20:30+00:00"
+        );
     }
 
     #[test]
     fn requests_pages_sorted_by_id_except_on_gogs() {
         let api = Gitea.api_base(&Url::parse("https://gitea.example.org").unwrap());
         let url = Gitea.request(&api, &3).unwrap().url;
-        assert_eq!(url.as_str(), "https://gitea.example.org/api/v1/repos/search?sort=id&order=asc&limit=50&page=3");
+        assert_eq!(
+            url.as_str(),
+            "https://gitea.example.org/api/v1/repos/search?sort=id&order=asc&limit=50&page=3"
+        );
         let url = Gogs.request(&api, &1).unwrap().url;
-        assert_eq!(url.as_str(), "https://gitea.example.org/api/v1/repos/search?q=_&limit=50&page=1");
+        assert_eq!(
+            url.as_str(),
+            "https://gitea.example.org/api/v1/repos/search?q=_&limit=50&page=1"
+        );
         let next = r#"<https://gitea.example.org/api/v1/repos/search?limit=50&page=4&sort=id>; rel="next", <https://gitea.example.org/api/v1/repos/search?page=9>; rel="last""#;
-        assert_eq!(Gitea.next_cursor(3, &response(Some(next), PAGE)).unwrap(), Some(4));
+        assert_eq!(
+            Gitea.next_cursor(3, &response(Some(next), PAGE)).unwrap(),
+            Some(4)
+        );
         let last = r#"<https://gitea.example.org/api/v1/repos/search?page=1>; rel="first""#;
-        assert_eq!(Gitea.next_cursor(9, &response(Some(last), PAGE)).unwrap(), None);
+        assert_eq!(
+            Gitea.next_cursor(9, &response(Some(last), PAGE)).unwrap(),
+            None
+        );
     }
 }

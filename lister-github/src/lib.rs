@@ -84,7 +84,9 @@ impl Forge for GitHub {
     fn classify(&self, response: &PageResponse) -> Option<Classification> {
         let limited = matches!(response.status.as_u16(), 403 | 429);
         let message = limited.then(|| json_message(&response.body)).flatten()?;
-        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        let secondary = message
+            .to_ascii_lowercase()
+            .contains("secondary rate limit");
         secondary.then(|| {
             Classification::Quota(QuotaSignal::SlowDown {
                 retry_after: retry_after(&response.headers),
@@ -134,7 +136,11 @@ mod tests {
             origins.iter().map(|o| o.is_fork).collect::<Vec<_>>(),
             [Some(false), Some(false), Some(true)]
         );
-        assert!(origins.iter().all(|o| o.visit_type == "git" && o.last_update.is_none()));
+        assert!(
+            origins
+                .iter()
+                .all(|o| o.visit_type == "git" && o.last_update.is_none())
+        );
     }
 
     #[test]
@@ -156,11 +162,20 @@ mod tests {
         let next = GitHub.next_cursor(0, &response(200, &[("link", LINK)], PAGE));
         assert_eq!(next.unwrap(), Some(1300210));
         let last = "<https://api.github.com/repositories{?since}>; rel=\"first\"";
-        assert_eq!(GitHub.next_cursor(0, &response(200, &[("link", last)], PAGE)).unwrap(), None);
+        assert_eq!(
+            GitHub
+                .next_cursor(0, &response(200, &[("link", last)], PAGE))
+                .unwrap(),
+            None
+        );
         let empty = GitHub.next_cursor(0, &response(200, &[("link", LINK)], " [] "));
         assert_eq!(empty.unwrap(), None, "an empty page ends");
         let no_since = "<https://api.github.com/repositories?page=2>; rel=\"next\"";
-        assert!(GitHub.next_cursor(0, &response(200, &[("link", no_since)], PAGE)).is_err());
+        assert!(
+            GitHub
+                .next_cursor(0, &response(200, &[("link", no_since)], PAGE))
+                .is_err()
+        );
     }
 
     #[test]
@@ -168,8 +183,14 @@ mod tests {
         let api = |text: &str| GitHub.api_base(&Url::parse(text).unwrap()).to_string();
         assert_eq!(api("https://github.com"), "https://api.github.com/");
         assert_eq!(api("https://api.github.com/"), "https://api.github.com/");
-        assert_eq!(api("https://ghe.example.org"), "https://ghe.example.org/api/v3");
-        assert_eq!(api("https://ghe.example.org/api/v3"), "https://ghe.example.org/api/v3");
+        assert_eq!(
+            api("https://ghe.example.org"),
+            "https://ghe.example.org/api/v3"
+        );
+        assert_eq!(
+            api("https://ghe.example.org/api/v3"),
+            "https://ghe.example.org/api/v3"
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@ use serde::de::IgnoredAny;
 use url::Url;
 
 /// The listing path, shared by GitLab and Heptapod.
-const PROJECTS: &str = "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
+const PROJECTS: &str =
+    "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
 
 /// A GitLab project, as the listing reads it.
 #[derive(Deserialize)]
@@ -48,7 +49,11 @@ impl Project<'_> {
         let fork = full_view.then_some(self.forked_from_project.is_some());
         let public = matches!(self.visibility.as_deref(), None | Some("public"));
         let origin = Origin::new(self.http_url_to_repo?, visit_type).with_fork(fork);
-        Some(origin.with_last_update(self.last_activity_at).with_enabled(public))
+        Some(
+            origin
+                .with_last_update(self.last_activity_at)
+                .with_enabled(public),
+        )
     }
 }
 
@@ -127,7 +132,9 @@ mod tests {
             headers.insert("link", HeaderValue::from_str(link).unwrap());
         }
         PageResponse {
-            url: "https://gitlab.example.org/api/v4/projects?id_after=0".parse().unwrap(),
+            url: "https://gitlab.example.org/api/v4/projects?id_after=0"
+                .parse()
+                .unwrap(),
             status: StatusCode::OK,
             headers,
             body: bytes::Bytes::from(body.to_owned()),
@@ -152,21 +159,36 @@ mod tests {
     #[test]
     fn reads_the_full_view() {
         let origins = origins(&GitLab, FULL_VIEW);
-        let facts: Vec<_> = origins.iter().map(|o| (o.url.as_str(), o.enabled, o.is_fork)).collect();
+        let facts: Vec<_> = origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.enabled, o.is_fork))
+            .collect();
         assert_eq!(
             facts,
             [
-                ("https://gitlab.example.com/diaspora/diaspora-client.git", false, Some(false)),
-                ("https://gitlab.example.com/brightbox/puppet.git", true, Some(true)),
+                (
+                    "https://gitlab.example.com/diaspora/diaspora-client.git",
+                    false,
+                    Some(false)
+                ),
+                (
+                    "https://gitlab.example.com/brightbox/puppet.git",
+                    true,
+                    Some(true)
+                ),
                 ("https://gitlab.example.com/a/b.git", false, Some(false)),
             ]
         );
-        assert_eq!(origins[0].last_update.unwrap().to_rfc3339(), "2013-09-30T13:46:02+00:00");
+        assert_eq!(
+            origins[0].last_update.unwrap().to_rfc3339(),
+            "2013-09-30T13:46:02+00:00"
+        );
     }
 
     #[test]
     fn the_simple_view_leaves_the_fork_flag_unknown() {
-        let simple = r#"[{"id": 4, "http_url_to_repo": "https://gitlab.example.com/a/b.git", "path": "b"}]"#;
+        let simple =
+            r#"[{"id": 4, "http_url_to_repo": "https://gitlab.example.com/a/b.git", "path": "b"}]"#;
         let origins = origins(&GitLab, simple);
         assert_eq!((origins[0].enabled, origins[0].is_fork), (true, None));
     }
@@ -176,14 +198,20 @@ mod tests {
         let body = r#"[{"http_url_to_repo": "https://foss.heptapod.net/a/hg", "vcs_type": "hg"},
             {"http_url_to_repo": "https://foss.heptapod.net/a/mirrored", "vcs_type": "hg_git"},
             {"http_url_to_repo": "https://foss.heptapod.net/a/git.git", "vcs_type": "git"}]"#;
-        let types: Vec<_> = origins(&Heptapod, body).into_iter().map(|o| o.visit_type).collect();
+        let types: Vec<_> = origins(&Heptapod, body)
+            .into_iter()
+            .map(|o| o.visit_type)
+            .collect();
         assert_eq!(types, ["hg", "hg", "git"]);
     }
 
     #[test]
     fn pages_by_the_id_after_of_the_next_link() {
         let link = r#"<https://gitlab.example.org/api/v4/projects?id_after=42&order_by=id&pagination=keyset&per_page=100&sort=asc>; rel="next""#;
-        assert_eq!(GitLab.next_cursor(0, &response(Some(link), "[]")).unwrap(), Some(42));
+        assert_eq!(
+            GitLab.next_cursor(0, &response(Some(link), "[]")).unwrap(),
+            Some(42)
+        );
         assert_eq!(GitLab.next_cursor(42, &response(None, "[]")).unwrap(), None);
         let api = GitLab.api_base(&Url::parse("https://gitlab.example.org").unwrap());
         let request = GitLab.request(&api, &42).unwrap();

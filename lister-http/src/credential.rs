@@ -79,10 +79,11 @@ impl Credential {
     /// How this credential goes on a request to a forge that wants `auth`.
     fn present(&self, auth: Auth, index: usize) -> Result<Presented, Error> {
         let header = |name: HeaderName, value: String| {
-            let mut value = HeaderValue::from_str(&value).map_err(|_| Error::InvalidCredential {
-                index,
-                reason: "it holds characters a header cannot carry",
-            })?;
+            let mut value =
+                HeaderValue::from_str(&value).map_err(|_| Error::InvalidCredential {
+                    index,
+                    reason: "it holds characters a header cannot carry",
+                })?;
             value.set_sensitive(true);
             Ok(Presented::Header(name, value))
         };
@@ -182,7 +183,12 @@ impl Pool {
     /// an `Authorization` value (`Bearer …`, `token …`, `Basic …`).
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = text.to_owned();
-        for secret in self.secrets.0.split('\n').filter(|secret| !secret.is_empty()) {
+        for secret in self
+            .secrets
+            .0
+            .split('\n')
+            .filter(|secret| !secret.is_empty())
+        {
             text = text.replace(secret, "***");
         }
         let mut out = String::with_capacity(text.len());
@@ -195,7 +201,9 @@ impl Pool {
             } else {
                 out.push_str(word);
             }
-            let scheme = bare.trim_start_matches(['"', '\'', ':']).to_ascii_lowercase();
+            let scheme = bare
+                .trim_start_matches(['"', '\'', ':'])
+                .to_ascii_lowercase();
             hide_next = matches!(scheme.as_str(), "bearer" | "token" | "basic");
         }
         out
@@ -249,7 +257,10 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let credentials = [Credential::token("s3cr3t"), Credential::basic("user", "s3cr3t")];
+        let credentials = [
+            Credential::token("s3cr3t"),
+            Credential::basic("user", "s3cr3t"),
+        ];
         for credential in &credentials {
             assert_eq!(format!("{credential:?} {credential}"), "*** ***");
         }
@@ -285,17 +296,29 @@ mod tests {
     #[test]
     fn echoed_secrets_are_redacted() {
         let pool = Pool::new(
-            &[Credential::token("ghp_0123456789"), Credential::basic("me", "hunter22")],
+            &[
+                Credential::token("ghp_0123456789"),
+                Credential::basic("me", "hunter22"),
+            ],
             Auth::Token,
         )
         .unwrap();
         let echoed = "Bad credentials: Authorization: token ghp_0123456789 from me:hunter22; \
                       also Bearer other-secret and token\tanother, basic dXNlcg==";
         let redacted = pool.redact(echoed);
-        for secret in ["ghp_0123456789", "hunter22", "other-secret", "another", "dXNlcg=="] {
+        for secret in [
+            "ghp_0123456789",
+            "hunter22",
+            "other-secret",
+            "another",
+            "dXNlcg==",
+        ] {
             assert!(!redacted.contains(secret), "{redacted}");
         }
-        assert!(redacted.starts_with("Bad credentials: Authorization: token ***"), "{redacted}");
+        assert!(
+            redacted.starts_with("Bad credentials: Authorization: token ***"),
+            "{redacted}"
+        );
     }
 
     #[test]

@@ -99,7 +99,10 @@ pub enum Error {
         attempts: u32,
     },
     /// The forge needs a credential and none was given.
-    #[error("{forge} lists only with a credential: set {} or give --token-file (no request sent)", credential_variable(forge))]
+    #[error(
+        "{forge} lists only with a credential: set {} or give --token-file (no request sent)",
+        credential_variable(forge)
+    )]
     CredentialNeeded {
         /// The forge's name.
         forge: &'static str,
@@ -165,8 +168,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Request { retryable, .. } | Error::Status { retryable, .. } => *retryable,
-            Error::QuotaWaitTooLong { .. }
-            | Error::QuotaWaitsExhausted { .. } => true,
+            Error::QuotaWaitTooLong { .. } | Error::QuotaWaitsExhausted { .. } => true,
             _ => false,
         }
     }
@@ -174,8 +176,7 @@ impl Error {
     /// The last HTTP status, if an answer came.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Status { status, .. }
-            | Error::BodyTooLarge { status, .. } => Some(*status),
+            Error::Status { status, .. } | Error::BodyTooLarge { status, .. } => Some(*status),
             Error::QuotaWaitTooLong { status, .. } | Error::QuotaWaitsExhausted { status, .. } => {
                 *status
             }

@@ -68,10 +68,10 @@ pub use classify::{BARE_429_WAIT, classify_at, default_classification};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::TransportConfig;
 pub use credential::Credential;
+pub use error::credential_variable;
 pub use error::{Error, scrub};
 pub use headers::{json_message, parse_retry_after, quota_reset_in, retry_after, retry_after_at};
 pub use link::next_link;
-pub use error::credential_variable;
 pub use source::HttpSource;
 
 /// `Result` with lister-http's [`Error`].
@@ -141,7 +141,10 @@ pub fn instance_name(url: &Url) -> String {
 /// let last = response(r#"<https://api.github.com/repositories{?since}>; rel="first""#);
 /// assert_eq!(lister_http::link_cursor::<u64>(&last, "since").unwrap(), None);
 /// ```
-pub fn link_cursor<C: Cursor>(response: &PageResponse, param: &str) -> Result<Option<C>, ParseError> {
+pub fn link_cursor<C: Cursor>(
+    response: &PageResponse,
+    param: &str,
+) -> Result<Option<C>, ParseError> {
     match next_link(&response.headers, &response.url) {
         Some(url) => url_cursor(url.as_str(), param).map(Some),
         None => Ok(None),
@@ -159,7 +162,8 @@ pub fn link_cursor<C: Cursor>(response: &PageResponse, param: &str) -> Result<Op
 pub fn url_cursor<C: Cursor>(url: &str, param: &str) -> Result<C, ParseError> {
     let url = Url::parse(url).map_err(|err| ParseError::new(format!("next URL: {err}")))?;
     let cursor = query_param(&url, param).and_then(|value| C::parse(&value));
-    cursor.ok_or_else(|| ParseError::new(format!("next URL {} has no valid `{param}`", scrub(&url))))
+    cursor
+        .ok_or_else(|| ParseError::new(format!("next URL {} has no valid `{param}`", scrub(&url))))
 }
 
 /// The decoded value of the query parameter `name`, if `url` has it.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http::StatusCode;
 use lister_core::{
-    Classification, FetchError, Fetched, Forge, PageRequest, PageResponse, PageSource,
-    QuotaSignal, RunContext, RunProgress, Validators,
+    Classification, FetchError, Fetched, Forge, PageRequest, PageResponse, PageSource, QuotaSignal,
+    RunContext, RunProgress, Validators,
 };
 
 use crate::classify::{classify_at, describe};

@@ -89,16 +89,22 @@ struct Builtin<'a> {
 /// The rank of a clone URI (lower is preferred); `None` for one that is not the instance's
 /// own http(s) URI.
 fn rank(builtin: &Builtin<'_>) -> Option<usize> {
-    let protocol = ["https", "http"].iter().position(|p| builtin.protocol.as_deref() == Some(p))?;
+    let protocol = ["https", "http"]
+        .iter()
+        .position(|p| builtin.protocol.as_deref() == Some(p))?;
     let identifiers = ["shortname", "callsign", "id"];
-    let identifier = identifiers.iter().position(|i| builtin.identifier.as_deref() == Some(i))?;
+    let identifier = identifiers
+        .iter()
+        .position(|i| builtin.identifier.as_deref() == Some(i))?;
     Some(protocol * identifiers.len() + identifier)
 }
 
 /// The origin of a repository, on either forge.
 fn origin(repo: Repository<'_>) -> Option<Origin> {
     let uris = repo.attachments.uris.uris.into_iter().map(|uri| uri.fields);
-    let best = uris.filter_map(|uri| Some((rank(&uri.builtin)?, uri.uri.effective))).min()?;
+    let best = uris
+        .filter_map(|uri| Some((rank(&uri.builtin)?, uri.uri.effective)))
+        .min()?;
     let view = repo.fields.policy.and_then(|policy| policy.view);
     let public = matches!(view.as_deref(), None | Some("public"));
     Some(Origin::new(best.1, repo.fields.vcs).with_enabled(public))
@@ -108,7 +114,11 @@ fn origin(repo: Repository<'_>) -> Option<Origin> {
 fn search(api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
     let url = api.join("api/diffusion.repository.search");
     let url = url.map_err(|err| ParseError::new(format!("Conduit URL: {err}")))?;
-    let mut form = vec![("order", "oldest"), ("attachments[uris]", "1"), ("limit", "100")];
+    let mut form = vec![
+        ("order", "oldest"),
+        ("attachments[uris]", "1"),
+        ("limit", "100"),
+    ];
     form.extend((!after.0.is_empty()).then_some(("after", after.0.as_str())));
     Ok(PageRequest::post_form(url, form))
 }
@@ -182,7 +192,9 @@ mod tests {
 
     fn response(body: &str) -> PageResponse {
         PageResponse {
-            url: "https://phorge.example.org/api/diffusion.repository.search".parse().unwrap(),
+            url: "https://phorge.example.org/api/diffusion.repository.search"
+                .parse()
+                .unwrap(),
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: bytes::Bytes::from(body.to_owned()),
@@ -205,14 +217,42 @@ mod tests {
                 uris.join(",")
             )
         };
-        let git = repo("git", "public", vec![
-            uri("ssh://git@phorge.example.org/source/n.git", "\"ssh\"", "\"shortname\""),
-            uri("https://phorge.example.org/diffusion/7/n.git", "\"https\"", "\"id\""),
-            uri("https://phorge.example.org/source/n.git", "\"https\"", "\"shortname\""),
-            uri("https://github.com/up/n.git", "null", "null"),
-        ]);
-        let hg = repo("hg", "users", vec![uri("https://phorge.example.org/diffusion/N/", "\"https\"", "\"callsign\"")]);
-        let mirror_only = repo("git", "public", vec![uri("git@github.com:up/m.git", "null", "null")]);
+        let git = repo(
+            "git",
+            "public",
+            vec![
+                uri(
+                    "ssh://git@phorge.example.org/source/n.git",
+                    "\"ssh\"",
+                    "\"shortname\"",
+                ),
+                uri(
+                    "https://phorge.example.org/diffusion/7/n.git",
+                    "\"https\"",
+                    "\"id\"",
+                ),
+                uri(
+                    "https://phorge.example.org/source/n.git",
+                    "\"https\"",
+                    "\"shortname\"",
+                ),
+                uri("https://github.com/up/n.git", "null", "null"),
+            ],
+        );
+        let hg = repo(
+            "hg",
+            "users",
+            vec![uri(
+                "https://phorge.example.org/diffusion/N/",
+                "\"https\"",
+                "\"callsign\"",
+            )],
+        );
+        let mirror_only = repo(
+            "git",
+            "public",
+            vec![uri("git@github.com:up/m.git", "null", "null")],
+        );
         format!(
             r#"{{"result": {{"data": [{git}, {hg}, {mirror_only}], "maps": {{}}, "query": {{"queryKey": null}},
                "cursor": {{"limit": 100, "after": {after}, "before": null, "order": "oldest"}}}}, "error_code": null, "error_info": null}}"#
@@ -223,7 +263,11 @@ mod tests {
     fn prefers_the_instances_own_https_uri_by_short_name() {
         let read = lister_core::page_origins(&Phorge, &response(&page("\"7\""))).unwrap();
         assert!(read.rejected.is_empty(), "{:?}", read.rejected);
-        let facts: Vec<_> = read.origins.iter().map(|o| (o.url.as_str(), o.visit_type.as_str(), o.enabled)).collect();
+        let facts: Vec<_> = read
+            .origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.visit_type.as_str(), o.enabled))
+            .collect();
         assert_eq!(
             facts,
             [
@@ -237,15 +281,28 @@ mod tests {
     fn pages_by_the_opaque_after() {
         let next = Phorge.next_cursor(Opaque(String::new()), &response(&page("\"7\"")));
         assert_eq!(next.unwrap(), Some(Opaque("7".into())));
-        assert_eq!(Phorge.next_cursor(Opaque("7".into()), &response(&page("null"))).unwrap(), None);
+        assert_eq!(
+            Phorge
+                .next_cursor(Opaque("7".into()), &response(&page("null")))
+                .unwrap(),
+            None
+        );
         let api = Url::parse("https://phorge.example.org/").unwrap();
         let first = Phorge.request(&api, &Opaque(String::new())).unwrap();
         assert_eq!(first.method, http::Method::POST);
-        assert_eq!(first.url.as_str(), "https://phorge.example.org/api/diffusion.repository.search");
-        let lister_core::RequestBody::Form(fields) = Phorge.request(&api, &Opaque("7".into())).unwrap().body else {
+        assert_eq!(
+            first.url.as_str(),
+            "https://phorge.example.org/api/diffusion.repository.search"
+        );
+        let lister_core::RequestBody::Form(fields) =
+            Phorge.request(&api, &Opaque("7".into())).unwrap().body
+        else {
             panic!("a form")
         };
-        assert!(fields.contains(&("after".into(), "7".into())) && fields.contains(&("order".into(), "oldest".into())));
+        assert!(
+            fields.contains(&("after".into(), "7".into()))
+                && fields.contains(&("order".into(), "oldest".into()))
+        );
     }
 
     #[test]
@@ -254,7 +311,9 @@ mod tests {
         let classified = Phabricator.classify(&response(error));
         assert_eq!(
             classified,
-            Some(Classification::Fatal("Conduit error ERR-INVALID-AUTH: API token has the wrong length.".into()))
+            Some(Classification::Fatal(
+                "Conduit error ERR-INVALID-AUTH: API token has the wrong length.".into()
+            ))
         );
         assert_eq!(Phabricator.classify(&response(&page("null"))), None);
     }
