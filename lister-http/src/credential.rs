@@ -151,6 +151,8 @@ pub(crate) struct Pool {
 #[derive(Debug)]
 struct Slots {
     presented: Vec<Option<Presented>>,
+    /// Credentials the forge refused (401): never picked again.
+    refused: Vec<bool>,
     spent_until: Vec<Option<SystemTime>>,
     current: usize,
 }
@@ -171,6 +173,7 @@ impl Pool {
         let spent_until = vec![None; presented.len()];
         Ok(Pool {
             slots: Mutex::new(Slots {
+                refused: vec![false; presented.len()],
                 presented,
                 spent_until,
                 current: 0,
@@ -215,6 +218,9 @@ impl Pool {
         let count = slots.presented.len();
         for offset in 0..count {
             let index = (slots.current + offset) % count;
+            if slots.refused[index] {
+                continue;
+            }
             if slots.spent_until[index].is_none_or(|until| until <= now) {
                 slots.spent_until[index] = None;
                 slots.current = index;
@@ -226,6 +232,18 @@ impl Pool {
         }
         let earliest = slots.spent_until.iter().flatten().min().copied();
         Pick::WaitUntil(earliest.unwrap_or(now))
+    }
+
+    /// Drops a credential the forge refused, if another one remains: `false` when it is the
+    /// last (the refusal then ends the page, as it would without rotation).
+    pub(crate) fn refuse(&self, index: usize) -> bool {
+        let mut slots = lock(&self.slots);
+        let remaining = slots.refused.iter().filter(|refused| !**refused).count();
+        if remaining <= 1 || slots.refused.get(index) != Some(&false) {
+            return false;
+        }
+        slots.refused[index] = true;
+        true
     }
 
     /// Marks a credential spent until `until`.
@@ -346,6 +364,10 @@ mod tests {
         pool.spend(2, now + Duration::from_secs(200));
         assert_eq!(index(pool.pick(now)), Err(now + Duration::from_secs(100)));
         assert_eq!(index(pool.pick(now + Duration::from_secs(100))), Ok(1));
+        assert!(pool.refuse(1), "b is refused, a and c remain");
+        assert!(pool.refuse(0));
+        assert!(!pool.refuse(2), "the last one stays");
+        assert_eq!(index(pool.pick(now + Duration::from_secs(300))), Ok(2));
         let anonymous = Pool::new(&[], Auth::Token).unwrap();
         assert!(matches!(
             anonymous.pick(now),

@@ -212,6 +212,11 @@ impl<F: Forge> Fetch<'_, F> {
                 });
                 self.quota_wait(wait, "the forge asks to slow down").await?;
             }
+            Classification::Fatal(_)
+                if status == StatusCode::UNAUTHORIZED && source.pool.refuse(credential) =>
+            {
+                tracing::warn!(url = %scrub(&self.request.url), credential, "the forge refused credential #{credential} (HTTP 401); going on without it");
+            }
             Classification::Fatal(reason) => return Err(self.status_error(status, reason, false)),
             _ => return Err(self.status_error(status, describe(&response), false)),
         }
