@@ -13,13 +13,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
-use lister_core::{Forge, Origin, PageResponse, ParseError, TimeIndex};
-use lister_http::url_cursor;
+use lister_core::{Forge, NextCursor, Origin, TimeIndex};
 use serde::Deserialize;
-use url::Url;
 
 /// The Bitbucket Cloud lister.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,61 +23,43 @@ pub struct Bitbucket;
 
 /// The fields of a repository that the listing reads (and asks for with `fields=`).
 #[derive(Deserialize)]
-pub struct Repository<'a> {
-    #[serde(borrow)]
-    scm: Option<Cow<'a, str>>,
+pub struct Repository {
+    scm: Option<String>,
     is_private: Option<bool>,
     updated_on: Option<DateTime<Utc>>,
-    #[serde(borrow, default)]
-    links: Links<'a>,
+    #[serde(default)]
+    links: Links,
 }
 
 #[derive(Deserialize, Default)]
-struct Links<'a> {
-    #[serde(borrow, default)]
-    clone: Vec<CloneLink<'a>>,
+struct Links {
+    #[serde(default)]
+    clone: Vec<CloneLink>,
 }
 
 #[derive(Deserialize)]
-struct CloneLink<'a> {
-    name: Cow<'a, str>,
-    href: Cow<'a, str>,
+struct CloneLink {
+    name: String,
+    href: String,
 }
 
 impl Forge for Bitbucket {
     type Cursor = TimeIndex;
-    type Item<'a> = Repository<'a>;
+    type Item<'a> = Repository;
     const NAME: &'static str = "bitbucket";
     const DEFAULT_URL: &'static str = "https://bitbucket.org";
+    const PUBLIC_API: Option<(&'static str, &'static str)> =
+        Some(("bitbucket.org", "https://api.bitbucket.org"));
     const PATH: &'static str = "/2.0/repositories?pagelen=100&fields=next,values.links.clone,\
         values.scm,values.is_private,values.updated_on&after={cursor}";
     const ITEMS: &'static str = "/values";
-
-    fn api_base(&self, url: &Url) -> Url {
-        match url.host_str() {
-            Some("bitbucket.org") => Url::parse("https://api.bitbucket.org").unwrap(),
-            _ => url.clone(),
-        }
-    }
-
-    fn first_cursor(&self) -> TimeIndex {
-        TimeIndex::EPOCH
-    }
-
-    fn next_cursor(
-        &self,
-        _: TimeIndex,
-        page: &PageResponse,
-    ) -> Result<Option<TimeIndex>, ParseError> {
-        let next: Option<Cow<'_, str>> = page.json_at("/next")?;
-        next.map(|url| url_cursor(&url, "after")).transpose()
-    }
+    const NEXT: NextCursor = NextCursor::BodyUrlParam("/next", "after");
 
     /// The clone URL named `https`, else `http`, else `ssh`; the visit type from `scm`.
-    fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+    fn origin(&self, repo: Repository) -> Option<Origin> {
         let named = |name| repo.links.clone.iter().find(|link| link.name == name);
         let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
-        let origin = Origin::new(link.href.as_ref(), repo.scm.as_deref().unwrap_or("git"));
+        let origin = Origin::new(&link.href, repo.scm.as_deref().unwrap_or("git"));
         let enabled = repo.is_private != Some(true);
         Some(
             origin
@@ -95,6 +73,8 @@ impl Forge for Bitbucket {
 mod tests {
     use super::*;
     use http::{HeaderMap, StatusCode};
+    use lister_core::{PageResponse, TimeIndex};
+    use url::Url;
 
     const PAGE: &str = include_str!("../../tests/fixtures/bitbucket_repositories_page.json");
 

@@ -69,7 +69,9 @@ fn lease_duration(text: &str) -> Result<Duration, String> {
 
 /// A visit time: not in the future beyond a small clock skew, and not absurdly old.
 fn visit_time(text: &str) -> Result<DateTime<Utc>, String> {
-    let at: DateTime<Utc> = text.parse().map_err(|err| format!("{err} (RFC 3339 expected)"))?;
+    let at: DateTime<Utc> = text
+        .parse()
+        .map_err(|err| format!("{err} (RFC 3339 expected)"))?;
     let skew = chrono::Duration::minutes(5);
     let earliest = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z").expect("a valid date");
     if at > Utc::now() + skew {
@@ -161,8 +163,16 @@ mod tests {
         assert!(lease_duration("0s").is_err());
         assert!(lease_duration("30days").is_err());
         assert!(visit_time("2024-01-01T00:00:00Z").is_ok());
-        assert!(visit_time("9999-01-01T00:00:00Z").unwrap_err().contains("future"));
-        assert!(visit_time("0001-01-01T00:00:00Z").unwrap_err().contains("before 2000"));
+        assert!(
+            visit_time("9999-01-01T00:00:00Z")
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            visit_time("0001-01-01T00:00:00Z")
+                .unwrap_err()
+                .contains("before 2000")
+        );
         let soon = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
         assert!(visit_time(&soon).is_ok(), "clock skew is tolerated");
     }

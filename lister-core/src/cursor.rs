@@ -16,15 +16,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Where a page starts. Implemented for `u64` (ids, page numbers), [`TimeIndex`] (dates) and
-/// [`Opaque`] (tokens).
+/// [`Opaque`] (tokens). Its `Default` is where a listing starts unless the forge says
+/// otherwise.
 pub trait Cursor:
-    Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+    Clone + fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
 {
-    /// How two cursors of an ordered listing compare; `None` for an opaque cursor.
+    /// How two cursors of an ordered listing compare; `None` for an opaque cursor (a range of
+    /// opaque cursors means nothing, so range runs refuse them).
     fn compare(&self, other: &Self) -> Option<Ordering>;
 
-    /// The cursor given as text (`--first-id 1000`); `None` when the text is not one, or the
-    /// cursor is opaque (a range of opaque cursors means nothing).
+    /// The cursor given as text (`--first-id 1000`, a value in a next URL); `None` when the
+    /// text is not one.
     fn parse(text: &str) -> Option<Self>;
 
     /// The cursor as text, for progress, statistics and error messages.
@@ -47,7 +49,7 @@ impl Cursor for u64 {
 
 /// A token the forge hands out for its next page (Phabricator's `after`, a GraphQL cursor):
 /// compared only for equality.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Opaque(pub String);
 
@@ -56,8 +58,8 @@ impl Cursor for Opaque {
         None
     }
 
-    fn parse(_: &str) -> Option<Self> {
-        None
+    fn parse(text: &str) -> Option<Self> {
+        Some(Opaque(text.to_owned()))
     }
 
     fn text(&self) -> String {
@@ -82,6 +84,13 @@ pub struct TimeIndex(pub DateTime<Utc>);
 impl TimeIndex {
     /// The Unix epoch, a natural first cursor.
     pub const EPOCH: TimeIndex = TimeIndex(DateTime::UNIX_EPOCH);
+}
+
+impl Default for TimeIndex {
+    /// The Unix epoch.
+    fn default() -> Self {
+        TimeIndex::EPOCH
+    }
 }
 
 impl fmt::Display for TimeIndex {
@@ -224,7 +233,7 @@ mod tests {
     #[test]
     fn text_forms() {
         assert_eq!(<u64 as Cursor>::parse("42"), Some(42));
-        assert_eq!(<Opaque as Cursor>::parse("x"), None);
+        assert_eq!(<Opaque as Cursor>::parse("x"), Some(Opaque("x".into())));
         let time = <TimeIndex as Cursor>::parse("1970-01-01T00:00:00Z").unwrap();
         assert_eq!(time, TimeIndex::EPOCH);
         assert_eq!(time.text(), "1970-01-01T00:00:00+00:00");

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::cursor::Cursor;
+use crate::next::NextCursor;
 use crate::page::{Classification, PageResponse, ParseError};
 use crate::request::PageRequest;
 use crate::{Origin, page_url};
@@ -26,33 +27,29 @@ pub enum Auth {
 /// response becomes origins and the next cursor. Fetching, retries, quota waits, credentials,
 /// validation, de-duplication, storage and state are the framework's.
 ///
-/// The smallest forge names its constants, its item type and four functions:
+/// The smallest forge names its constants, its item type and what an item's origin is:
 ///
 /// ```
-/// use std::borrow::Cow;
-/// use lister_core::{Forge, Origin, PageResponse, ParseError};
+/// use lister_core::{Forge, NextCursor, Origin};
 ///
-/// /// Pages of `{"repos": [{"id": 1, "clone_url": "https://…"}], "more": true}`.
+/// /// `GET /api/v1/repos?after=ID` answers `{"repos": [{"clone_url": "https://…"}]}` and
+/// /// names the next page in `Link: <…?after=ID>; rel="next"`.
 /// struct Tiny;
 ///
 /// #[derive(serde::Deserialize)]
-/// struct Repo<'a> { clone_url: Cow<'a, str> }
+/// struct Repo { clone_url: String }
 ///
 /// impl Forge for Tiny {
 ///     type Cursor = u64;
-///     type Item<'a> = Repo<'a>;
+///     type Item<'a> = Repo;
 ///     const NAME: &'static str = "tiny";
 ///     const DEFAULT_URL: &'static str = "https://forge.example.org";
-///     const PATH: &'static str = "/api/repos?page={cursor}";
+///     const API_PATH: &'static str = "api/v1";
+///     const PATH: &'static str = "/repos?after={cursor}";
 ///     const ITEMS: &'static str = "/repos";
+///     const NEXT: NextCursor = NextCursor::LinkParam("after");
 ///
-///     fn first_cursor(&self) -> u64 { 1 }
-///
-///     fn next_cursor(&self, page: u64, response: &PageResponse) -> Result<Option<u64>, ParseError> {
-///         Ok(response.json_at::<bool>("/more")?.then_some(page + 1))
-///     }
-///
-///     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+///     fn origin(&self, repo: Repo) -> Option<Origin> {
 ///         Some(Origin::new(repo.clone_url, "git"))
 ///     }
 /// }
@@ -67,6 +64,13 @@ pub trait Forge: Send + Sync + 'static {
     const NAME: &'static str;
     /// The address of its main instance as a user knows it (`https://github.com`).
     const DEFAULT_URL: &'static str;
+    /// Where the API is under an instance's address (`api/v4`); see [`api_base`](Self::api_base).
+    const API_PATH: &'static str = "";
+    /// The main instance's web host and API base when its API is on a host of its own
+    /// (`("github.com", "https://api.github.com")`); see [`api_base`](Self::api_base).
+    const PUBLIC_API: Option<(&'static str, &'static str)> = None;
+    /// Where the next page's cursor is named (see [`next_cursor`](Self::next_cursor)).
+    const NEXT: NextCursor;
     /// The listing path under the API base, with a `{cursor}` placeholder (the default
     /// [`request`](Self::request) is a GET of it).
     const PATH: &'static str = "";
@@ -82,14 +86,28 @@ pub trait Forge: Send + Sync + 'static {
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
 
-    /// The API base of the instance at `url`, the address a user knows (an explicit API base
-    /// is given back as it is). The default is `url` itself.
+    /// The API base of the instance at `url`, the address a user knows. By default: the
+    /// [`PUBLIC_API`](Self::PUBLIC_API) base for its web host; an address on that API's host
+    /// as it is; else [`API_PATH`](Self::API_PATH) under the address, unless the address
+    /// already ends with it (an explicit API base).
     fn api_base(&self, url: &Url) -> Url {
-        url.clone()
+        if let Some((web_host, api)) = Self::PUBLIC_API {
+            let api = Url::parse(api).expect("PUBLIC_API is a URL");
+            if url.host_str() == Some(web_host) {
+                return api;
+            }
+            if url.host_str() == api.host_str() {
+                return url.clone();
+            }
+        }
+        api_under(url, Self::API_PATH)
     }
 
-    /// Where a listing with no saved state starts.
-    fn first_cursor(&self) -> Self::Cursor;
+    /// Where a listing with no saved state starts: the cursor's default (0, the epoch, no
+    /// token).
+    fn first_cursor(&self) -> Self::Cursor {
+        Self::Cursor::default()
+    }
 
     /// The request of the page at `cursor`: by default a GET of [`PATH`](Self::PATH) under
     /// the API base, with `{cursor}` replaced by the cursor's text, percent-encoded.
@@ -98,14 +116,17 @@ pub trait Forge: Send + Sync + 'static {
         Ok(PageRequest::get(url))
     }
 
-    /// Where the listing goes after the page fetched at `cursor`; `None` ends it. It should
-    /// read headers or a small part of the body: the items are parsed apart, off the async
-    /// thread.
+    /// Where the listing goes after the page fetched at `cursor`; `None` ends it. By default,
+    /// what [`NEXT`](Self::NEXT) names. It should read headers or a small part of the body:
+    /// the items are parsed apart, off the async thread.
     fn next_cursor(
         &self,
         cursor: Self::Cursor,
         response: &PageResponse,
-    ) -> Result<Option<Self::Cursor>, ParseError>;
+    ) -> Result<Option<Self::Cursor>, ParseError> {
+        let _ = cursor;
+        Self::NEXT.read(response)
+    }
 
     /// The origin of one item; `None` skips it (an item without a clone URL…).
     fn origin(&self, item: Self::Item<'_>) -> Option<Origin>;
@@ -131,6 +152,9 @@ pub trait Forge: Send + Sync + 'static {
 /// ```
 pub fn api_under(url: &Url, path: &str) -> Url {
     let current = url.path().trim_end_matches('/');
+    if path.trim_matches('/').is_empty() {
+        return url.clone();
+    }
     if current.ends_with(&format!("/{}", path.trim_matches('/'))) {
         return url.clone();
     }

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::borrow::Cow;
-//! use lister_core::{Forge, Opaque, Origin, PageRequest, PageResponse, ParseError};
+//! use lister_core::{Forge, NextCursor, Opaque, Origin, PageRequest, ParseError};
 //!
 //! /// A forge answering `POST /api/repos` (form `after=…`) with
 //! /// `{"data": [{"clone": "https://…", "vcs": "hg"}], "after": "token" | null}`.
@@ -25,16 +25,11 @@
 //!     const NAME: &'static str = "posted";
 //!     const DEFAULT_URL: &'static str = "https://forge.example.org";
 //!     const ITEMS: &'static str = "/data";
-//!
-//!     fn first_cursor(&self) -> Opaque { Opaque(String::new()) }
+//!     const NEXT: NextCursor = NextCursor::BodyValue("/after");
 //!
 //!     fn request(&self, api: &url::Url, after: &Opaque) -> Result<PageRequest, ParseError> {
 //!         let url = api.join("api/repos").map_err(|e| ParseError::new(e.to_string()))?;
 //!         Ok(PageRequest::post_form(url, [("after", after.0.as_str())]))
-//!     }
-//!
-//!     fn next_cursor(&self, _: Opaque, page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
-//!         Ok(page.json_at::<Option<String>>("/after")?.map(Opaque))
 //!     }
 //!
 //!     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
@@ -47,8 +42,10 @@ pub mod cursor;
 pub mod error;
 pub mod forge;
 mod items;
+pub mod link;
 pub mod lister;
 pub mod listing;
+pub mod next;
 pub mod origin;
 mod origin_cleaner;
 pub mod page;
@@ -71,6 +68,7 @@ pub use forge::{Auth, Forge, api_under};
 pub use items::RejectedItem;
 pub use lister::Lister;
 pub use listing::Listing;
+pub use next::{NextCursor, link_cursor, url_cursor};
 pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use page::{Classification, PageResponse, ParseError, QuotaSignal, Validators};
 pub use parse::{PageOrigins, page_origins};

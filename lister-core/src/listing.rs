@@ -171,16 +171,20 @@ impl<F: Forge> Listing<F> {
     ) -> Result<Plan<F::Cursor>> {
         if let Some(range) = &options.range {
             let parse = |text: &str| {
-                F::Cursor::parse(text).ok_or_else(|| {
-                    Error::InvalidOption(format!(
-                        "`{text}` is not a cursor of {} (ranges need an ordered cursor: an id, a date)",
-                        F::NAME
-                    ))
-                })
+                let cursor = F::Cursor::parse(text);
+                let invalid = || format!("`{text}` is not a cursor of {}", F::NAME);
+                cursor.ok_or_else(|| Error::InvalidOption(invalid()))
             };
+            let (start, last) = (parse(&range.first)?, parse(&range.last)?);
+            if start.compare(&last).is_none() {
+                return Err(Error::InvalidOption(format!(
+                    "{} pages by an opaque cursor: ranges need an ordered one (an id, a date)",
+                    F::NAME
+                )));
+            }
             return Ok(Plan {
-                start: parse(&range.first)?,
-                last: Some(parse(&range.last)?),
+                start,
+                last: Some(last),
                 persist: false,
             });
         }

@@ -17,34 +17,18 @@
 //! # Ok(()) }
 //! ```
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
-use lister_core::{Auth, Forge, Origin, PageResponse, ParseError, api_under};
-use lister_http::link_cursor;
+use lister_core::{Auth, Forge, NextCursor, Origin};
 use serde::Deserialize;
-use url::Url;
 
 /// A repository, as the listing reads it (Gitea, Forgejo and Gogs share the shape).
 #[derive(Deserialize)]
-pub struct Repository<'a> {
-    #[serde(borrow)]
-    clone_url: Option<Cow<'a, str>>,
+pub struct Repository {
+    clone_url: Option<String>,
     updated_at: Option<DateTime<Utc>>,
     fork: Option<bool>,
     private: Option<bool>,
     internal: Option<bool>,
-}
-
-/// The origin of a repository, on any of the three forges.
-fn origin(repo: Repository<'_>) -> Option<Origin> {
-    let hidden = repo.private == Some(true) || repo.internal == Some(true);
-    let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
-    Some(
-        origin
-            .with_last_update(repo.updated_at)
-            .with_enabled(!hidden),
-    )
 }
 
 /// Declares a forge of the Gitea family: its type, name, main instance and listing path.
@@ -56,28 +40,23 @@ macro_rules! gitea_family {
 
         impl Forge for $forge {
             type Cursor = u64;
-            type Item<'a> = Repository<'a>;
+            type Item<'a> = Repository;
             const NAME: &'static str = $name;
             const DEFAULT_URL: &'static str = $url;
+            const API_PATH: &'static str = "api/v1";
             const PATH: &'static str = $path;
             const ITEMS: &'static str = "/data";
+            const NEXT: NextCursor = NextCursor::LinkParam("page");
             const AUTH: Auth = Auth::Token;
-
-            fn api_base(&self, url: &Url) -> Url {
-                api_under(url, "api/v1")
-            }
 
             fn first_cursor(&self) -> u64 {
                 1
             }
 
-            /// The `page` of the `rel="next"` link.
-            fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
-                link_cursor(page, "page")
-            }
-
-            fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
-                origin(repo)
+            fn origin(&self, repo: Repository) -> Option<Origin> {
+                let hidden = repo.private == Some(true) || repo.internal == Some(true);
+                let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
+                Some(origin.with_last_update(repo.updated_at).with_enabled(!hidden))
             }
         }
     };
@@ -100,6 +79,8 @@ gitea_family!(
 mod tests {
     use super::*;
     use http::{HeaderMap, HeaderValue, StatusCode};
+    use lister_core::PageResponse;
+    use url::Url;
 
     fn response(link: Option<&str>, body: &str) -> PageResponse {
         let mut headers = HeaderMap::new();

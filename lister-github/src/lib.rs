@@ -18,18 +18,17 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lister_core::{
-    Auth, Classification, Forge, Origin, PageResponse, ParseError, QuotaSignal, api_under,
-};
-use lister_http::{json_message, link_cursor, retry_after};
+use lister_core::QuotaSignal;
+use lister_core::{Auth, Classification, Forge, NextCursor, Origin, PageResponse, ParseError};
+use lister_http::{json_message, retry_after};
 use serde::Deserialize;
-use url::Url;
 
 /// The GitHub lister.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GitHub;
 
-/// The fields of a repository object that the listing reads.
+/// The fields of a repository object that the listing reads (borrowed from the body: GitHub
+/// is the largest listing).
 #[derive(Deserialize)]
 pub struct Repository<'a> {
     id: Option<u64>,
@@ -44,30 +43,22 @@ impl Forge for GitHub {
     type Item<'a> = Repository<'a>;
     const NAME: &'static str = "github";
     const DEFAULT_URL: &'static str = "https://github.com";
+    const API_PATH: &'static str = "api/v3";
+    const PUBLIC_API: Option<(&'static str, &'static str)> =
+        Some(("github.com", "https://api.github.com"));
     const PATH: &'static str = "/repositories?since={cursor}";
+    const NEXT: NextCursor = NextCursor::LinkParam("since");
     const AUTH: Auth = Auth::Token;
     const HEADERS: &'static [(&'static str, &'static str)] = &[
         ("Accept", "application/vnd.github+json"),
         ("X-GitHub-Api-Version", "2022-11-28"),
     ];
 
-    fn api_base(&self, url: &Url) -> Url {
-        match url.host_str() {
-            Some("github.com" | "www.github.com") => Url::parse("https://api.github.com").unwrap(),
-            Some("api.github.com") => url.clone(),
-            _ => api_under(url, "api/v3"),
-        }
-    }
-
-    fn first_cursor(&self) -> u64 {
-        0
-    }
-
     /// The `since` of the `rel="next"` link; an empty page (`[]`) ends the listing.
     fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
         match page.body.trim_ascii() == b"[]" {
             true => Ok(None),
-            false => link_cursor(page, "since"),
+            false => Self::NEXT.read(page),
         }
     }
 
@@ -87,12 +78,12 @@ impl Forge for GitHub {
         let secondary = message
             .to_ascii_lowercase()
             .contains("secondary rate limit");
-        secondary.then(|| {
-            Classification::Quota(QuotaSignal::SlowDown {
-                retry_after: retry_after(&response.headers),
-                at_least: Duration::from_secs(60),
-            })
-        })
+        let retry_after = retry_after(&response.headers);
+        let at_least = Duration::from_secs(60);
+        secondary.then_some(Classification::Quota(QuotaSignal::SlowDown {
+            retry_after,
+            at_least,
+        }))
     }
 }
 
@@ -100,6 +91,7 @@ impl Forge for GitHub {
 mod tests {
     use super::*;
     use http::{HeaderMap, HeaderValue, StatusCode};
+    use url::Url;
 
     fn forge_origins(forge: &GitHub, page: &PageResponse) -> (Vec<Origin>, usize) {
         let read = lister_core::page_origins(forge, page).unwrap();

@@ -16,37 +16,28 @@
 //! # Ok(()) }
 //! ```
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
-use lister_core::{Auth, Forge, Origin, PageResponse, ParseError, api_under};
-use lister_http::link_cursor;
+use lister_core::{Auth, Forge, NextCursor, Origin};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use url::Url;
-
-/// The listing path, shared by GitLab and Heptapod.
-const PROJECTS: &str =
-    "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
 
 /// A GitLab project, as the listing reads it.
 #[derive(Deserialize)]
-pub struct Project<'a> {
-    #[serde(borrow)]
-    http_url_to_repo: Option<Cow<'a, str>>,
+pub struct Project {
+    http_url_to_repo: Option<String>,
     last_activity_at: Option<DateTime<Utc>>,
-    #[serde(borrow)]
-    visibility: Option<Cow<'a, str>>,
+    visibility: Option<String>,
     forked_from_project: Option<IgnoredAny>,
-    #[serde(borrow)]
-    vcs_type: Option<Cow<'a, str>>,
+    vcs_type: Option<String>,
 }
 
-impl Project<'_> {
-    /// The project's origin with this visit type.
+impl Project {
+    /// The project's origin, with this visit type.
     fn origin(self, visit_type: &str) -> Option<Origin> {
-        let full_view = self.visibility.is_some();
-        let fork = full_view.then_some(self.forked_from_project.is_some());
+        let fork = self
+            .visibility
+            .is_some()
+            .then_some(self.forked_from_project.is_some());
         let public = matches!(self.visibility.as_deref(), None | Some("public"));
         let origin = Origin::new(self.http_url_to_repo?, visit_type).with_fork(fork);
         Some(
@@ -63,25 +54,16 @@ pub struct GitLab;
 
 impl Forge for GitLab {
     type Cursor = u64;
-    type Item<'a> = Project<'a>;
+    type Item<'a> = Project;
     const NAME: &'static str = "gitlab";
     const DEFAULT_URL: &'static str = "https://gitlab.com";
-    const PATH: &'static str = PROJECTS;
+    const API_PATH: &'static str = "api/v4";
+    const PATH: &'static str =
+        "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
+    const NEXT: NextCursor = NextCursor::LinkParam("id_after");
     const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
 
-    fn api_base(&self, url: &Url) -> Url {
-        api_under(url, "api/v4")
-    }
-
-    fn first_cursor(&self) -> u64 {
-        0
-    }
-
-    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
-        link_cursor(page, "id_after")
-    }
-
-    fn origin(&self, project: Project<'_>) -> Option<Origin> {
+    fn origin(&self, project: Project) -> Option<Origin> {
         project.origin("git")
     }
 }
@@ -93,31 +75,17 @@ pub struct Heptapod;
 
 impl Forge for Heptapod {
     type Cursor = u64;
-    type Item<'a> = Project<'a>;
+    type Item<'a> = Project;
     const NAME: &'static str = "heptapod";
     const DEFAULT_URL: &'static str = "https://foss.heptapod.net";
-    const PATH: &'static str = PROJECTS;
-    const VISIT_TYPE: &'static str = "hg";
-    const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
+    const API_PATH: &'static str = GitLab::API_PATH;
+    const PATH: &'static str = GitLab::PATH;
+    const NEXT: NextCursor = GitLab::NEXT;
+    const AUTH: Auth = GitLab::AUTH;
 
-    fn api_base(&self, url: &Url) -> Url {
-        api_under(url, "api/v4")
-    }
-
-    fn first_cursor(&self) -> u64 {
-        0
-    }
-
-    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
-        link_cursor(page, "id_after")
-    }
-
-    fn origin(&self, project: Project<'_>) -> Option<Origin> {
-        let visit_type = match project.vcs_type.as_deref() {
-            Some("git") => "git",
-            _ => Self::VISIT_TYPE,
-        };
-        project.origin(visit_type)
+    fn origin(&self, project: Project) -> Option<Origin> {
+        let git = project.vcs_type.as_deref() == Some("git");
+        project.origin(if git { "git" } else { "hg" })
     }
 }
 
@@ -125,6 +93,8 @@ impl Forge for Heptapod {
 mod tests {
     use super::*;
     use http::{HeaderMap, HeaderValue, StatusCode};
+    use lister_core::PageResponse;
+    use url::Url;
 
     fn response(link: Option<&str>, body: &str) -> PageResponse {
         let mut headers = HeaderMap::new();

@@ -4,13 +4,13 @@
 //! requests, a body size cap, and `Link` header parsing.
 //!
 //! A forge crate implements [`lister_core::Forge`]; [`http_listing`] makes it a runnable
-//! [`Listing`]. Its hooks can use [`link_cursor`], [`query_param`], [`retry_after`],
-//! [`json_message`] and hand off to [`default_classification`].
+//! [`Listing`]. Its hooks can use [`query_param`], [`retry_after`], [`json_message`] and hand
+//! off to [`default_classification`].
 //!
 //! ```
 //! use std::borrow::Cow;
-//! use lister_core::{Auth, Forge, Origin, PageResponse, ParseError};
-//! use lister_http::{Credential, TransportConfig, http_listing, link_cursor};
+//! use lister_core::{Auth, Forge, NextCursor, Origin};
+//! use lister_http::{Credential, TransportConfig, http_listing};
 //!
 //! /// A GitHub-like forge: a JSON array of repositories, the next page in `Link`.
 //! struct Hub;
@@ -25,12 +25,7 @@
 //!     const DEFAULT_URL: &'static str = "https://forge.example.org";
 //!     const PATH: &'static str = "/repositories?since={cursor}";
 //!     const AUTH: Auth = Auth::Token;
-//!
-//!     fn first_cursor(&self) -> u64 { 0 }
-//!
-//!     fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
-//!         link_cursor(page, "since")
-//!     }
+//!     const NEXT: NextCursor = NextCursor::LinkParam("since");
 //!
 //!     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
 //!         Some(Origin::new(repo.html_url, "git"))
@@ -54,14 +49,13 @@ mod config;
 mod credential;
 mod error;
 mod headers;
-pub mod link;
 mod schedule;
 mod source;
 mod transport;
 
 use std::sync::Arc;
 
-use lister_core::{Cursor, Forge, Listing, PageResponse, ParseError};
+use lister_core::{Forge, Listing};
 use url::Url;
 
 pub use classify::{BARE_429_WAIT, classify_at, default_classification};
@@ -71,7 +65,8 @@ pub use credential::Credential;
 pub use error::credential_variable;
 pub use error::{Error, scrub};
 pub use headers::{json_message, parse_retry_after, quota_reset_in, retry_after, retry_after_at};
-pub use link::next_link;
+pub use lister_core::link::{self, next_link};
+pub use lister_core::{link_cursor, url_cursor};
 pub use source::HttpSource;
 
 /// `Result` with lister-http's [`Error`].
@@ -122,48 +117,6 @@ pub fn instance_name(url: &Url) -> String {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     }
-}
-
-/// The cursor in the `rel="next"` link of `response`: its query parameter `param` (GitHub's
-/// `since`, GitLab's `id_after`). No next link ends the listing; a next link without a valid
-/// `param` is an error naming the link.
-///
-/// ```
-/// # use lister_core::PageResponse;
-/// # let response = |link: &str| PageResponse {
-/// #     url: "https://api.github.com/repositories".parse().unwrap(),
-/// #     status: http::StatusCode::OK,
-/// #     headers: [(http::header::LINK, link.parse().unwrap())].into_iter().collect(),
-/// #     body: bytes::Bytes::new(),
-/// # };
-/// let page = response(r#"<https://api.github.com/repositories?since=369>; rel="next""#);
-/// assert_eq!(lister_http::link_cursor::<u64>(&page, "since").unwrap(), Some(369));
-/// let last = response(r#"<https://api.github.com/repositories{?since}>; rel="first""#);
-/// assert_eq!(lister_http::link_cursor::<u64>(&last, "since").unwrap(), None);
-/// ```
-pub fn link_cursor<C: Cursor>(
-    response: &PageResponse,
-    param: &str,
-) -> Result<Option<C>, ParseError> {
-    match next_link(&response.headers, &response.url) {
-        Some(url) => url_cursor(url.as_str(), param).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// The cursor in the query parameter `param` of the URL `url` (a next URL in a body). The
-/// error names the URL (scrubbed) when it does not parse or holds no valid `param`.
-///
-/// ```
-/// let after = "https://api.bitbucket.org/2.0/repositories?after=2011-06-07T02%3A25%3A57%2B00%3A00";
-/// let cursor: lister_core::TimeIndex = lister_http::url_cursor(after, "after").unwrap();
-/// assert_eq!(cursor.to_string(), "2011-06-07T02:25:57+00:00");
-/// ```
-pub fn url_cursor<C: Cursor>(url: &str, param: &str) -> Result<C, ParseError> {
-    let url = Url::parse(url).map_err(|err| ParseError::new(format!("next URL: {err}")))?;
-    let cursor = query_param(&url, param).and_then(|value| C::parse(&value));
-    cursor
-        .ok_or_else(|| ParseError::new(format!("next URL {} has no valid `{param}`", scrub(&url))))
 }
 
 /// The decoded value of the query parameter `name`, if `url` has it.

@@ -22,119 +22,30 @@
 //! # Ok(()) }
 //! ```
 
-use std::borrow::Cow;
-
-use lister_core::{
-    Auth, Classification, Forge, Opaque, Origin, PageRequest, PageResponse, ParseError,
-};
+use lister_core::{Auth, Classification, Forge, NextCursor, Opaque, Origin, PageRequest};
+use lister_core::{PageResponse, ParseError};
 use serde::Deserialize;
+use serde_json::Value;
 use url::Url;
 
 /// A repository, as the listing reads it.
 #[derive(Deserialize)]
-pub struct Repository<'a> {
-    #[serde(borrow)]
-    fields: Fields<'a>,
-    #[serde(borrow)]
-    attachments: Attachments<'a>,
+pub struct Repository {
+    fields: Value,
+    attachments: Value,
 }
 
-#[derive(Deserialize)]
-struct Fields<'a> {
-    vcs: Cow<'a, str>,
-    #[serde(borrow)]
-    policy: Option<Policy<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Policy<'a> {
-    view: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Attachments<'a> {
-    #[serde(borrow)]
-    uris: Uris<'a>,
-}
-
-#[derive(Deserialize)]
-struct Uris<'a> {
-    #[serde(borrow)]
-    uris: Vec<Uri<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Uri<'a> {
-    #[serde(borrow)]
-    fields: UriFields<'a>,
-}
-
-#[derive(Deserialize)]
-struct UriFields<'a> {
-    uri: Effective<'a>,
-    builtin: Builtin<'a>,
-}
-
-#[derive(Deserialize)]
-struct Effective<'a> {
-    effective: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct Builtin<'a> {
-    protocol: Option<Cow<'a, str>>,
-    identifier: Option<Cow<'a, str>>,
-}
-
-/// The rank of a clone URI (lower is preferred); `None` for one that is not the instance's
-/// own http(s) URI.
-fn rank(builtin: &Builtin<'_>) -> Option<usize> {
-    let protocol = ["https", "http"]
-        .iter()
-        .position(|p| builtin.protocol.as_deref() == Some(p))?;
-    let identifiers = ["shortname", "callsign", "id"];
-    let identifier = identifiers
-        .iter()
-        .position(|i| builtin.identifier.as_deref() == Some(i))?;
-    Some(protocol * identifiers.len() + identifier)
-}
-
-/// The origin of a repository, on either forge.
-fn origin(repo: Repository<'_>) -> Option<Origin> {
-    let uris = repo.attachments.uris.uris.into_iter().map(|uri| uri.fields);
-    let best = uris
-        .filter_map(|uri| Some((rank(&uri.builtin)?, uri.uri.effective)))
-        .min()?;
-    let view = repo.fields.policy.and_then(|policy| policy.view);
-    let public = matches!(view.as_deref(), None | Some("public"));
-    Some(Origin::new(best.1, repo.fields.vcs).with_enabled(public))
-}
-
-/// The search request of the page after `after` (the first page: none).
-fn search(api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
-    let url = api.join("api/diffusion.repository.search");
-    let url = url.map_err(|err| ParseError::new(format!("Conduit URL: {err}")))?;
-    let mut form = vec![
-        ("order", "oldest"),
-        ("attachments[uris]", "1"),
-        ("limit", "100"),
-    ];
-    form.extend((!after.0.is_empty()).then_some(("after", after.0.as_str())));
-    Ok(PageRequest::post_form(url, form))
-}
-
-/// Conduit's `after`, or `None` at the end.
-fn after(page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
-    let after: Option<Cow<'_, str>> = page.json_at("/result/cursor/after")?;
-    Ok(after.map(|after| Opaque(after.into_owned())))
-}
-
-/// A Conduit error reported inside a successful answer.
-fn conduit_error(page: &PageResponse) -> Option<Classification> {
-    let code: Option<Cow<'_, str>> = page.json_at("/error_code").ok()?;
-    let info: Option<Cow<'_, str>> = page.json_at("/error_info").ok().flatten();
-    let info = info.unwrap_or_default();
-    code.map(|code| Classification::Fatal(format!("Conduit error {code}: {info}")))
+/// The rank of a URI (lower is preferred): the instance's own https, then http, URIs, by
+/// short name, callsign, then id; `None` for any other (ssh, a mirror of elsewhere).
+fn rank(uri: &Value) -> Option<(usize, &str)> {
+    let builtin = &uri["fields"]["builtin"];
+    let of = |names: &[&str], value: &Value| names.iter().position(|n| value.as_str() == Some(n));
+    let protocol = of(&["https", "http"], &builtin["protocol"])?;
+    let identifier = of(&["shortname", "callsign", "id"], &builtin["identifier"])?;
+    Some((
+        protocol * 3 + identifier,
+        uri["fields"]["uri"]["effective"].as_str()?,
+    ))
 }
 
 /// Declares a forge of the Phabricator family: its type, name and main instance.
@@ -146,31 +57,36 @@ macro_rules! conduit_forge {
 
         impl Forge for $forge {
             type Cursor = Opaque;
-            type Item<'a> = Repository<'a>;
+            type Item<'a> = Repository;
             const NAME: &'static str = $name;
             const DEFAULT_URL: &'static str = $url;
             const ITEMS: &'static str = "/result/data";
+            const NEXT: NextCursor = NextCursor::BodyValue("/result/cursor/after");
             const AUTH: Auth = Auth::FormField("api.token");
             const NEEDS_CREDENTIAL: bool = true;
 
-            fn first_cursor(&self) -> Opaque {
-                Opaque(String::new())
-            }
-
             fn request(&self, api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
-                search(api, after)
+                let url = api.join("api/diffusion.repository.search");
+                let url = url.map_err(|err| ParseError::new(format!("Conduit URL: {err}")))?;
+                let mut form = vec![("order", "oldest"), ("attachments[uris]", "1"), ("limit", "100")];
+                form.extend((!after.0.is_empty()).then_some(("after", after.0.as_str())));
+                Ok(PageRequest::post_form(url, form))
             }
 
-            fn next_cursor(&self, _: Opaque, page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
-                after(page)
+            fn origin(&self, repo: Repository) -> Option<Origin> {
+                let uris = repo.attachments["uris"]["uris"].as_array()?;
+                let (_, url) = uris.iter().filter_map(rank).min()?;
+                let view = repo.fields["policy"]["view"].as_str();
+                let origin = Origin::new(url, repo.fields["vcs"].as_str()?);
+                Some(origin.with_enabled(matches!(view, None | Some("public"))))
             }
 
-            fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
-                origin(repo)
-            }
-
+            /// Conduit reports errors inside a `200`: `error_code` and `error_info`.
             fn classify(&self, page: &PageResponse) -> Option<Classification> {
-                page.status.is_success().then(|| conduit_error(page)).flatten()
+                let code: Option<String> = page.json_at("/error_code").ok()?;
+                let info: Option<String> = page.json_at("/error_info").ok()?;
+                let info = info.unwrap_or_default();
+                code.map(|code| Classification::Fatal(format!("Conduit error {code}: {info}")))
             }
         }
     };
