@@ -131,6 +131,14 @@ pub trait Forge: Send + Sync + 'static {
     /// The origin of one item; `None` skips it (an item without a clone URL…).
     fn origin(&self, item: Self::Item<'_>) -> Option<Origin>;
 
+    /// The cursor an item stands for (GitHub: its id), when the next cursor is one of the
+    /// page's items: a next cursor past the furthest of them is then refused, so that a
+    /// hostile or broken forge cannot make the saved state skip what it never listed.
+    fn item_cursor(&self, item: &Self::Item<'_>) -> Option<Self::Cursor> {
+        let _ = item;
+        None
+    }
+
     /// The forge's own reading of a response, asked before the default classifier (quota
     /// headers, status codes); `None` hands over to it. Phabricator reports errors inside a
     /// 200; GitHub's secondary limit is a 403 with a message.

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use crate::cursor::Cursor;
 use crate::forge::Forge;
 use crate::items::RejectedItem;
 use crate::origin_cleaner::{OriginCleaner, loggable};
@@ -13,11 +14,14 @@ use crate::{Error, Origin};
 
 /// What a forge makes of a page: the origins of its items, and the items that did not parse.
 #[derive(Debug, Clone, Default)]
-pub struct PageOrigins {
+pub struct PageOrigins<C> {
     /// The origins, in page order, before validation and de-duplication.
     pub origins: Vec<Origin>,
     /// The items that did not parse, with their JSON paths.
     pub rejected: Vec<RejectedItem>,
+    /// The furthest cursor the page's items stand for ([`Forge::item_cursor`]), if the forge
+    /// says.
+    pub furthest: Option<C>,
 }
 
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
@@ -26,28 +30,58 @@ pub struct PageOrigins {
 pub fn page_origins<F: Forge>(
     forge: &F,
     response: &PageResponse,
-) -> Result<PageOrigins, ParseError> {
+) -> Result<PageOrigins<F::Cursor>, ParseError> {
     let (text, lossy) = match std::str::from_utf8(&response.body) {
         Ok(text) => (Cow::Borrowed(text), false),
         Err(_) => (String::from_utf8_lossy(&response.body), true),
     };
-    let mut origins = Vec::new();
-    let take = |item: F::Item<'_>| origins.extend(forge.origin(item));
+    let (mut origins, mut furthest) = (Vec::new(), None::<F::Cursor>);
+    let take = |item: F::Item<'_>| {
+        if let Some(cursor) = forge.item_cursor(&item) {
+            let further = furthest.as_ref().and_then(|f| cursor.compare(f));
+            if furthest.is_none() || further.is_some_and(|order| order.is_gt()) {
+                furthest = Some(cursor);
+            }
+        }
+        origins.extend(forge.origin(item));
+    };
     let rejected = crate::items::each_item(&text, F::ITEMS, lossy, take)?;
-    Ok(PageOrigins { origins, rejected })
+    Ok(PageOrigins {
+        origins,
+        rejected,
+        furthest,
+    })
 }
 
-/// The origins of the items in `response`, each rejected item logged and counted.
+/// The origins of the items in `response`, each rejected item logged and counted. A next
+/// cursor past the furthest item of the page is refused: a hostile or broken forge cannot
+/// make the state skip what it did not list.
 pub(crate) fn origins<F: Forge>(
     forge: &F,
     response: &PageResponse,
+    next: Option<&F::Cursor>,
     cleaner: &OriginCleaner,
 ) -> Result<Vec<Origin>, Error> {
-    let PageOrigins { origins, rejected } =
-        page_origins(forge, response).map_err(|source| Error::PageParse {
-            url: response.url.to_string(),
-            source,
-        })?;
+    let page_error = |source| Error::PageParse {
+        url: response.url.to_string(),
+        source,
+    };
+    let read = page_origins(forge, response).map_err(page_error)?;
+    let PageOrigins {
+        origins,
+        rejected,
+        furthest,
+    } = read;
+    if let (Some(next), Some(furthest)) = (next, &furthest)
+        && next.compare(furthest).is_some_and(|order| order.is_gt())
+    {
+        let message = format!(
+            "the next cursor {} jumps past the page's last item, {}",
+            next.text(),
+            furthest.text()
+        );
+        return Err(page_error(ParseError::new(message)));
+    }
     for item in &rejected {
         tracing::warn!(
             lister = %cleaner.key(),

@@ -339,8 +339,9 @@ async fn parse<F: Forge>(
     let origins = match response {
         Some(response) => {
             let (forge, cleaner) = (walk.forge.clone(), walk.cleaner.clone());
+            let next = next.clone();
             let parsing = tokio::task::spawn_blocking(move || {
-                let origins = crate::parse::origins(&*forge, &response, &cleaner)?;
+                let origins = crate::parse::origins(&*forge, &response, next.as_ref(), &cleaner)?;
                 Ok::<_, Error>(cleaner.clean(origins))
             });
             match parsing.await {

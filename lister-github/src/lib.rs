@@ -69,6 +69,10 @@ impl Forge for GitHub {
         Some(origin.with_last_update(repo.pushed_at))
     }
 
+    fn item_cursor(&self, repo: &Repository<'_>) -> Option<u64> {
+        repo.id
+    }
+
     /// Secondary rate limits (a 403 or 429 whose message says so) honour `retry-after`, else
     /// wait at least a minute; primary limits (`x-ratelimit-remaining: 0`) and real 403s are
     /// the default classifier's.
@@ -147,6 +151,12 @@ mod tests {
             origins[0].last_update.unwrap().to_rfc3339(),
             "2024-01-02T03:04:05+00:00"
         );
+    }
+
+    #[test]
+    fn a_page_names_its_last_id_as_the_next_cursor() {
+        let read = lister_core::page_origins(&GitHub, &response(200, &[], PAGE)).unwrap();
+        assert_eq!(read.furthest, Some(1300210));
     }
 
     #[test]

@@ -32,7 +32,7 @@
 //! disk (`synchronous_commit = off`): an ack lost in a server crash only means that its
 //! lease runs out and the origin is visited again.
 //!
-//! The tables and the SQL a consumer in another language runs are in the README's queue section.
+//! The tables and the SQL a consumer in another language runs are in `docs/queue.md`.
 //!
 //! [`Store::grab`]: crate::Store::grab
 //! [`Store::ack`]: crate::Store::ack

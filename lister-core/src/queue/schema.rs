@@ -1,4 +1,4 @@
-//! The diesel schema of the queue's table (see the README's queue section).
+//! The diesel schema of the queue's table (see `docs/queue.md`).
 
 #![allow(missing_docs, unreachable_pub)]
 

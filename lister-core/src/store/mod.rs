@@ -1,7 +1,7 @@
 //! Storage through diesel: SQLite (the embedded default) and PostgreSQL, chosen by URL, one
 //! code path for both.
 //!
-//! Tables (see the README for the SQL): `listers` (instances and their state),
+//! Tables (see `docs/architecture.md` for the SQL): `listers` (instances and their state),
 //! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
 //! yet folded into `listed_origins`), `page_validators` (ETags of listing pages).
 
