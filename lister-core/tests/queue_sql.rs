@@ -1,4 +1,4 @@
-//! The SQL that the README's queue section gives consumers in other languages, run on
+//! The SQL that docs/queue.md gives consumers in other languages, run on
 //! PostgreSQL: its grab leases like the library's, and its ack records exactly what the
 //! library's does.
 
@@ -11,7 +11,7 @@ use lister_core::queue::{Policy, VisitStats, VisitStatus};
 use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin, Store};
 
-const SCHEMA_DOC: &str = include_str!("../../README.md");
+const SCHEMA_DOC: &str = include_str!("../../docs/queue.md");
 
 /// The SQL block after `<!-- name -->` in the document.
 fn block(name: &str) -> &'static str {

@@ -8,8 +8,13 @@
 
 pub mod fake_forge;
 
-/// The README's Rust examples (the "Write a new forge" guide), compiled and run as doctests
-/// so they cannot rot.
+/// The "Write a new forge" guide's Rust examples, compiled and run as doctests so they cannot
+/// rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/new-forge.md")]
+pub struct NewForgeDoctests;
+
+/// The README's code, should it ever hold Rust examples.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
