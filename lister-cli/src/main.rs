@@ -43,18 +43,14 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match &cli.command {
             Command::Run(args) => run::run(&cli, args, bar).await,
-            Command::Forges => Ok(registry::print_forges()),
+            Command::Forges => registry::print_forges(),
             Command::Listers(args) => export::listers(&cli, args).await,
             Command::Origins(args) => export::origins(&cli, args).await,
             Command::Queue(command) => queue::run(&cli, command).await,
             Command::Completions { shell } => {
-                clap_complete::generate(
-                    *shell,
-                    &mut Cli::command(),
-                    "lister",
-                    &mut std::io::stdout(),
-                );
-                Ok(ExitCode::SUCCESS)
+                let mut script = Vec::new();
+                clap_complete::generate(*shell, &mut Cli::command(), "lister", &mut script);
+                output::finish(std::io::Write::write_all(&mut std::io::stdout(), &script))
             }
         }
     });

@@ -58,8 +58,10 @@ pub(crate) fn find(name: &str) -> Option<&'static Entry> {
 }
 
 /// `lister forges`: each forge with its main instance and the credential variables it reads.
-pub(crate) fn print_forges() -> std::process::ExitCode {
-    println!("{:<18} {:<34} CREDENTIALS", "FORGE", "DEFAULT URL");
+pub(crate) fn print_forges() -> Result<std::process::ExitCode, crate::failure::Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let mut lines = vec![format!("{:<12} {:<32} CREDENTIALS", "FORGE", "DEFAULT URL")];
     for forge in FORGES {
         let prefix = forge.name.to_ascii_uppercase().replace('-', "_");
         let needed = if forge.needs_credential {
@@ -67,10 +69,11 @@ pub(crate) fn print_forges() -> std::process::ExitCode {
         } else {
             ""
         };
-        println!(
-            "{:<18} {:<34} {prefix}_TOKEN, {prefix}_TOKENS or {prefix}_USERNAME + {prefix}_APP_PASSWORD{needed}",
+        lines.push(format!(
+            "{:<12} {:<32} {prefix}_TOKEN, {prefix}_TOKENS or {prefix}_USERNAME + {prefix}_APP_PASSWORD{needed}",
             forge.name, forge.default_url
-        );
+        ));
     }
-    std::process::ExitCode::SUCCESS
+    let written = lines.iter().try_for_each(|line| writeln!(out, "{line}"));
+    crate::output::finish(written)
 }

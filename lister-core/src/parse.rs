@@ -54,8 +54,8 @@ pub fn page_origins<F: Forge>(
 }
 
 /// The origins of the items in `response`, each rejected item logged and counted. A next
-/// cursor past the furthest item of the page is refused: a hostile or broken forge cannot
-/// make the state skip what it did not list.
+/// cursor past the furthest item of a page whose items all parsed is refused: a hostile or
+/// broken forge cannot make the state skip what it did not list.
 pub(crate) fn origins<F: Forge>(
     forge: &F,
     response: &PageResponse,
@@ -72,7 +72,8 @@ pub(crate) fn origins<F: Forge>(
         rejected,
         furthest,
     } = read;
-    if let (Some(next), Some(furthest)) = (next, &furthest)
+    // A rejected item's cursor is unknown: the bound holds only when every item was read.
+    if let (Some(next), Some(furthest), true) = (next, &furthest, rejected.is_empty())
         && next.compare(furthest).is_some_and(|order| order.is_gt())
     {
         let message = format!(
