@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Run, databases, exported, lister, run};
-use lister_tests::fake_forge::{ExpectedOrigin, Fault, FakeForge};
+use lister_tests::fake_forge::{ExpectedOrigin, FakeForge, Fault};
 
 /// A 32-character Conduit token.
 const CONDUIT_TOKEN: &str = "api-abcdefghijklmnopqrstuvwxyz01";
@@ -155,9 +155,17 @@ async fn every_forge_lists_complete_then_reruns_incrementally() {
             assert_eq!(first.summary()["stopped"], "end_of_listing", "{forge:?}");
             assert_eq!(first.summary()["items_rejected"], 0, "{forge:?}");
             let expected = expected_facts(forge.expected(&fake, true));
-            assert!(expected.len() >= 200, "{forge:?}: the fake serves several pages");
+            assert!(
+                expected.len() >= 200,
+                "{forge:?}: the fake serves several pages"
+            );
             let before = expected.len();
-            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?} (PostgreSQL: {})", db.is_postgres());
+            assert_eq!(
+                listed_facts(&db.url, forge).await,
+                expected,
+                "{forge:?} (PostgreSQL: {})",
+                db.is_postgres()
+            );
 
             // A rerun asks the page it stopped at again and goes on: it finds what is new,
             // in a page or two, not the whole listing again.
@@ -165,10 +173,16 @@ async fn every_forge_lists_complete_then_reruns_incrementally() {
             let again = list(&db.url, forge, &fake, true).await;
             assert_eq!(again.code, 0, "{forge:?} {again:?}");
             let summary = again.summary();
-            assert!(summary["requests"].as_u64().unwrap() <= 3, "{forge:?}: {summary}");
+            assert!(
+                summary["requests"].as_u64().unwrap() <= 3,
+                "{forge:?}: {summary}"
+            );
             let expected = expected_facts(forge.expected(&fake, true));
             let new = (expected.len() - before) as u64;
-            assert!(new >= 25, "{forge:?}: most of the added repositories are visible");
+            assert!(
+                new >= 25,
+                "{forge:?}: most of the added repositories are visible"
+            );
             assert_eq!(summary["origins_new"], new, "{forge:?}: {summary}");
             assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
         }
@@ -188,7 +202,8 @@ async fn anonymous_gitlab_and_gitea_list_the_public_view() {
             assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
             let sent = fake.requests();
             let leaked = sent.iter().any(|request| {
-                request.header("private-token").is_some() || request.header("authorization").is_some()
+                request.header("private-token").is_some()
+                    || request.header("authorization").is_some()
             });
             assert!(!leaked, "{forge:?}: no credential without one configured");
         }
@@ -240,7 +255,10 @@ async fn faults_are_survived_or_reported_clearly() {
     fake.inject(Fault::Status(401), 1, 0);
     let out = list(&db.url, Forge::Gitea, &fake, true).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("401") && out.stderr.contains("/api/v1/repos/search"), "{out:?}");
+    assert!(
+        out.stderr.contains("401") && out.stderr.contains("/api/v1/repos/search"),
+        "{out:?}"
+    );
     assert_eq!(fake.requests().len(), 1, "not retried");
     // Conduit's error inside a 200 stops the run with Conduit's message.
     let url = Forge::Phorge.url(&fake);

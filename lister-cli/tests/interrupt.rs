@@ -4,13 +4,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{databases, exported, lister, run};
 use lister_tests::fake_forge::{Config, FakeForge, Fault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
+async fn sigint_aborts_the_page_in_flight_commits_the_fetched_ones_and_a_rerun_completes() {
     for db in databases().await {
         let forge = FakeForge::start_with(Config {
             github_repositories: 3_000,
@@ -19,8 +19,9 @@ async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
         .await;
         let url = forge.github_url().to_string();
         let ids = forge.github_ids();
-        // The 11th page answers slowly, so the signal arrives while it is in flight.
-        forge.inject(Fault::Delay(Duration::from_secs(2)), 1, 10);
+        // The 11th page answers far later than the test waits, so the signal arrives while
+        // it is in flight, and the run ends only if the request is aborted.
+        forge.inject(Fault::Delay(Duration::from_secs(60)), 1, 10);
         let child = lister(&db.url)
             .args(["run", "github", "--url", &url, "--json"])
             .stdout(Stdio::piped())
@@ -41,7 +42,12 @@ async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
             .status()
             .unwrap();
         assert!(kill.success());
-        let output = child.wait_with_output().await.unwrap();
+        let signalled = Instant::now();
+        let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+            .await
+            .expect("the request in flight is aborted: the run does not wait for it")
+            .unwrap();
+        assert!(signalled.elapsed() < Duration::from_secs(20));
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
@@ -49,24 +55,25 @@ async fn sigint_commits_the_page_in_flight_and_a_rerun_completes_the_listing() {
         let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(summary["stopped"], "cancelled");
         assert_eq!(
-            summary["pages"], 11,
-            "the page in flight was committed: {summary}"
+            (summary["pages"].as_u64(), summary["requests"].as_u64()),
+            (Some(10), Some(11)),
+            "the ten pages fetched were committed, the one in flight abandoned: {summary}"
         );
-        assert_eq!(summary["origins_new"], 1_100);
-        assert_eq!(summary["saved_index"], ids[1_099].to_string());
+        assert_eq!(summary["origins_new"], 1_000);
+        assert_eq!(summary["saved_index"], ids[999].to_string());
 
         forge.clear_requests();
         let rerun = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
         assert_eq!(rerun.code, 0, "{rerun:?}");
         assert_eq!(
             rerun.summary()["origins_new"],
-            1_900,
+            2_000,
             "nothing listed twice"
         );
         let first = &forge.requests()[0].path_and_query;
         assert_eq!(
             first,
-            &format!("/repositories?since={}", ids[1_099]),
+            &format!("/api/v3/repositories?since={}", ids[999]),
             "resumed after the last committed page"
         );
         let listed: BTreeSet<String> = exported(&db.url, "github")

@@ -59,9 +59,11 @@ async fn grab_ack_and_stats_through_the_binary() {
                 first[0]
             );
         }
+        // No --instance: the instance is named after the URL's host and port.
+        let instance = forge.addr().to_string();
         assert_eq!(
             (first[0]["lister"].as_str(), first[0]["instance"].as_str()),
-            (Some("github"), Some("default"))
+            (Some("github"), Some(instance.as_str()))
         );
         let rest = run(lister(&db.url).args([
             "queue",
@@ -134,7 +136,7 @@ async fn grab_ack_and_stats_through_the_binary() {
                 .lines()
                 .nth(1)
                 .unwrap()
-                .starts_with("github/default"),
+                .starts_with(&format!("github/{instance}")),
             "{table:?}"
         );
         db.drop_database().await;

@@ -33,6 +33,7 @@ async fn github_full_listing_then_incremental_reruns() {
         );
         assert_eq!(summary["requests"], 25, "no page fetched twice");
         assert_eq!(summary["stopped"], "end_of_listing");
+        assert_eq!(summary["items_rejected"], 0);
         assert_eq!(summary["error"], serde_json::Value::Null);
         let listed = exported(&db.url, "github").await;
         assert_eq!(listed.len(), 2_345);
@@ -63,6 +64,13 @@ async fn github_full_listing_then_incremental_reruns() {
         assert!(
             sent[0].header("if-none-match").is_some(),
             "the rerun is conditional"
+        );
+        assert!(
+            sent[0]
+                .path_and_query
+                .starts_with("/api/v3/repositories?since="),
+            "an address other than github.com is a GitHub Enterprise Server: {}",
+            sent[0].path_and_query
         );
 
         // New repositories appear: the rerun lists exactly them.
@@ -195,8 +203,125 @@ async fn relisting_a_range_leaves_the_incremental_state_alone() {
     let row: serde_json::Value =
         serde_json::from_str(listers.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(
-        row["state"]["index"].to_string(),
+        row["state"]["cursor"].to_string(),
         saved.as_str().unwrap(),
         "state untouched by the range"
     );
+}
+
+/// The `listers --json` rows as (instance, origins).
+async fn instances(db: &str) -> Vec<(String, u64)> {
+    let out = run(lister(db).args(["listers", "--json"])).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    out.stdout
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                row["lister"]["instance"].as_str().unwrap().to_owned(),
+                row["origins"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_name_defaults_to_the_host_and_port_of_the_url() {
+    let db = lister_core::testing::TestDatabase::sqlite();
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 250,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.github_url().to_string();
+    let host_port = forge.addr().to_string();
+    let dir = std::env::temp_dir().join(format!("lister-run-instance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // No --instance: the instance is `127.0.0.1:PORT`, and its configuration section is
+    // looked up by that name.
+    let by_host = dir.join("by-host.toml");
+    std::fs::write(
+        &by_host,
+        format!("[listers.github.\"{host_port}\"]\nmax_pages = 1\n"),
+    )
+    .unwrap();
+    let config = by_host.to_str().unwrap();
+    let out =
+        run(lister(&db.url).args(["--config", config, "run", "github", "--url", &url, "--json"]))
+            .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary = out.summary();
+    assert_eq!(
+        summary["lister"],
+        format!("github/{host_port}"),
+        "{summary}"
+    );
+    assert_eq!(
+        (summary["stopped"].as_str(), summary["pages"].as_u64()),
+        (Some("max_pages"), Some(1)),
+        "the section [listers.github.\"{host_port}\"] applies: {summary}"
+    );
+    let table = run(lister(&db.url).arg("listers")).await;
+    assert!(
+        table
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("github/{host_port}")),
+        "{table:?}"
+    );
+
+    // --instance names it instead (and that section does not apply).
+    let out = run(lister(&db.url).args([
+        "--config",
+        config,
+        "run",
+        "github",
+        "--url",
+        &url,
+        "--instance",
+        "mine",
+        "--json",
+    ]))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        (
+            out.summary()["lister"].as_str(),
+            out.summary()["stopped"].as_str()
+        ),
+        (Some("github/mine"), Some("end_of_listing")),
+        "{out:?}"
+    );
+
+    // Neither --url nor --instance: the instance `default`, at its configured address.
+    let default = dir.join("default.toml");
+    std::fs::write(
+        &default,
+        format!("[listers.github.default]\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let out = run(lister(&db.url).args([
+        "--config",
+        default.to_str().unwrap(),
+        "run",
+        "github",
+        "--json",
+    ]))
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.summary()["lister"], "github/default", "{out:?}");
+
+    let mut rows = instances(&db.url).await;
+    rows.sort();
+    let mut expected = vec![
+        (host_port.clone(), 100),
+        ("mine".to_owned(), 250),
+        ("default".to_owned(), 250),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected, "three instances, each with its own state");
+    db.drop_database().await;
 }

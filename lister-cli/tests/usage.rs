@@ -1,5 +1,5 @@
 //! End to end: bad input gets one clear line and the right exit code, and writes nothing;
-//! exports, completions and the summary.
+//! exports, completions, `lister forges` and the summary.
 
 mod common;
 
@@ -24,12 +24,81 @@ fn one_error_line(stderr: &str) -> &str {
 
 #[tokio::test]
 async fn an_unknown_forge_is_a_usage_error_naming_the_known_ones() {
-    let out = run(lister("sqlite:///nonexistent/never.db").args(["run", "gitlab"])).await;
+    let out = run(lister("sqlite:///nonexistent/never.db").args(["run", "no-such-forge"])).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("[possible values: github, bitbucket]"),
+        out.stderr
+            .contains("invalid value 'no-such-forge' for '<FORGE>'"),
         "{out:?}"
     );
+    let known = out
+        .stderr
+        .lines()
+        .find(|line| line.contains("[possible values: "))
+        .unwrap_or_else(|| panic!("no possible values: {out:?}"));
+    assert!(
+        known.contains("github") && known.contains("bitbucket"),
+        "{known}"
+    );
+}
+
+#[tokio::test]
+async fn forges_lists_each_forge_with_its_default_url_and_credentials() {
+    let dir = scratch("forges");
+    let db_path = dir.join("lister.db");
+    let out = run(lister(&format!("sqlite://{}", db_path.display())).arg("forges")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut lines = out.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["FORGE", "DEFAULT", "URL", "CREDENTIALS"],
+        "{out:?}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let row = |forge: &str| {
+        rows.iter()
+            .find(|row| row[0] == forge)
+            .unwrap_or_else(|| panic!("{forge} missing: {out:?}"))
+    };
+    assert_eq!(row("github")[1], "https://github.com");
+    assert_eq!(row("bitbucket")[1], "https://bitbucket.org");
+    assert!(row("github").contains(&"GITHUB_TOKEN,"), "{out:?}");
+    assert!(row("bitbucket").contains(&"BITBUCKET_TOKEN,"), "{out:?}");
+    assert_eq!(
+        (rows[0][0], rows[1][0]),
+        ("github", "bitbucket"),
+        "in registry order: {out:?}"
+    );
+    assert!(!db_path.exists(), "forges opened the database");
+}
+
+#[tokio::test]
+async fn an_empty_token_variable_is_a_usage_error_not_anonymous() {
+    let dir = scratch("empty-token");
+    let db_path = dir.join("lister.db");
+    let db = format!("sqlite://{}", db_path.display());
+    for (var, value, expected) in [
+        ("GITHUB_TOKEN", "", "GITHUB_TOKEN is set but empty"),
+        ("GITHUB_TOKEN", "  ", "GITHUB_TOKEN is set but empty"),
+        (
+            "GITHUB_TOKENS",
+            " , ",
+            "GITHUB_TOKENS is set but holds no token",
+        ),
+    ] {
+        // Never reached: the credentials are checked first.
+        let out = run(lister(&db)
+            .args(["run", "github", "--url", "http://127.0.0.1:1/"])
+            .env(var, value))
+        .await;
+        assert_eq!(out.code, 2, "{var}={value:?}: {out:?}");
+        assert!(
+            one_error_line(&out.stderr).contains(expected),
+            "{var}={value:?}: {out:?}"
+        );
+        assert!(!db_path.exists(), "{var}={value:?} created the database");
+    }
 }
 
 #[tokio::test]
@@ -114,6 +183,8 @@ async fn summaries_exports_and_completions() {
     })
     .await;
     let url = forge.github_url().to_string();
+    // No --instance: the instance is the host and port of --url.
+    let name = format!("github/{}", forge.addr());
 
     let plain = run(lister(&db.url).args(["run", "github", "--url", &url])).await;
     assert_eq!(plain.code, 0, "{plain:?}");
@@ -122,13 +193,18 @@ async fn summaries_exports_and_completions() {
         "the summary goes to stderr: {plain:?}"
     );
     assert!(
-        plain.stderr.contains("github/default: listing complete"),
+        plain.stderr.contains(&format!("{name}: listing complete")),
         "{plain:?}"
     );
     assert!(
-        plain
-            .stderr
-            .contains("origins 120 seen, 120 new, 0 updated, 0 rejected"),
+        plain.stderr.contains(
+            "pages 3 · items rejected 0 · origins 120 seen, 120 new, 0 updated, 0 rejected"
+        ),
+        "{plain:?}"
+    );
+    // Two pages and the empty one after them: cursors 0, 302 (the 100th id) and 360.
+    assert!(
+        plain.stderr.contains("cursor 0 → 360 · saved 360"),
         "{plain:?}"
     );
     let quiet = run(lister(&db.url).args(["-q", "run", "github", "--url", &url])).await;
@@ -152,12 +228,7 @@ async fn summaries_exports_and_completions() {
 
     let table = run(lister(&db.url).args(["listers"])).await;
     assert!(
-        table
-            .stdout
-            .lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("github/default"),
+        table.stdout.lines().nth(1).unwrap().starts_with(&name),
         "{table:?}"
     );
 

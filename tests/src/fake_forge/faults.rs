@@ -65,6 +65,9 @@ pub enum Fault {
     /// GitHub: a `null`, an item without `id`, the last item twice; Bitbucket: a value
     /// without `links`, the last value twice.
     JunkEntries,
+    /// The normal answer with its first `"id":N` changed to `"id":"x"`: one malformed item
+    /// (GitHub's first repository; a page without a numeric `id`, Bitbucket's, is unchanged).
+    MalformedItem,
     /// The next link points back to the first page.
     LoopingNext,
     /// The next link points to this other base URL (`http://localhost:PORT2`, `127.0.0.2`…).
@@ -156,6 +159,7 @@ impl Fault {
                 body.truncate(body.len() / 2);
                 full(status, "", body)
             }
+            Some(Fault::MalformedItem) => full(status, "", malformed_id(body)),
             Some(Fault::CloseMidBody) => {
                 let length = body.len();
                 let mut body = Bytes::from(body);
@@ -182,6 +186,23 @@ impl Fault {
         response.headers_mut().extend(headers);
         Ok(response)
     }
+}
+
+/// `body` with its first `"id":` followed by digits made `"id":"x"`.
+fn malformed_id(mut body: Vec<u8>) -> Vec<u8> {
+    const KEY: &[u8] = b"\"id\":";
+    let Some(at) = body.windows(KEY.len()).position(|window| window == KEY) else {
+        return body;
+    };
+    let start = at + KEY.len();
+    let digits = body[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits > 0 {
+        body.splice(start..start + digits, *b"\"x\"");
+    }
+    body
 }
 
 fn status_code(status: u16) -> StatusCode {
