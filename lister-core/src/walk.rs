@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use futures::{Stream, TryStreamExt, stream};
+use futures::{Stream, StreamExt, stream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -84,12 +84,15 @@ pub(crate) struct Walk<'a, F: Forge> {
     pub(crate) budget: MemoryBudget,
 }
 
-/// A step of the fetch and parse stages.
+/// A step of the fetch and parse stages, in page order: an error goes down the pipeline
+/// behind the pages before it, so that they are committed first.
 enum Step<P> {
     /// A page, fetched or parsed.
     Page(P),
     /// The walk ends here, and why.
     End(StopReason),
+    /// The walk fails here.
+    Failed(Error),
 }
 
 /// A page as the fetch stage leaves it.
@@ -123,13 +126,14 @@ pub(crate) async fn walk<F: Forge>(
     };
     let parsed = fetcher
         .into_stream()
-        .map_ok(|step| parse(walk, step))
-        .try_buffered(PARSING_AHEAD);
+        .map(|step| parse(walk, step))
+        .buffered(PARSING_AHEAD);
     let mut parsed = std::pin::pin!(parsed);
-    while let Some(step) = parsed.try_next().await? {
+    while let Some(step) = parsed.next().await {
         let page = match step {
             Step::Page(page) => page,
             Step::End(reason) => return Ok(Some(reason)),
+            Step::Failed(error) => return Err(error),
         };
         let state = match persist {
             true => Some(StateWrite::encode(&SavedState {
@@ -161,13 +165,17 @@ struct Fetcher<'w, 'a, F: Forge> {
 }
 
 impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
-    fn into_stream(self) -> impl Stream<Item = Result<Step<FetchedPage<F::Cursor>>>> + 'w
+    /// The pages, then why the walk ends; after an error, the error.
+    fn into_stream(self) -> impl Stream<Item = Step<FetchedPage<F::Cursor>>> + 'w
     where
         'a: 'w,
     {
-        stream::try_unfold(self, |mut fetcher| async move {
-            let step = fetcher.next_step().await?;
-            Ok(step.map(|step| (step, fetcher)))
+        stream::unfold(Some(self), |fetcher| async move {
+            let mut fetcher = fetcher?;
+            match fetcher.next_step().await {
+                Ok(step) => step.map(|step| (step, Some(fetcher))),
+                Err(error) => Some((Step::Failed(error), None)),
+            }
         })
     }
 
@@ -324,11 +332,19 @@ impl<C: Cursor> ParsedPage<C> {
 async fn parse<F: Forge>(
     walk: &Walk<'_, F>,
     step: Step<FetchedPage<F::Cursor>>,
+) -> Step<ParsedPage<F::Cursor>> {
+    match step {
+        Step::Page(page) => parse_page(walk, page).await.unwrap_or_else(Step::Failed),
+        Step::End(reason) => Step::End(reason),
+        Step::Failed(error) => Step::Failed(error),
+    }
+}
+
+/// Parses one page (see [`parse`]).
+async fn parse_page<F: Forge>(
+    walk: &Walk<'_, F>,
+    page: FetchedPage<F::Cursor>,
 ) -> Result<Step<ParsedPage<F::Cursor>>> {
-    let page = match step {
-        Step::Page(page) => page,
-        Step::End(reason) => return Ok(Step::End(reason)),
-    };
     let FetchedPage {
         cursor,
         record,
