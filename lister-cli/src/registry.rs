@@ -13,6 +13,8 @@ pub(crate) struct Entry {
     pub(crate) name: &'static str,
     pub(crate) default_url: &'static str,
     pub(crate) needs_credential: bool,
+    /// The main instance's API base, when it is on a host of its own.
+    pub(crate) public_api: Option<&'static str>,
     pub(crate) build: Build,
 }
 
@@ -21,6 +23,10 @@ const fn entry<F: Forge + Default>() -> Entry {
         name: F::NAME,
         default_url: F::DEFAULT_URL,
         needs_credential: F::NEEDS_CREDENTIAL,
+        public_api: match F::PUBLIC_API {
+            Some((_, api)) => Some(api),
+            None => None,
+        },
         build: build::<F>,
     }
 }
@@ -47,6 +53,23 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_phabricator::Phorge>(),
 ];
 
+impl Entry {
+    /// Whether `url` is the forge's main instance (its web host or its API's host): its
+    /// instance is then `default`, as when no `--url` is given.
+    pub(crate) fn is_main_instance(&self, url: &Url) -> bool {
+        let hosts = [Some(self.default_url), self.public_api];
+        let host = |text: &str| {
+            Url::parse(text)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        };
+        hosts
+            .into_iter()
+            .flatten()
+            .any(|main| host(main).as_deref() == url.host_str())
+    }
+}
+
 /// The forges' names.
 pub(crate) fn names() -> Vec<&'static str> {
     FORGES.iter().map(|forge| forge.name).collect()
@@ -69,11 +92,33 @@ pub(crate) fn print_forges() -> Result<std::process::ExitCode, crate::failure::F
         } else {
             ""
         };
+        // Basic authentication is Bitbucket's app passwords; other forges take tokens.
+        let basic = match forge.name {
+            "bitbucket" => format!(", or {prefix}_USERNAME + {prefix}_APP_PASSWORD"),
+            _ => String::new(),
+        };
         lines.push(format!(
-            "{:<12} {:<32} {prefix}_TOKEN, {prefix}_TOKENS or {prefix}_USERNAME + {prefix}_APP_PASSWORD{needed}",
+            "{:<12} {:<32} {prefix}_TOKEN or {prefix}_TOKENS{basic}{needed}",
             forge.name, forge.default_url
         ));
     }
     let written = lines.iter().try_for_each(|line| writeln!(out, "{line}"));
     crate::output::finish(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_main_instance_is_default_whichever_address_names_it() {
+        let github = find("github").unwrap();
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert!(github.is_main_instance(&url("https://github.com")));
+        assert!(github.is_main_instance(&url("https://api.github.com/")));
+        assert!(!github.is_main_instance(&url("https://ghe.example.org")));
+        let gitlab = find("gitlab").unwrap();
+        assert!(gitlab.is_main_instance(&url("https://gitlab.com/api/v4")));
+        assert!(!gitlab.is_main_instance(&url("https://gitlab.example.org")));
+    }
 }

@@ -20,16 +20,17 @@ pub(crate) async fn run(
     bar: indicatif::ProgressBar,
 ) -> Result<ExitCode, Failure> {
     let mut config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
+    let forge = registry::find(&args.forge)
+        .context("unknown forge")
+        .map_err(Failure::usage)?;
     let name = match (&args.instance, &args.url) {
         (Some(name), _) => name.clone(),
+        (None, Some(url)) if forge.is_main_instance(url) => "default".to_owned(),
         (None, Some(url)) => lister_http::instance_name(url),
         (None, None) => "default".to_owned(),
     };
     let instance = config.instance(&args.forge, &name);
     let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance)
-        .map_err(Failure::usage)?;
-    let forge = registry::find(&args.forge)
-        .context("unknown forge")
         .map_err(Failure::usage)?;
     let url = args.url.clone().or_else(|| instance.url.clone());
     let transport = TransportConfig {
