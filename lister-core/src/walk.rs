@@ -32,8 +32,9 @@ use crate::source::{Fetched, PageSource};
 use crate::store::{PageRecord, StateWrite, Store};
 use crate::{Error, Origin, Result};
 
-/// Pages parsing at once while the next is fetched.
-const PARSING_AHEAD: usize = 2;
+/// Pages parsing at once. The fetch stage goes on while fewer are: with three, a page that
+/// parses slower than the next one arrives does not hold up the request after it.
+const PARSING_AHEAD: usize = 3;
 
 /// The state an instance saves with every page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
