@@ -125,11 +125,9 @@ pub(crate) fn each_item<'t, T: Deserialize<'t>>(
     lossy: bool,
     mut take: impl FnMut(T),
 ) -> Result<Vec<RejectedItem>, ParseError> {
-    if !lossy {
-        if let Ok(items) = at_pointer::<Option<Vec<Option<T>>>>(text, pointer) {
-            items.into_iter().flatten().flatten().for_each(take);
-            return Ok(Vec::new());
-        }
+    if !lossy && let Ok(items) = at_pointer::<Option<Vec<Option<T>>>>(text, pointer) {
+        items.into_iter().flatten().flatten().for_each(take);
+        return Ok(Vec::new());
     }
     let raw: Option<Vec<&'t RawValue>> = at_pointer(text, pointer).map_err(|err| ParseError {
         path: pointer_or_root(pointer),

@@ -11,6 +11,8 @@ pub type FetchError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The outcome of fetching one page.
 #[derive(Debug)]
+// One value per page, moved once: boxing the response would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Fetched {
     /// A successful response.
     Page(PageResponse),

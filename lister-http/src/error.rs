@@ -244,6 +244,11 @@ pub fn scrub(url: &Url) -> String {
     url.into()
 }
 
+/// The environment variable a forge's token is read from (`GITHUB_TOKEN`).
+pub fn credential_variable(forge: &str) -> String {
+    format!("{}_TOKEN", forge.to_ascii_uppercase().replace('-', "_"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,9 +266,4 @@ mod tests {
                 .unwrap();
         assert_eq!(scrub(&plain), plain.as_str());
     }
-}
-
-/// The environment variable a forge's token is read from (`GITHUB_TOKEN`).
-pub fn credential_variable(forge: &str) -> String {
-    format!("{}_TOKEN", forge.to_ascii_uppercase().replace('-', "_"))
 }

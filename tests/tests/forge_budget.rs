@@ -27,10 +27,19 @@ fn every_forge_crate_is_within_its_line_budget() {
     for (krate, forges, budget) in BUDGETS {
         let source = std::fs::read_to_string(root.join(krate).join("src/lib.rs")).unwrap();
         let lines = lines_of_code(&source);
-        println!("{krate}: {lines} lines for {} forges ({forges:?}), budget {budget}", forges.len());
-        assert!(lines <= *budget, "{krate}: {lines} lines, over its budget of {budget}");
+        println!(
+            "{krate}: {lines} lines for {} forges ({forges:?}), budget {budget}",
+            forges.len()
+        );
+        assert!(
+            lines <= *budget,
+            "{krate}: {lines} lines, over its budget of {budget}"
+        );
         for forge in *forges {
-            assert!(source.contains(&format!("\"{forge}\"")), "{krate} names {forge}");
+            assert!(
+                source.contains(&format!("\"{forge}\"")),
+                "{krate} names {forge}"
+            );
         }
     }
 }
