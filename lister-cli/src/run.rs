@@ -80,6 +80,8 @@ pub(crate) async fn run(
     match (error, stats.stopped) {
         (Some(message), _) => Err(Failure::failed(anyhow::anyhow!(message))),
         (None, Some(StopReason::Cancelled)) => Ok(ExitCode::from(INTERRUPTED)),
+        // A signal during the final fold: the listing is whole, but the run was interrupted.
+        (None, _) if context.cancel.is_cancelled() => Ok(ExitCode::from(INTERRUPTED)),
         (None, _) => Ok(ExitCode::SUCCESS),
     }
 }

@@ -144,7 +144,7 @@ pub enum Error {
 }
 
 /// An error and its causes, `: `-separated (the client's own error says little alone).
-fn causes(error: &reqwest::Error) -> String {
+pub(crate) fn causes(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

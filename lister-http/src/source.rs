@@ -232,7 +232,7 @@ impl<F: Forge> Fetch<'_, F> {
             });
         };
         let reason = match &failure {
-            Transient::Request(error) => error.to_string(),
+            Transient::Request(error) => crate::error::causes(error),
             Transient::Status(_, reason) => self.source.pool.redact(reason),
         };
         tracing::warn!(url = %scrub(&self.request.url), attempt = self.attempts, ?delay, %reason, "transient failure; retrying");
