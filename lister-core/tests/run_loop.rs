@@ -1,41 +1,115 @@
 //! The run loop against an in-memory forge: stop conditions, the pagination-loop error, URL
-//! validation, cancellation, relisting ranges, unchanged pages and when a run folds.
+//! validation, items and pages that do not parse, cancellation, relisting ranges, unchanged
+//! pages, when a run folds, parsing while the next page is fetched, and the memory budget.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use lister_core::testing::TestDatabase;
 use lister_core::{
-    Error, FetchError, Fetched, IndexRange, IndexedListing, IndexingLister, IndexingState, Lister,
-    ListerKey, NextPage, Origin, Page, PageResponse, PageSource, ParseError, RunContext,
-    RunOptions, StopReason, Store, Validators,
+    Error, FetchError, Fetched, Forge, IndexRange, Lister, ListerKey, Listing, NextCursor, Origin,
+    PageRequest, PageResponse, PageSource, RunContext, RunOptions, RunProgress, SavedState,
+    StopReason, Store, Validators,
 };
+use serde::Deserialize;
+use serde_json::json;
 use url::Url;
 
 const BASE: &str = "https://forge.test/api";
 
-/// The forge's constants; pages come from [`MemorySource`], so parsing is never asked for.
-struct MemoryForge;
+/// A forge whose pages are `{"items": [{"url", "visit_type", "fork", "page"}], "next": 10}`
+/// (the listing starts at cursor 0),
+/// served by [`MemorySource`]. With an [`Overlap`], the origin of an item may wait for the
+/// walk to request a later page.
+#[derive(Default)]
+struct MemoryForge {
+    overlap: Option<Arc<Overlap>>,
+}
 
-impl IndexingLister for MemoryForge {
-    type Index = u64;
+#[derive(Deserialize)]
+struct Item<'a> {
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(borrow)]
+    visit_type: Cow<'a, str>,
+    fork: Option<bool>,
+    /// The page the item is on (its index), for [`Overlap`].
+    page: u64,
+}
+
+impl Forge for MemoryForge {
+    type Cursor = u64;
+    type Item<'a> = Item<'a>;
     const NAME: &'static str = "memory";
-    const DEFAULT_BASE_URL: &'static str = BASE;
-    const PATH_TEMPLATE: &'static str = "/repos?since={index}";
-    const VISIT_TYPE: &'static str = "git";
+    const DEFAULT_URL: &'static str = BASE;
+    const PATH: &'static str = "/repos?since={cursor}";
+    const ITEMS: &'static str = "/items";
+    const NEXT: NextCursor = NextCursor::BodyValue("/next");
 
-    fn first_index(&self) -> u64 {
-        0
+    fn origin(&self, item: Item<'_>) -> Option<Origin> {
+        if let Some(overlap) = &self.overlap {
+            overlap.wait_in_parse_of(item.page);
+        }
+        Some(Origin::new(item.url, item.visit_type).with_fork(item.fork))
+    }
+}
+
+/// The indexes of the pages requested from a [`MemorySource`], in order, shared with the
+/// forge.
+type Requested = Arc<Mutex<Vec<u64>>>;
+
+/// Makes the parse of a page wait (up to a few seconds) until the walk has requested a later
+/// page, and records whether it did: a parse that sees the later request was still running
+/// when the walk sent it.
+struct Overlap {
+    requested: Requested,
+    /// `(page, later)`: the parse of `page` waits for the request of page `later`.
+    waits: Vec<(u64, u64)>,
+    /// The pages whose parse already waited.
+    waited: Mutex<BTreeSet<u64>>,
+    /// The pages whose parse saw the page it waited for requested.
+    overlapped: Mutex<Vec<u64>>,
+}
+
+impl Overlap {
+    fn new(requested: Requested, waits: Vec<(u64, u64)>) -> Overlap {
+        Overlap {
+            requested,
+            waits,
+            waited: Mutex::default(),
+            overlapped: Mutex::default(),
+        }
     }
 
-    fn simplify(&self, _: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-        unreachable!("MemorySource parses pages itself")
+    /// Called by the forge (on the parse stage's blocking thread) for an item of `page`.
+    fn wait_in_parse_of(&self, page: u64) {
+        let Some(&(_, later)) = self.waits.iter().find(|(p, _)| *p == page) else {
+            return;
+        };
+        if !self.waited.lock().unwrap().insert(page) {
+            return;
+        }
+        let requested = || self.requested.lock().unwrap().contains(&later);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !requested() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if requested() {
+            self.overlapped.lock().unwrap().push(page);
+        }
     }
 
-    fn next_page(&self, _: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
-        unreachable!("MemorySource parses pages itself")
+    /// The pages whose parse overlapped the request it waited for, in page order.
+    fn overlapped(&self) -> Vec<u64> {
+        let mut pages = self.overlapped.lock().unwrap().clone();
+        pages.sort();
+        pages
     }
 }
 
@@ -43,8 +117,13 @@ impl IndexingLister for MemoryForge {
 #[derive(Default)]
 struct MemorySource {
     pages: BTreeMap<u64, (Vec<Origin>, Option<u64>)>,
-    fetched: Mutex<Vec<u64>>,
-    /// Cancel the run while fetching the page at this index (the page is still returned).
+    /// Raw JSON items appended to a page's items.
+    extra_items: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// Bodies that replace a page's.
+    bodies: BTreeMap<u64, String>,
+    requested: Requested,
+    /// While fetching the page at this index, cancel the run and never answer: a request in
+    /// flight when the user presses Ctrl-C.
     cancel_at: Option<u64>,
     /// Answer 304 for pages fetched with validators.
     not_modified_when_known: bool,
@@ -52,8 +131,10 @@ struct MemorySource {
     move_state_at: Option<(u64, Store)>,
     /// While fetching the page at this index, wait (at most the given time) for the run to
     /// count a new origin, which only a fold does; what it counted is kept in `folded_before`.
-    await_fold_at: Option<(u64, std::time::Duration)>,
+    await_fold_at: Option<(u64, Duration)>,
     folded_before: Mutex<Option<u64>>,
+    /// For each request, the page requested and how many pages were committed then.
+    committed_at_request: Mutex<Vec<(u64, u64)>>,
 }
 
 impl MemorySource {
@@ -76,41 +157,59 @@ impl MemorySource {
     }
 
     fn fetched(&self) -> Vec<u64> {
-        self.fetched.lock().unwrap().clone()
+        self.requested.lock().unwrap().clone()
+    }
+
+    /// The body of the page at `index`, as the forge would send it.
+    fn body(&self, index: u64) -> Option<String> {
+        if let Some(body) = self.bodies.get(&index) {
+            return Some(body.clone());
+        }
+        let (origins, next) = self.pages.get(&index)?;
+        let mut items: Vec<serde_json::Value> = origins
+            .iter()
+            .map(|origin| {
+                json!({
+                    "url": origin.url,
+                    "visit_type": origin.visit_type,
+                    "fork": origin.is_fork,
+                    "page": index,
+                })
+            })
+            .collect();
+        items.extend(self.extra_items.get(&index).into_iter().flatten().cloned());
+        Some(json!({ "items": items, "next": next }).to_string())
     }
 }
 
-fn url_at(index: u64) -> Url {
-    lister_core::page_url(
-        &Url::parse(BASE).unwrap(),
-        MemoryForge::PATH_TEMPLATE,
-        &index,
-    )
-    .unwrap()
-}
-
 #[async_trait]
-impl PageSource<u64> for &'static MemorySource {
+impl PageSource for &'static MemorySource {
     async fn fetch(
         &self,
-        url: &Url,
+        request: &PageRequest,
         known: Option<&Validators>,
         context: &RunContext,
-    ) -> Result<Fetched<u64>, FetchError> {
-        let index: u64 = url
+    ) -> Result<Fetched, FetchError> {
+        let (_, index) = request
+            .url
             .query_pairs()
             .find(|(k, _)| k == "since")
+            .unwrap();
+        let index: u64 = index.parse()?;
+        self.requested.lock().unwrap().push(index);
+        let committed = RunProgress::get(&context.progress.pages);
+        self.committed_at_request
+            .lock()
             .unwrap()
-            .1
-            .parse()?;
-        self.fetched.lock().unwrap().push(index);
+            .push((index, committed));
         if self.cancel_at == Some(index) {
             context.cancel.cancel();
+            std::future::pending::<()>().await;
         }
         if let Some((_, store)) = self.move_state_at.as_ref().filter(|(at, _)| *at == index) {
             // Retried: the run's own commits move the version meanwhile.
             let key = ListerKey::new("memory", "default");
-            let state = IndexingState { index: 999_999u64 };
+            let state = SavedState { cursor: 999_999u64 };
             loop {
                 let lister = store.register_lister(&key).await?;
                 let saved = store
@@ -125,32 +224,37 @@ impl PageSource<u64> for &'static MemorySource {
             let new = || context.progress.origins_new.load(Ordering::Relaxed);
             let deadline = tokio::time::Instant::now() + bound;
             while new() == 0 && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             *self.folded_before.lock().unwrap() = Some(new());
         }
         if self.not_modified_when_known && known.is_some() {
             return Ok(Fetched::NotModified);
         }
-        let (origins, next) = self.pages.get(&index).ok_or("no such page")?.clone();
-        Ok(Fetched::Page(Page {
-            origins,
-            next: next.map(|index| NextPage {
-                url: url_at(index),
-                index,
-            }),
-            validators: Validators {
-                etag: Some(format!("\"page-{index}\"")),
-                last_modified: None,
-            },
+        let body = self.body(index).ok_or("no such page")?;
+        let mut headers = HeaderMap::new();
+        let etag = HeaderValue::from_str(&format!("\"page-{index}\""))?;
+        headers.insert(http::header::ETAG, etag);
+        Ok(Fetched::Page(PageResponse {
+            url: request.url.clone(),
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from(body),
         }))
     }
 }
 
-fn listing(source: MemorySource) -> (IndexedListing<MemoryForge>, &'static MemorySource) {
+fn listing(source: MemorySource) -> (Listing<MemoryForge>, &'static MemorySource) {
+    listing_of(MemoryForge::default(), source)
+}
+
+fn listing_of(
+    forge: MemoryForge,
+    source: MemorySource,
+) -> (Listing<MemoryForge>, &'static MemorySource) {
     let source: &'static MemorySource = Box::leak(Box::new(source));
-    let listing = IndexedListing::new(
-        MemoryForge,
+    let listing = Listing::new(
+        Arc::new(forge),
         "default",
         Url::parse(BASE).unwrap(),
         Box::new(source),
@@ -158,23 +262,20 @@ fn listing(source: MemorySource) -> (IndexedListing<MemoryForge>, &'static Memor
     (listing, source)
 }
 
+fn key() -> ListerKey {
+    ListerKey::new("memory", "default")
+}
+
 async fn saved_index(store: &Store) -> Option<u64> {
-    let lister = store
-        .lister(&ListerKey::new("memory", "default"))
-        .await
-        .unwrap()?;
+    let lister = store.lister(&key()).await.unwrap()?;
     lister
-        .decode_state::<IndexingState<u64>>()
+        .decode_state::<SavedState<u64>>()
         .unwrap()
-        .map(|state| state.index)
+        .map(|state| state.cursor)
 }
 
 async fn origin_count(store: &Store) -> usize {
-    store
-        .listed_origins(&ListerKey::new("memory", "default"))
-        .await
-        .unwrap()
-        .len()
+    store.listed_origins(&key()).await.unwrap().len()
 }
 
 #[tokio::test]
@@ -196,8 +297,10 @@ async fn lists_everything_and_stops_at_the_end() {
     assert_eq!(
         saved_index(&store).await,
         Some(40),
-        "the last page's own index is saved"
+        "the last page's own cursor is saved"
     );
+    let lister = store.lister(&key()).await.unwrap().unwrap();
+    assert_eq!(lister.state.as_deref(), Some(r#"{"cursor":40}"#));
     assert_eq!(
         (stats.first_index.as_deref(), stats.last_index.as_deref()),
         (Some("0"), Some("40"))
@@ -211,7 +314,7 @@ async fn lists_everything_and_stops_at_the_end() {
 /// or only at its end.
 #[tokio::test]
 async fn folding_during_or_after_a_run_counts_the_same() {
-    for fold_every in [Some(std::time::Duration::ZERO), None] {
+    for fold_every in [Some(Duration::ZERO), None] {
         let db = TestDatabase::sqlite();
         let store = db.open().await;
         let mut source = MemorySource::linear(4, 3);
@@ -228,10 +331,7 @@ async fn folding_during_or_after_a_run_counts_the_same() {
             .unwrap();
         let counts = (stats.origins_seen, stats.origins_new, stats.origins_updated);
         assert_eq!(counts, (13, 12, 1), "fold every {fold_every:?}");
-        let listed = store
-            .listed_origins(&ListerKey::new("memory", "default"))
-            .await
-            .unwrap();
+        let listed = store.listed_origins(&key()).await.unwrap();
         assert_eq!(listed.len(), 12);
         let first = listed
             .iter()
@@ -247,7 +347,7 @@ async fn folding_during_or_after_a_run_counts_the_same() {
 async fn the_hook_before_a_fold_runs_once_per_fold() {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     fn count_call() {
-        CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        CALLS.fetch_add(1, Ordering::SeqCst);
     }
     let db = TestDatabase::sqlite();
     let store = db.open().await;
@@ -261,7 +361,7 @@ async fn the_hook_before_a_fold_runs_once_per_fold() {
         .await
         .unwrap();
     assert_eq!(stats.origins_new, 12);
-    assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
     db.drop_database().await;
 }
 
@@ -276,8 +376,8 @@ async fn postgresql_folds_during_the_walk_and_sqlite_at_the_end() {
         let mut source = MemorySource::linear(5, 3);
         // Waits until something is folded on PostgreSQL; SQLite must not fold meanwhile.
         let bound = match postgres {
-            true => std::time::Duration::from_secs(20),
-            false => std::time::Duration::from_millis(500),
+            true => Duration::from_secs(20),
+            false => Duration::from_millis(500),
         };
         source.await_fold_at = Some((40, bound));
         let (listing, source) = listing(source);
@@ -335,6 +435,8 @@ async fn max_pages_stops_and_the_next_run_resumes_where_it_stopped() {
     db.drop_database().await;
 }
 
+/// The walk stops at the page whose next cursor goes back, at once; the pages before it,
+/// still parsing when it failed, are committed first.
 #[tokio::test]
 async fn a_next_index_that_does_not_advance_is_a_pagination_loop() {
     let db = TestDatabase::sqlite();
@@ -346,11 +448,18 @@ async fn a_next_index_that_does_not_advance_is_a_pagination_loop() {
         .run(&store, &RunOptions::default(), &RunContext::default())
         .await
         .unwrap_err();
-    assert!(
-        matches!(failure.error, Error::PaginationLoop { ref current, ref next } if current == "20" && next == "10")
+    let Error::PaginationLoop(why) = &failure.error else {
+        panic!("not a pagination loop: {}", failure.error);
+    };
+    assert_eq!(
+        why,
+        "the page at 20 points to 10, which does not come after it"
     );
     let message = failure.to_string();
-    assert!(message.contains("index 20 points to index 10"), "{message}");
+    assert!(
+        message.starts_with("pagination loop: the page at 20 points to 10"),
+        "{message}"
+    );
     assert!(message.contains("state saved up to index 20"), "{message}");
     assert_eq!(fetched.fetched(), vec![0, 10, 20], "stopped at once");
     assert_eq!(
@@ -394,7 +503,7 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
         (6, 2, 1)
     );
     let stored: Vec<(String, String)> = store
-        .listed_origins(&ListerKey::new("memory", "default"))
+        .listed_origins(&key())
         .await
         .unwrap()
         .into_iter()
@@ -407,6 +516,79 @@ async fn invalid_urls_are_rejected_credentials_removed_and_repeats_dropped() {
     ];
     assert_eq!(stored, expected.map(|(u, t)| (u.to_owned(), t.to_owned())));
     db.drop_database().await;
+}
+
+/// An item that does not parse is rejected and counted; the rest of its page is listed, and
+/// the run goes on. A `null` item is skipped without a count.
+#[tokio::test]
+async fn a_malformed_item_is_rejected_and_its_page_goes_on() {
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let mut source = MemorySource::linear(3, 2);
+    let malformed = vec![
+        json!({"url": 5, "visit_type": "git", "page": 10}),
+        serde_json::Value::Null,
+        json!({"url": "https://forge.test/r/late", "visit_type": "git", "page": "ten"}),
+    ];
+    source.extra_items.insert(10, malformed);
+    let (listing, fetched) = listing(source);
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
+    assert_eq!(fetched.fetched(), [0, 10, 20], "no page fetched again");
+    assert_eq!(
+        (stats.items_rejected, stats.origins_seen, stats.origins_new),
+        (2, 6, 6)
+    );
+    assert_eq!(origin_count(&store).await, 6);
+    assert_eq!(saved_index(&store).await, Some(20));
+    db.drop_database().await;
+}
+
+/// A page that holds no list of items where the forge says, or whose next cursor does not
+/// parse, fails the run: a deterministic failure, not fetched again. The pages before it are
+/// committed, and the next run starts at it.
+#[tokio::test]
+async fn a_page_that_does_not_parse_fails_the_run_without_a_retry() {
+    let bodies = [
+        // The items are no list: the parse stage fails.
+        r#"{"items": 5, "next": 30}"#,
+        // The body is cut short: the next cursor does not parse, the fetch stage fails.
+        r#"{"items": [{"url": "https://forge.test/r/x", "vis"#,
+        // The next cursor is no cursor.
+        r#"{"items": [], "next": "thirty"}"#,
+    ];
+    for body in bodies {
+        let db = TestDatabase::sqlite();
+        let store = db.open().await;
+        let mut source = MemorySource::linear(4, 2);
+        source.bodies.insert(20, body.to_owned());
+        let (listing, fetched) = listing(source);
+        let failure = listing
+            .run(&store, &RunOptions::default(), &RunContext::default())
+            .await
+            .unwrap_err();
+        let Error::PageParse { url, source } = &failure.error else {
+            panic!("{body}: not a page parse error: {}", failure.error);
+        };
+        assert_eq!(url, "https://forge.test/api/repos?since=20", "{body}");
+        assert!(!source.message.is_empty(), "{body}");
+        assert!(
+            failure.to_string().contains("state saved up to index 20"),
+            "{body}: {failure}"
+        );
+        let fetched = fetched.fetched();
+        assert_eq!(
+            fetched.iter().filter(|&&index| index == 20).count(),
+            1,
+            "{body}: the page is not fetched again: {fetched:?}"
+        );
+        assert_eq!(saved_index(&store).await, Some(20), "{body}");
+        assert_eq!(origin_count(&store).await, 4, "{body}");
+        db.drop_database().await;
+    }
 }
 
 /// Runs a 1,000-page listing while another run moves the state as the page at `index` is
@@ -455,29 +637,34 @@ async fn a_run_refused_at_its_first_commit_fetched_one_page() {
     assert_eq!(saved, Some(999_999));
 }
 
+/// Cancellation aborts the request in flight (here, one the forge never answers) at once; the
+/// pages fetched before it are committed, and the next run starts at the aborted page.
 #[tokio::test]
-async fn cancellation_commits_the_page_in_flight_then_stops() {
+async fn cancellation_aborts_the_request_in_flight_and_commits_the_pages_before_it() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let mut source = MemorySource::linear(5, 3);
     source.cancel_at = Some(20);
     let (listing, fetched) = listing(source);
-    let stats = listing
-        .run(&store, &RunOptions::default(), &RunContext::default())
+    let (options, context) = (RunOptions::default(), RunContext::default());
+    let run = listing.run(&store, &options, &context);
+    let stats = tokio::time::timeout(Duration::from_secs(30), run)
         .await
+        .expect("the request in flight is not waited for")
         .unwrap();
     assert_eq!(stats.stopped, Some(StopReason::Cancelled));
     assert_eq!(fetched.fetched(), vec![0, 10, 20]);
     assert_eq!(
-        origin_count(&store).await,
-        9,
-        "the page in flight was committed"
+        (stats.pages, origin_count(&store).await),
+        (2, 6),
+        "the pages before the request in flight were committed"
     );
     assert_eq!(
         saved_index(&store).await,
-        Some(30),
-        "the next run starts after it"
+        Some(20),
+        "the next run starts at the aborted page"
     );
+    assert_eq!(stats.saved_index.as_deref(), Some("20"));
     db.drop_database().await;
 }
 
@@ -542,14 +729,20 @@ async fn a_range_relists_without_touching_the_state() {
         .await
         .unwrap_err();
     assert!(
-        failure.to_string().contains("`ten` is not a valid index"),
+        matches!(failure.error, Error::InvalidOption(_)),
+        "{failure}"
+    );
+    assert!(
+        failure
+            .to_string()
+            .contains("`ten` is not a cursor of memory"),
         "{failure}"
     );
     db.drop_database().await;
 }
 
 #[tokio::test]
-async fn an_unchanged_page_follows_the_remembered_next_link() {
+async fn an_unchanged_page_follows_the_remembered_next_cursor() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let (first, _) = listing(MemorySource::linear(3, 2));
@@ -580,7 +773,7 @@ async fn an_unchanged_page_follows_the_remembered_next_link() {
     assert_eq!(
         fetched.fetched(),
         vec![0, 10, 20],
-        "followed the stored next links"
+        "followed the stored next cursors"
     );
     assert_eq!(
         (stats.not_modified, stats.origins_seen, stats.stopped),
@@ -589,6 +782,8 @@ async fn an_unchanged_page_follows_the_remembered_next_link() {
     db.drop_database().await;
 }
 
+/// The pages fetched before the failure (the last one still parsing when it came) are
+/// committed, and the error says where the next run resumes.
 #[tokio::test]
 async fn a_fetch_error_names_where_the_next_run_resumes() {
     let db = TestDatabase::sqlite();
@@ -600,6 +795,7 @@ async fn a_fetch_error_names_where_the_next_run_resumes() {
         .run(&store, &RunOptions::default(), &RunContext::default())
         .await
         .unwrap_err();
+    assert!(matches!(failure.error, Error::Fetch(_)), "{failure}");
     assert_eq!(
         failure.to_string(),
         "no such page; state saved up to index 20, the next run resumes there"
@@ -634,11 +830,11 @@ async fn a_full_pass_disables_what_the_forge_no_longer_lists() {
     assert_eq!(
         fetched.fetched(),
         vec![0, 10, 20],
-        "from the first index, unconditionally"
+        "from the first cursor, unconditionally"
     );
     assert_eq!((stats.not_modified, stats.origins_disabled), (0, 2));
     let enabled: Vec<bool> = store
-        .listed_origins(&ListerKey::new("memory", "default"))
+        .listed_origins(&key())
         .await
         .unwrap()
         .iter()
@@ -651,4 +847,95 @@ async fn a_full_pass_disables_what_the_forge_no_longer_lists() {
     );
     assert_eq!(enabled.len(), 6);
     db.drop_database().await;
+}
+
+/// Lists 5 pages (indexes 0 to 40) whose parse waits as `waits` says (see [`Overlap`]):
+/// the pages whose parse saw the page it waited for requested.
+async fn parse_overlapping(waits: Vec<(u64, u64)>) -> Vec<u64> {
+    let source = MemorySource::linear(5, 3);
+    let overlap = Arc::new(Overlap::new(source.requested.clone(), waits));
+    let forge = MemoryForge {
+        overlap: Some(overlap.clone()),
+    };
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let (listing, source) = listing_of(forge, source);
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
+    assert_eq!(origin_count(&store).await, 15);
+    assert_eq!(
+        source.fetched(),
+        [0, 10, 20, 30, 40],
+        "every page fetched once"
+    );
+    db.drop_database().await;
+    overlap.overlapped()
+}
+
+/// A page's items are parsed (on a blocking thread) while the walk sends the request of the
+/// next page: the parse of pages 10 to 30 waits inside the forge's `origin()` until the next
+/// page is requested, which happens only if the walk does not wait for the parse. (Not the
+/// first page: nothing is fetched ahead of the first commit; nor the last: no page follows.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_is_parsed_while_the_next_is_fetched() {
+    let overlapped = parse_overlapping(vec![(10, 20), (20, 30), (30, 40)]).await;
+    assert_eq!(overlapped, [10, 20, 30]);
+}
+
+/// A slow parse does not hold up the page after next either: while page 10 parses, the walk
+/// fetches page 20 (whose parse waits in turn) and then page 30; the walk waits for a parse
+/// only when it hands the page over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_parse_does_not_hold_up_the_page_after_next() {
+    let overlapped = parse_overlapping(vec![(10, 30), (20, 40)]).await;
+    assert_eq!(overlapped, [10, 20]);
+}
+
+/// The walk holds at most `memory_budget` bytes of pages between reading a body and
+/// committing its origins (a page larger than the budget goes alone). With a one-byte budget,
+/// the request of a page goes out only once every page but the one before it is committed;
+/// with the default budget the walk runs ahead of the writer, which waits to batch its
+/// commits.
+#[tokio::test]
+async fn the_memory_budget_bounds_the_pages_held_before_their_commit() {
+    const PAGES: u64 = 12;
+    let mut ahead = Vec::new();
+    for memory_budget in [Some(1), None] {
+        let db = TestDatabase::sqlite();
+        let store = db.open().await;
+        let (listing, source) = listing(MemorySource::linear(PAGES, 2));
+        let options = RunOptions {
+            memory_budget,
+            ..Default::default()
+        };
+        let stats = listing
+            .run(&store, &options, &RunContext::default())
+            .await
+            .unwrap();
+        assert_eq!((stats.pages, stats.origins_new), (PAGES, 2 * PAGES));
+        let requests = source.committed_at_request.lock().unwrap().clone();
+        assert_eq!(requests.len() as u64, PAGES);
+        // How many pages were requested but not committed when each request went out.
+        let most_ahead = requests
+            .iter()
+            .map(|&(index, committed)| index / 10 - committed)
+            .max()
+            .unwrap();
+        ahead.push(most_ahead);
+        db.drop_database().await;
+    }
+    let [tiny, default] = ahead[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        tiny, 1,
+        "with a one-byte budget, only the page before the one requested was not committed"
+    );
+    assert!(
+        default > 2,
+        "with the default budget, the walk ran {default} pages ahead of the commits"
+    );
 }

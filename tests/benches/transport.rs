@@ -2,133 +2,117 @@
 //! same pages from the same fake forge in the same run (the target is a ratio of 95 % or
 //! more). Run it with `cargo bench -p lister-tests --bench transport`.
 //!
-//! Two workloads: `headers only` (the lister reads the `Link` header and nothing else: the
-//! transport's own cost) and `json` (both loops also parse the page, as a forge would).
+//! Two workloads: `headers only` (the forge reads the `Link` header and nothing else: the
+//! transport's own cost) and `json` (both loops also read the page's origins, as the run
+//! loop would).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lister_core::{
-    Fetched, IndexingLister, NextPage, Origin, PageResponse, ParseError, RunContext,
-};
-use lister_http::{HttpPageSource, TransportConfig, next_link, query_param};
+use lister_core::{Fetched, Forge, NextCursor, Origin, PageResponse, RunContext, page_origins};
+use lister_http::{HttpSource, TransportConfig};
 use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 use url::Url;
 
 const PAGES: u64 = 400;
 const ROUNDS: u64 = 10;
 
-/// A GitHub-shaped lister; `parse` says whether it reads the body.
-#[derive(Clone, Copy)]
-struct Bench {
-    parse: bool,
-}
+/// A GitHub-shaped forge: a JSON array of repositories, the next page in `Link`.
+struct Bench;
 
 #[derive(serde::Deserialize)]
-struct Repo {
-    html_url: String,
+struct Repo<'a> {
+    #[serde(borrow)]
+    html_url: Cow<'a, str>,
 }
 
-fn origins(body: &[u8]) -> Result<Vec<Origin>, ParseError> {
-    let repos: Vec<Option<Repo>> =
-        serde_json::from_slice(body).map_err(|err| ParseError::new(err.to_string()))?;
-    Ok(repos
-        .into_iter()
-        .flatten()
-        .map(|repo| Origin::new(repo.html_url, "git"))
-        .collect())
-}
-
-fn next(headers: &http::HeaderMap, url: &Url) -> Option<NextPage<u64>> {
-    let url = next_link(headers, url)?;
-    let index = query_param(&url, "since")?.parse().ok()?;
-    Some(NextPage { url, index })
-}
-
-impl IndexingLister for Bench {
-    type Index = u64;
+impl Forge for Bench {
+    type Cursor = u64;
+    type Item<'a> = Repo<'a>;
     const NAME: &'static str = "bench";
-    const DEFAULT_BASE_URL: &'static str = "http://127.0.0.1";
-    const PATH_TEMPLATE: &'static str = "/repositories?since={index}";
-    const VISIT_TYPE: &'static str = "git";
+    const DEFAULT_URL: &'static str = "http://127.0.0.1";
+    const PATH: &'static str = "/repositories?since={cursor}";
+    const NEXT: NextCursor = NextCursor::LinkParam("since");
 
-    fn first_index(&self) -> u64 {
-        0
-    }
-
-    fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-        if self.parse {
-            origins(&response.body)
-        } else {
-            Ok(Vec::new())
-        }
-    }
-
-    fn next_page(&self, response: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
-        Ok(next(&response.headers, &response.url))
+    fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+        Some(Origin::new(repo.html_url, "git"))
     }
 }
 
-/// One page with a bare reqwest client: the time it took and the next page's URL.
-async fn bare(client: &reqwest::Client, url: &Url, parse: bool) -> (Duration, Url) {
+/// What both loops make of a page: its next cursor, and with `parse` its origins, read as
+/// the run loop reads them.
+fn read(page: &PageResponse, parse: bool) -> u64 {
+    if parse {
+        std::hint::black_box(page_origins(&Bench, page).expect("a page parses"));
+    }
+    let next = Bench.next_cursor(0, page).expect("a next link");
+    next.expect("a next page")
+}
+
+/// One page with a bare reqwest client: the time it took and the next page's cursor.
+async fn bare(client: &reqwest::Client, api: &Url, since: u64, parse: bool) -> (Duration, u64) {
     let started = Instant::now();
+    let url = Bench.request(api, &since).expect("a page URL").url;
     let mut response = client.get(url.clone()).send().await.expect("bare request");
     assert!(response.status().is_success());
-    let headers = std::mem::take(response.headers_mut());
+    let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
     let body = response.bytes().await.expect("bare body");
-    if parse {
-        std::hint::black_box(origins(&body).expect("a page parses"));
-    }
-    let next = next(&headers, url).expect("a next page").url;
+    let page = PageResponse {
+        url,
+        status,
+        headers,
+        body,
+    };
+    let next = read(&page, parse);
     (started.elapsed(), next)
 }
 
-/// One page through the transport: the time it took and the next page's URL.
+/// One page through the transport: the time it took and the next page's cursor.
 async fn transport(
-    source: &HttpPageSource<Bench>,
-    url: &Url,
+    source: &HttpSource<Bench>,
+    api: &Url,
+    since: u64,
+    parse: bool,
     context: &RunContext,
-) -> (Duration, Url) {
+) -> (Duration, u64) {
     let started = Instant::now();
-    let Ok(Fetched::Page(page)) = source.fetch_page(url, None, context).await else {
+    let request = Bench.request(api, &since).expect("a page URL");
+    let Ok(Fetched::Page(page)) = source.fetch_page(&request, None, context).await else {
         panic!("fetch failed")
     };
-    std::hint::black_box(&page.origins);
-    (started.elapsed(), page.next.expect("a next page").url)
+    let next = read(&page, parse);
+    (started.elapsed(), next)
 }
 
 /// Walks the pages `ROUNDS` times (after a warm-up walk), fetching each page both ways in
 /// turn (the order alternating), so that both see the same load from other processes.
 async fn measure(forge: &FakeForge, parse: bool) {
-    let first = forge
-        .github_url()
-        .join("repositories?since=0")
-        .expect("a URL");
+    let api = forge.github_url();
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
         .expect("a client");
-    let lister = Arc::new(Bench { parse });
-    let source = HttpPageSource::new(lister, &forge.github_url(), TransportConfig::default())
+    let source = HttpSource::new(Arc::new(Bench), &api, TransportConfig::default())
         .expect("a loopback base URL");
     let context = RunContext::default();
     let (mut bare_total, mut transport_total) = (Duration::ZERO, Duration::ZERO);
     for round in 0..=ROUNDS {
-        let mut url = first.clone();
+        let mut since = 0;
         for page in 0..PAGES {
             let ((bare_took, bare_next), (took, next)) = if (page + round) % 2 == 0 {
-                let bare = bare(&client, &url, parse).await;
-                (bare, transport(&source, &url, &context).await)
+                let bare = bare(&client, &api, since, parse).await;
+                (bare, transport(&source, &api, since, parse, &context).await)
             } else {
-                let transport = transport(&source, &url, &context).await;
-                (bare(&client, &url, parse).await, transport)
+                let transport = transport(&source, &api, since, parse, &context).await;
+                (bare(&client, &api, since, parse).await, transport)
             };
             assert_eq!(bare_next, next, "both ways find the same next page");
             if round > 0 {
                 bare_total += bare_took;
                 transport_total += took;
             }
-            url = next;
+            since = next;
         }
     }
     let pages = (PAGES * ROUNDS) as f64;

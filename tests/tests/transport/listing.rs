@@ -1,16 +1,28 @@
-//! The transport under the run loop: a whole listing through faults, an incremental rerun,
-//! and a pagination loop caught.
+//! The transport under the run loop: a whole listing through faults, an incremental rerun, a
+//! pagination loop caught, a body that does not parse, and cancellation.
+
+use std::time::Duration;
 
 use lister_core::testing::TestDatabase;
-use lister_core::{Lister, RunContext, RunOptions, StopReason};
+use lister_core::{Error, Lister, Listing, RunContext, RunOptions, StopReason};
 use lister_http::{TransportConfig, http_listing};
 use lister_tests::fake_forge::{FakeForge, Fault};
 
 use crate::support::{GithubLike, assert_loopback, config};
 
-fn listing(forge: &FakeForge, config: TransportConfig) -> impl Lister {
+fn listing(forge: &FakeForge, config: TransportConfig) -> Listing<GithubLike> {
     assert_loopback(&forge.github_url());
-    http_listing(GithubLike, "test", Some(forge.github_url()), config).unwrap()
+    http_listing(GithubLike, Some("test"), Some(forge.github_url()), config).unwrap()
+}
+
+/// How many times the page after `since` was requested.
+fn requests_of(forge: &FakeForge, since: u64) -> usize {
+    let since = since.to_string();
+    let requests = forge.requests();
+    let of_page = requests
+        .iter()
+        .filter(|r| r.query("since") == Some(since.clone()));
+    of_page.count()
 }
 
 #[tokio::test]
@@ -31,6 +43,8 @@ async fn lists_everything_through_faults_then_reruns_incrementally() {
     assert_eq!(stats.stopped, Some(StopReason::EndOfListing));
     assert_eq!((stats.origins_new, stats.pages), (1_000, 11));
     assert_eq!((stats.requests, stats.retries), (14, 3));
+    // The junk (a `null`, an item without `id`, a repeat) is skipped, not rejected.
+    assert_eq!((stats.items_rejected, stats.origins_duplicate), (0, 1));
     assert_eq!(clock.sleeps().len(), 3);
 
     forge.add_github_repositories(30);
@@ -63,7 +77,84 @@ async fn a_looping_next_link_stops_the_run() {
         .run(&store, &RunOptions::default(), &RunContext::default())
         .await
         .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::PaginationLoop(_)),
+        "{failure}"
+    );
     assert!(failure.to_string().contains("pagination loop"), "{failure}");
     assert_eq!(forge.listing_requests(), 2);
+    db.drop_database().await;
+}
+
+/// A body cut short behind a matching `Content-Length` reaches the run loop as a page; its
+/// items do not parse, which fails the run at once: the transport does not fetch it again.
+/// The pages before it are committed, and the next run starts at it.
+#[tokio::test]
+async fn a_body_that_does_not_parse_fails_the_run_without_a_retry() {
+    let forge = FakeForge::start().await;
+    forge.inject(Fault::TruncatedJson, 1, 2);
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let (config, clock) = config();
+    let lister = listing(&forge, config);
+    let failure = lister
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap_err();
+    let truncated = forge.github_ids()[199];
+    let Error::PageParse { url, .. } = &failure.error else {
+        panic!("not a page that does not parse: {failure}");
+    };
+    assert!(url.ends_with(&format!("since={truncated}")), "{url}");
+    assert_eq!(requests_of(&forge, truncated), 1, "not fetched again");
+    assert!(clock.sleeps().is_empty());
+    assert_eq!(
+        (failure.stats.pages, failure.stats.retries),
+        (2, 0),
+        "{failure}"
+    );
+    assert_eq!(
+        failure.stats.saved_index,
+        Some(truncated.to_string()),
+        "{failure}"
+    );
+    assert_eq!(store.listed_origins(lister.key()).await.unwrap().len(), 200);
+    db.drop_database().await;
+}
+
+/// Cancelling a run aborts the request in flight instead of waiting for its answer; the pages
+/// fetched before it are committed, and the next run starts at the aborted page.
+#[tokio::test]
+async fn cancellation_aborts_the_request_in_flight() {
+    let forge = FakeForge::start().await;
+    forge.inject(Fault::Delay(Duration::from_secs(4)), 1, 2);
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let lister = listing(&forge, config().0);
+    let context = RunContext::default();
+    let cancel = {
+        let (context, forge) = (context.clone(), &forge);
+        async move {
+            while forge.listing_requests() < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            context.cancel.cancel();
+        }
+    };
+    let started = std::time::Instant::now();
+    let options = RunOptions::default();
+    let (stats, ()) = tokio::join!(lister.run(&store, &options, &context), cancel);
+    let stats = stats.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "waited for the request in flight: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats.stopped, Some(StopReason::Cancelled));
+    assert_eq!((stats.pages, stats.requests), (2, 3));
+    let aborted = forge.github_ids()[199];
+    assert_eq!(stats.saved_index, Some(aborted.to_string()));
+    assert_eq!(store.listed_origins(lister.key()).await.unwrap().len(), 200);
     db.drop_database().await;
 }

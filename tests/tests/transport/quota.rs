@@ -8,7 +8,7 @@ use lister_core::{RunContext, RunProgress};
 use lister_http::{Error, SystemClock, TransportConfig};
 use lister_tests::fake_forge::{Config, FakeForge, Fault, QuotaConfig};
 
-use crate::support::{assert_near, config, fetch, fetch_with, page, page_url, source};
+use crate::support::{assert_near, config, fetch, fetch_with, origins, page, request, source};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -45,16 +45,8 @@ async fn retry_after_seconds_and_all_three_date_forms() {
     );
     let (config, clock) = config();
     let context = RunContext::default();
-    let page = page(
-        fetch_with(
-            &source(&forge, config),
-            &page_url(&forge, 0),
-            None,
-            &context,
-        )
-        .await,
-    );
-    assert_eq!(page.origins.len(), 100);
+    let page = page(fetch_with(&source(&forge, config), &request(&forge, 0), None, &context).await);
+    assert_eq!(origins(&page).len(), 100);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 4, "{sleeps:?}");
     assert_eq!(sleeps[0], Duration::from_secs(7));
@@ -79,8 +71,8 @@ async fn quota_waits_do_not_spend_retry_attempts() {
         max_attempts: 2,
         ..config
     };
-    let page = page(fetch(&source(&forge, config), &page_url(&forge, 0)).await);
-    assert_eq!(page.origins.len(), 100);
+    let page = page(fetch(&source(&forge, config), &request(&forge, 0)).await);
+    assert_eq!(origins(&page).len(), 100);
 }
 
 #[tokio::test]
@@ -88,7 +80,7 @@ async fn bare_429_waits_at_least_two_seconds_then_doubles() {
     let forge = FakeForge::start().await;
     forge.inject(Fault::BareTooManyRequests, 3, 0);
     let (config, clock) = config();
-    page(fetch(&source(&forge, config), &page_url(&forge, 0)).await);
+    page(fetch(&source(&forge, config), &request(&forge, 0)).await);
     assert_eq!(clock.sleeps(), [2, 4, 8].map(Duration::from_secs));
 }
 
@@ -105,7 +97,7 @@ async fn primary_limit_waits_until_the_reset() {
     .await;
     forge.inject(Fault::PrimaryLimit, 1, 0);
     let (config, clock) = config();
-    page(fetch(&source(&forge, config), &page_url(&forge, 0)).await);
+    page(fetch(&source(&forge, config), &request(&forge, 0)).await);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 1);
     assert_near(sleeps[0], Duration::from_secs(121), 2 * SECOND);
@@ -123,7 +115,7 @@ async fn secondary_limit_through_the_forge_hook() {
     );
     forge.inject(Fault::SecondaryLimit { retry_after: None }, 2, 0);
     let (config, clock) = config();
-    page(fetch(&source(&forge, config), &page_url(&forge, 0)).await);
+    page(fetch(&source(&forge, config), &request(&forge, 0)).await);
     assert_eq!(clock.sleeps(), [30, 60, 120].map(Duration::from_secs));
 }
 
@@ -142,7 +134,7 @@ async fn a_wait_longer_than_allowed_is_an_error_naming_it() {
     forge.inject(Fault::retry_after_seconds(429, 86_400), 1, 1);
     let (config, clock) = config();
     let source = source(&forge, config);
-    let error = fetch(&source, &page_url(&forge, 0)).await.unwrap_err();
+    let error = fetch(&source, &request(&forge, 0)).await.unwrap_err();
     assert!(matches!(error, Error::QuotaWaitTooLong { .. }), "{error}");
     assert!(
         error.to_string().contains("more than the 3600s allowed"),
@@ -151,7 +143,7 @@ async fn a_wait_longer_than_allowed_is_an_error_naming_it() {
     assert!(error.to_string().contains("403"), "{error}");
 
     let source = crate::support::source(&forge, crate::support::config().0);
-    let error = fetch(&source, &page_url(&forge, 0)).await.unwrap_err();
+    let error = fetch(&source, &request(&forge, 0)).await.unwrap_err();
     assert!(
         error.to_string().contains("quota wait of 86400s"),
         "{error}"
@@ -168,7 +160,7 @@ async fn quota_waits_per_page_are_bounded() {
         max_quota_waits: 3,
         ..config
     };
-    let error = fetch(&source(&forge, config), &page_url(&forge, 0))
+    let error = fetch(&source(&forge, config), &request(&forge, 0))
         .await
         .unwrap_err();
     assert!(
@@ -208,7 +200,7 @@ async fn a_wait_is_reported_and_cancellable() {
         })
     };
     let started = std::time::Instant::now();
-    let error = fetch_with(&source, &page_url(&forge, 0), None, &context)
+    let error = fetch_with(&source, &request(&forge, 0), None, &context)
         .await
         .unwrap_err();
     assert!(error.is_cancelled(), "{error}");
@@ -221,6 +213,8 @@ async fn a_wait_is_reported_and_cancellable() {
     assert!(context.progress.waiting_for().is_none());
 }
 
+/// Cancellation cuts the transport's waits short (above), not an exchange under way: the run
+/// loop is what drops a request in flight (see `listing::cancellation_aborts_the_request_in_flight`).
 #[tokio::test]
 async fn a_request_in_flight_finishes_despite_cancellation() {
     let forge = FakeForge::start().await;
@@ -232,10 +226,10 @@ async fn a_request_in_flight_finishes_despite_cancellation() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         cancel.cancel();
     });
-    let page = page(fetch_with(&source, &page_url(&forge, 0), None, &context).await);
+    let page = page(fetch_with(&source, &request(&forge, 0), None, &context).await);
     assert_eq!(
-        page.origins.len(),
+        origins(&page).len(),
         100,
-        "the run loop commits the page in flight"
+        "the transport cuts its waits short, not an exchange: the run loop aborts that"
     );
 }

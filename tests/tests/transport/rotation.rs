@@ -7,7 +7,7 @@ use std::time::Duration;
 use lister_http::{Credential, TransportConfig};
 use lister_tests::fake_forge::{FakeForge, Fault, QuotaKey};
 
-use crate::support::{assert_near, config, fetch, page, page_url, source};
+use crate::support::{assert_near, config, fetch, next, page, request, source};
 
 fn authorizations(forge: &FakeForge) -> Vec<String> {
     forge
@@ -27,8 +27,8 @@ async fn rotates_then_waits_for_the_earliest_reset() {
     let refill = forge.clone();
     clock.on_sleep(move |_| refill.refill_quotas());
     let credentials = vec![
-        Credential::bearer("a"),
-        Credential::bearer("b"),
+        Credential::token("a"),
+        Credential::token("b"),
         Credential::basic("c", "pw"),
     ];
     let source = source(
@@ -41,15 +41,15 @@ async fn rotates_then_waits_for_the_earliest_reset() {
 
     let mut since = 0;
     for _ in 0..4 {
-        let page = page(fetch(&source, &page_url(&forge, since)).await);
-        since = page.next.unwrap().index;
+        let page = page(fetch(&source, &request(&forge, since)).await);
+        since = next(&page).unwrap();
     }
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 1, "{sleeps:?}");
     assert_near(sleeps[0], Duration::from_secs(301), Duration::from_secs(2));
     assert_eq!(
         authorizations(&forge),
-        ["Bearer a", "Bearer b", "Basic Yzpwdw==", "Bearer b"]
+        ["token a", "token b", "Basic Yzpwdw==", "token b"]
     );
 }
 
@@ -58,7 +58,7 @@ async fn a_spent_credential_hands_over_without_waiting() {
     let forge = FakeForge::start().await;
     forge.inject(Fault::PrimaryLimit, 1, 0);
     let (config, clock) = config();
-    let credentials = vec![Credential::bearer("a"), Credential::bearer("b")];
+    let credentials = vec![Credential::token("a"), Credential::token("b")];
     let source = source(
         &forge,
         TransportConfig {
@@ -66,12 +66,12 @@ async fn a_spent_credential_hands_over_without_waiting() {
             ..config
         },
     );
-    page(fetch(&source, &page_url(&forge, 0)).await);
-    page(fetch(&source, &page_url(&forge, 0)).await);
+    page(fetch(&source, &request(&forge, 0)).await);
+    page(fetch(&source, &request(&forge, 0)).await);
     assert!(clock.sleeps().is_empty());
     assert_eq!(
         authorizations(&forge),
-        ["Bearer a", "Bearer b", "Bearer b"],
+        ["token a", "token b", "token b"],
         "b is kept once a is spent"
     );
 }
@@ -84,8 +84,8 @@ async fn anonymous_quota_is_waited_for() {
     let refill = forge.clone();
     clock.on_sleep(move |_| refill.refill_quotas());
     let source = source(&forge, config);
-    page(fetch(&source, &page_url(&forge, 0)).await);
-    page(fetch(&source, &page_url(&forge, 0)).await);
+    page(fetch(&source, &request(&forge, 0)).await);
+    page(fetch(&source, &request(&forge, 0)).await);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 1);
     assert_near(

@@ -1,62 +1,46 @@
-//! A GitHub-shaped test lister and helpers to fetch pages from the fake forge.
+//! A GitHub-shaped test forge and helpers to fetch its pages from the fake forge.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lister_core::{
-    Classification, Fetched, IndexingLister, NextPage, Origin, Page, PageResponse, ParseError,
+    Auth, Classification, Fetched, Forge, NextCursor, Origin, PageRequest, PageResponse,
     QuotaSignal, RunContext, Validators,
 };
-use lister_http::{
-    Error, HttpPageSource, TransportConfig, VirtualClock, json_message, next_link, query_param,
-    retry_after,
-};
+use lister_http::{Error, HttpSource, TransportConfig, VirtualClock, json_message, retry_after};
 use lister_tests::fake_forge::FakeForge;
 use url::Url;
 
-/// Simplify = map `html_url`; next page = the `Link` header's `since`.
+/// GitHub's listing: a JSON array of repositories (those without an `id` skipped), the next
+/// page named by the `since` of the `Link: rel="next"` URL, the token sent as
+/// `Authorization: token …`, the secondary limit read from the message.
 #[derive(Debug, Clone)]
 pub(crate) struct GithubLike;
 
 #[derive(serde::Deserialize)]
-struct Repo {
+pub(crate) struct Repo<'a> {
     id: Option<u64>,
-    html_url: String,
+    #[serde(borrow)]
+    html_url: Cow<'a, str>,
 }
 
-impl IndexingLister for GithubLike {
-    type Index = u64;
+impl Forge for GithubLike {
+    type Cursor = u64;
+    type Item<'a> = Repo<'a>;
     const NAME: &'static str = "github";
-    const DEFAULT_BASE_URL: &'static str = "https://api.github.com";
-    const PATH_TEMPLATE: &'static str = "/repositories?since={index}";
-    const VISIT_TYPE: &'static str = "git";
+    const DEFAULT_URL: &'static str = "https://api.github.com";
+    const PATH: &'static str = "/repositories?since={cursor}";
+    const NEXT: NextCursor = NextCursor::LinkParam("since");
+    const AUTH: Auth = Auth::Token;
+    const HEADERS: &'static [(&'static str, &'static str)] = &[
+        ("accept", "application/vnd.github+json"),
+        ("x-github-api-version", "2022-11-28"),
+    ];
 
-    fn first_index(&self) -> u64 {
-        0
-    }
-
-    fn simplify(&self, response: &PageResponse) -> Result<Vec<Origin>, ParseError> {
-        let repos: Vec<Option<Repo>> = response.json()?;
-        let repos = repos.into_iter().flatten().filter(|repo| repo.id.is_some());
-        Ok(repos
-            .map(|repo| Origin::new(repo.html_url, Self::VISIT_TYPE))
-            .collect())
-    }
-
-    fn next_page(&self, response: &PageResponse) -> Result<Option<NextPage<u64>>, ParseError> {
-        let Some(url) = next_link(&response.headers, &response.url) else {
-            return Ok(None);
-        };
-        let index = query_param(&url, "since").and_then(|since| since.parse().ok());
-        let index = index.ok_or_else(|| ParseError::new(format!("no `since` in {url}")))?;
-        Ok(Some(NextPage { url, index }))
-    }
-
-    fn request_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("accept", "application/vnd.github+json"),
-            ("x-github-api-version", "2022-11-28"),
-        ]
+    fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+        repo.id?;
+        Some(Origin::new(repo.html_url, "git"))
     }
 
     /// GitHub's secondary limit: wait `retry-after`, else at least a minute.
@@ -95,45 +79,60 @@ pub(crate) fn assert_loopback(url: &Url) {
 }
 
 /// A source for the fake's GitHub endpoint.
-pub(crate) fn source(forge: &FakeForge, config: TransportConfig) -> HttpPageSource<GithubLike> {
+pub(crate) fn source(forge: &FakeForge, config: TransportConfig) -> HttpSource<GithubLike> {
     let base = forge.github_url();
     assert_loopback(&base);
-    HttpPageSource::new(Arc::new(GithubLike), &base, config)
-        .expect("a loopback base URL is accepted")
+    HttpSource::new(Arc::new(GithubLike), &base, config).expect("a loopback base URL is accepted")
 }
 
-/// The URL of the page after `since`.
-pub(crate) fn page_url(forge: &FakeForge, since: u64) -> Url {
-    lister_core::page_url(&forge.github_url(), GithubLike::PATH_TEMPLATE, &since).unwrap()
+/// The request of the page after `since`, as the run loop builds it.
+pub(crate) fn request(forge: &FakeForge, since: u64) -> PageRequest {
+    GithubLike
+        .request(&forge.github_url(), &since)
+        .expect("a page URL")
 }
 
 /// Fetches one page with a fresh context.
 pub(crate) async fn fetch(
-    source: &HttpPageSource<GithubLike>,
-    url: &Url,
-) -> Result<Fetched<u64>, Error> {
-    fetch_with(source, url, None, &RunContext::default()).await
+    source: &HttpSource<GithubLike>,
+    request: &PageRequest,
+) -> Result<Fetched, Error> {
+    fetch_with(source, request, None, &RunContext::default()).await
 }
 
 /// Fetches one page.
 pub(crate) async fn fetch_with(
-    source: &HttpPageSource<GithubLike>,
-    url: &Url,
+    source: &HttpSource<GithubLike>,
+    request: &PageRequest,
     known: Option<&Validators>,
     context: &RunContext,
-) -> Result<Fetched<u64>, Error> {
-    assert_loopback(url);
-    source.fetch_page(url, known, context).await
+) -> Result<Fetched, Error> {
+    assert_loopback(&request.url);
+    source.fetch_page(request, known, context).await
 }
 
 /// The page, or a panic naming what came instead.
-pub(crate) fn page(fetched: Result<Fetched<u64>, Error>) -> Page<u64> {
+pub(crate) fn page(fetched: Result<Fetched, Error>) -> PageResponse {
     match fetched {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => panic!("unexpected 304"),
-        Ok(Fetched::Unparsed(_)) => panic!("fetch_page parses at once"),
         Err(error) => panic!("fetch failed: {error}"),
     }
+}
+
+/// The origins the forge reads from `page`, as the run loop reads them (before validation
+/// and de-duplication).
+pub(crate) fn origins(page: &PageResponse) -> Vec<Origin> {
+    let read = lister_core::page_origins(&GithubLike, page).expect("the page parses");
+    assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+    read.origins
+}
+
+/// The cursor of the page after `page`, as the forge names it.
+pub(crate) fn next(page: &PageResponse) -> Option<u64> {
+    GithubLike
+        .next_cursor(0, page)
+        .expect("the next cursor parses")
 }
 
 /// Asserts a duration is within `slack` of `expected`.
