@@ -147,8 +147,8 @@ fn summary(stats: &RunStats) -> String {
         stats.retries,
         stats.not_modified,
         stats.quota_wait_seconds,
-        index(&stats.first_index),
-        index(&stats.last_index),
-        index(&stats.saved_index),
+        index(&stats.first_cursor),
+        index(&stats.last_cursor),
+        index(&stats.saved_cursor),
     )
 }

@@ -109,11 +109,11 @@ async fn a_truncated_200_body_is_not_retried_and_stops_the_run() {
             (3..=4).contains(&sent.len()) && distinct.len() == sent.len(),
             "{forge:?}: not retried: {sent:#?}"
         );
-        let saved = summary["saved_index"].as_str().unwrap();
+        let saved = summary["saved_cursor"].as_str().unwrap();
         let error = summary["error"].as_str().unwrap();
         assert!(error.starts_with("the page at http://"), "{error}");
         assert!(
-            error.contains(&format!("state saved up to index {saved}")),
+            error.contains(&format!("state saved up to cursor {saved}")),
             "{error}"
         );
     }
@@ -283,7 +283,7 @@ async fn null_and_duplicate_entries_are_skipped() {
 }
 
 /// Lists with the faults of `fake` and expects exit 1 with one error line holding `message`,
-/// few requests; returns the summary (`saved_index`: the cursor the next run starts at).
+/// few requests; returns the summary (`saved_cursor`: the cursor the next run starts at).
 async fn stops(
     forge: Forge,
     fake: &FakeForge,
@@ -315,7 +315,7 @@ async fn a_next_link_looping_back_stops_with_both_indexes() {
     for forge in BOTH {
         let fake = forge_with(vec![(Fault::LoopingNext, 1, 2)]).await;
         let summary = stops(forge, &fake, &[], "pagination loop").await;
-        let saved = summary["saved_index"].as_str().unwrap().to_owned();
+        let saved = summary["saved_cursor"].as_str().unwrap().to_owned();
         let error = summary["error"].as_str().unwrap();
         let looping = error
             .split("the page at ")
@@ -324,7 +324,7 @@ async fn a_next_link_looping_back_stops_with_both_indexes() {
             .unwrap_or_else(|| panic!("no cursors named: {error}"));
         assert!(error.contains("which does not come after it"), "{error}");
         assert!(
-            error.contains(&format!("state saved up to index {saved}")),
+            error.contains(&format!("state saved up to cursor {saved}")),
             "{error}"
         );
         // The third page loops: page 2 is committed, the state saved at the looping page.

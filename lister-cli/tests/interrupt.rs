@@ -60,7 +60,7 @@ async fn sigint_aborts_the_page_in_flight_commits_the_fetched_ones_and_a_rerun_c
             "the ten pages fetched were committed, the one in flight abandoned: {summary}"
         );
         assert_eq!(summary["origins_new"], 1_000);
-        assert_eq!(summary["saved_index"], ids[999].to_string());
+        assert_eq!(summary["saved_cursor"], ids[999].to_string());
 
         forge.clear_requests();
         let rerun = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;

@@ -12,7 +12,7 @@ use lister_core::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, Fault, OtherHost, QuotaConfig};
 
 /// The saved GitHub cursor (`{"cursor": N}`), read through `lister listers`.
-async fn saved_index(db: &str) -> Option<u64> {
+async fn saved_cursor(db: &str) -> Option<u64> {
     let out = run(lister(db).args(["listers", "--json"])).await;
     let row: serde_json::Value = serde_json::from_str(out.stdout.lines().next()?).ok()?;
     row["state"]["cursor"].as_u64()
@@ -86,7 +86,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards
                     kills += 1;
                 }
             }
-            let now = saved_index(&db.url).await;
+            let now = saved_cursor(&db.url).await;
             assert!(now >= saved, "state moved backwards: {saved:?} → {now:?}");
             saved = now;
         }
@@ -155,7 +155,7 @@ async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards() {
             "no origin lost"
         );
         assert_eq!(
-            saved_index(&db.url).await,
+            saved_cursor(&db.url).await,
             forge.github_ids().last().copied(),
             "state at the end"
         );

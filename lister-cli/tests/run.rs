@@ -177,7 +177,7 @@ async fn relisting_a_range_leaves_the_incremental_state_alone() {
         run(lister(&db.url).args(["run", "github", "--url", &url, "--max-pages", "2", "--json"]))
             .await;
     assert_eq!(partial.summary()["stopped"], "max_pages");
-    let saved = partial.summary()["saved_index"].clone();
+    let saved = partial.summary()["saved_cursor"].clone();
     assert_eq!(saved, ids[199].to_string());
 
     let (first, last) = (ids[499].to_string(), ids[799].to_string());

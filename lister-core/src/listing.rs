@@ -83,9 +83,9 @@ impl<F: Forge> Lister for Listing<F> {
         let outcome = self.list(store, options, context, &mut cursors).await;
         let key = self.key.to_string();
         let mut stats = RunStats::from_progress(key, &context.progress, started.elapsed());
-        stats.first_index = cursors.first;
-        stats.last_index = cursors.last;
-        stats.saved_index = cursors.saved;
+        stats.first_cursor = cursors.first;
+        stats.last_cursor = cursors.last;
+        stats.saved_cursor = cursors.saved;
         stats.origins_disabled = cursors.disabled;
         match outcome {
             Ok(reason) => {
@@ -144,8 +144,8 @@ impl<F: Forge> Listing<F> {
         let (pages, queue) = pipeline();
         let walked = walk(&walk_with, plan.start, plan.last, plan.persist, pages);
         let (walked, written) = tokio::join!(walked, writer.run(queue));
-        cursors.last = written.last_index.map(|cursor| cursor.text());
-        if let Some(saved) = written.saved_index {
+        cursors.last = written.last_cursor.map(|cursor| cursor.text());
+        if let Some(saved) = written.saved_cursor {
             cursors.saved = Some(saved.text());
         }
         written.committed?;

@@ -39,9 +39,9 @@ const BATCH_WAIT: Duration = Duration::from_millis(50);
 
 /// A parsed page waiting for its commit.
 pub(crate) struct PendingPage<I> {
-    /// The page's own index.
-    pub(crate) index: I,
-    /// The index the state saves with this page (`None` when the run keeps no state).
+    /// The page's own cursor.
+    pub(crate) cursor: I,
+    /// The cursor the state saves with this page (`None` when the run keeps no state).
     pub(crate) saved: Option<I>,
     /// That state, as JSON.
     pub(crate) state: Option<String>,
@@ -110,10 +110,10 @@ pub(crate) struct PageQueue<I> {
 
 /// What the writer did: where it got to, and how each half ended.
 pub(crate) struct Written<I> {
-    /// The index of the last committed page.
-    pub(crate) last_index: Option<I>,
-    /// The index the last committed state saved.
-    pub(crate) saved_index: Option<I>,
+    /// The cursor of the last committed page.
+    pub(crate) last_cursor: Option<I>,
+    /// The cursor the last committed state saved.
+    pub(crate) saved_cursor: Option<I>,
     /// How committing ended: a failure stops the walk.
     pub(crate) committed: Result<()>,
     /// How folding ended.
@@ -171,10 +171,10 @@ impl PageWriter<'_> {
             self.commit_all(queue, report, &fold_failed),
             self.fold_all(reports, &fold_failed),
         );
-        let (last_index, saved_index, committed) = commits;
+        let (last_cursor, saved_cursor, committed) = commits;
         Written {
-            last_index,
-            saved_index,
+            last_cursor,
+            saved_cursor,
             committed,
             folded,
         }
@@ -192,13 +192,13 @@ impl PageWriter<'_> {
             mut pages,
             first_commit,
         } = queue;
-        let (mut last_index, mut saved_index) = (None, None);
+        let (mut last_cursor, mut saved_cursor) = (None, None);
         let mut version = self.version;
         let mut batch = Vec::with_capacity(PAGES_PER_COMMIT);
         let outcome = loop {
             batch.clear();
             // The first commit goes alone: the walk waits for it before it fetches ahead.
-            let fill = if last_index.is_some() { BATCH_FILL } else { 1 };
+            let fill = if last_cursor.is_some() { BATCH_FILL } else { 1 };
             let received = tokio::select! {
                 received = receive_batch(&mut pages, &mut batch, fill) => received,
                 () = fold_failed.cancelled() => break Ok(()),
@@ -212,9 +212,9 @@ impl PageWriter<'_> {
                     version += i64::from(last.state.is_some());
                     RunProgress::add(&self.progress.pages, received as u64);
                     if last.saved.is_some() {
-                        saved_index = last.saved;
+                        saved_cursor = last.saved;
                     }
-                    last_index = Some(last.index);
+                    last_cursor = Some(last.cursor);
                     report.send_modify(|progress| progress.sightings += sightings);
                     first_commit.send_replace(true);
                 }
@@ -224,7 +224,7 @@ impl PageWriter<'_> {
         // Closing the channel stops the walk at its next page.
         drop(pages);
         report.send_modify(|progress| progress.done = true);
-        (last_index, saved_index, outcome)
+        (last_cursor, saved_cursor, outcome)
     }
 
     /// Commits `batch` (consecutive pages) in one transaction, with the last page's state.
@@ -326,7 +326,7 @@ mod tests {
         let walk = async move {
             for index in 0..PAGES {
                 let page = PendingPage {
-                    index,
+                    cursor: index,
                     saved: Some(index + 1),
                     state: Some(StateWrite::encode(&(index + 1)).unwrap()),
                     origins: vec![Origin::new(format!("https://h.test/{index}"), "git")],
@@ -342,7 +342,7 @@ mod tests {
         written.committed.unwrap();
         written.folded.unwrap();
         assert_eq!(
-            (written.last_index, written.saved_index),
+            (written.last_cursor, written.saved_cursor),
             (Some(99), Some(100))
         );
         assert_eq!(RunProgress::get(&progress.pages), PAGES);

@@ -15,10 +15,10 @@ use crate::store::Backend;
 pub struct RunOptions {
     /// Stop after this many pages (the state is saved, the next run goes on).
     pub max_pages: Option<u64>,
-    /// Relist the indexes in (`first`, `last`] instead of running incrementally; a range run
+    /// Relist the cursors in (`first`, `last`] instead of running incrementally; a range run
     /// never reads or writes the lister's state, so several can run at once.
     pub range: Option<IndexRange>,
-    /// A complete pass: start at the first index, fetch every page unconditionally, and when
+    /// A complete pass: start at the first cursor, fetch every page unconditionally, and when
     /// the listing reaches its end, disable this instance's origins that the pass did not see
     /// (they stay known; a later sighting enables them again). The state is saved as usual.
     pub full_pass: bool,
@@ -120,12 +120,12 @@ pub struct RunStats {
     pub not_modified: u64,
     /// Seconds spent waiting for quota.
     pub quota_wait_seconds: f64,
-    /// The index the run started from.
-    pub first_index: Option<String>,
-    /// The index of the last page listed.
-    pub last_index: Option<String>,
-    /// The index saved in the state: where the next run starts (`None` when nothing was saved).
-    pub saved_index: Option<String>,
+    /// The cursor the run started from.
+    pub first_cursor: Option<String>,
+    /// The cursor of the last page listed.
+    pub last_cursor: Option<String>,
+    /// The cursor saved in the state: where the next run starts (`None` when nothing was saved).
+    pub saved_cursor: Option<String>,
     /// Why the run stopped (`None` when it failed).
     pub stopped: Option<StopReason>,
     /// Wall-clock duration of the run, in seconds.
@@ -133,7 +133,7 @@ pub struct RunStats {
 }
 
 impl RunStats {
-    /// A snapshot of `progress` with the run's indexes and outcome.
+    /// A snapshot of `progress` with the run's cursors and outcome.
     pub fn from_progress(lister: String, progress: &RunProgress, elapsed: Duration) -> RunStats {
         let get = |counter: &AtomicU64| RunProgress::get(counter);
         RunStats {
@@ -150,9 +150,9 @@ impl RunStats {
             retries: get(&progress.retries),
             not_modified: get(&progress.not_modified),
             quota_wait_seconds: get(&progress.quota_wait_ms) as f64 / 1000.0,
-            first_index: None,
-            last_index: None,
-            saved_index: None,
+            first_cursor: None,
+            last_cursor: None,
+            saved_cursor: None,
             stopped: None,
             duration_seconds: elapsed.as_secs_f64(),
         }
@@ -164,17 +164,17 @@ impl RunStats {
 pub struct RunFailure {
     /// What failed.
     pub error: Error,
-    /// The statistics up to the failure; `saved_index` says where the next run resumes.
+    /// The statistics up to the failure; `saved_cursor` says where the next run resumes.
     pub stats: RunStats,
 }
 
 impl fmt::Display for RunFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}; ", self.error)?;
-        match &self.stats.saved_index {
-            Some(index) => write!(
+        match &self.stats.saved_cursor {
+            Some(cursor) => write!(
                 f,
-                "state saved up to index {index}, the next run resumes there"
+                "state saved up to cursor {cursor}, the next run resumes there"
             ),
             None => write!(f, "no state saved by this run"),
         }

@@ -318,7 +318,7 @@ struct ParsedPage<C> {
 impl<C: Cursor> ParsedPage<C> {
     fn into_pending(self, persist: bool, state: Option<String>) -> PendingPage<C> {
         PendingPage {
-            index: self.cursor,
+            cursor: self.cursor,
             saved: persist.then_some(self.saved),
             state,
             origins: self.origins,

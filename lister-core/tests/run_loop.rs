@@ -266,7 +266,7 @@ fn key() -> ListerKey {
     ListerKey::new("memory", "default")
 }
 
-async fn saved_index(store: &Store) -> Option<u64> {
+async fn saved_cursor(store: &Store) -> Option<u64> {
     let lister = store.lister(&key()).await.unwrap()?;
     lister
         .decode_state::<SavedState<u64>>()
@@ -295,14 +295,14 @@ async fn lists_everything_and_stops_at_the_end() {
     assert_eq!(source.fetched(), vec![0, 10, 20, 30, 40]);
     assert_eq!(origin_count(&store).await, 15);
     assert_eq!(
-        saved_index(&store).await,
+        saved_cursor(&store).await,
         Some(40),
         "the last page's own cursor is saved"
     );
     let lister = store.lister(&key()).await.unwrap().unwrap();
     assert_eq!(lister.state.as_deref(), Some(r#"{"cursor":40}"#));
     assert_eq!(
-        (stats.first_index.as_deref(), stats.last_index.as_deref()),
+        (stats.first_cursor.as_deref(), stats.last_cursor.as_deref()),
         (Some("0"), Some("40"))
     );
     let summary = store.lister_summaries().await.unwrap();
@@ -416,8 +416,8 @@ async fn max_pages_stops_and_the_next_run_resumes_where_it_stopped() {
         (stats.stopped, stats.pages),
         (Some(StopReason::MaxPages), 2)
     );
-    assert_eq!(saved_index(&store).await, Some(20));
-    assert_eq!(stats.saved_index.as_deref(), Some("20"));
+    assert_eq!(saved_cursor(&store).await, Some(20));
+    assert_eq!(stats.saved_cursor.as_deref(), Some("20"));
     let stats = listing
         .run(&store, &RunOptions::default(), &RunContext::default())
         .await
@@ -460,10 +460,10 @@ async fn a_next_index_that_does_not_advance_is_a_pagination_loop() {
         message.starts_with("pagination loop: the page at 20 points to 10"),
         "{message}"
     );
-    assert!(message.contains("state saved up to index 20"), "{message}");
+    assert!(message.contains("state saved up to cursor 20"), "{message}");
     assert_eq!(fetched.fetched(), vec![0, 10, 20], "stopped at once");
     assert_eq!(
-        saved_index(&store).await,
+        saved_cursor(&store).await,
         Some(20),
         "state kept up to the last good page"
     );
@@ -543,7 +543,7 @@ async fn a_malformed_item_is_rejected_and_its_page_goes_on() {
         (2, 6, 6)
     );
     assert_eq!(origin_count(&store).await, 6);
-    assert_eq!(saved_index(&store).await, Some(20));
+    assert_eq!(saved_cursor(&store).await, Some(20));
     db.drop_database().await;
 }
 
@@ -576,7 +576,7 @@ async fn a_page_that_does_not_parse_fails_the_run_without_a_retry() {
         assert_eq!(url, "https://forge.test/api/repos?since=20", "{body}");
         assert!(!source.message.is_empty(), "{body}");
         assert!(
-            failure.to_string().contains("state saved up to index 20"),
+            failure.to_string().contains("state saved up to cursor 20"),
             "{body}: {failure}"
         );
         let fetched = fetched.fetched();
@@ -585,7 +585,7 @@ async fn a_page_that_does_not_parse_fails_the_run_without_a_retry() {
             1,
             "{body}: the page is not fetched again: {fetched:?}"
         );
-        assert_eq!(saved_index(&store).await, Some(20), "{body}");
+        assert_eq!(saved_cursor(&store).await, Some(20), "{body}");
         assert_eq!(origin_count(&store).await, 4, "{body}");
         db.drop_database().await;
     }
@@ -609,7 +609,7 @@ async fn run_overtaken_at(index: u64) -> (Vec<u64>, Option<u64>) {
         "{}",
         failure.error
     );
-    let saved = saved_index(&store).await;
+    let saved = saved_cursor(&store).await;
     db.drop_database().await;
     (fetched.fetched(), saved)
 }
@@ -660,11 +660,11 @@ async fn cancellation_aborts_the_request_in_flight_and_commits_the_pages_before_
         "the pages before the request in flight were committed"
     );
     assert_eq!(
-        saved_index(&store).await,
+        saved_cursor(&store).await,
         Some(20),
         "the next run starts at the aborted page"
     );
-    assert_eq!(stats.saved_index.as_deref(), Some("20"));
+    assert_eq!(stats.saved_cursor.as_deref(), Some("20"));
     db.drop_database().await;
 }
 
@@ -706,13 +706,13 @@ async fn a_range_relists_without_touching_the_state() {
         vec![0, 10, 20],
         "pages 10 and 20 cover (10, 30]"
     );
-    assert_eq!(stats.saved_index, None);
+    assert_eq!(stats.saved_cursor, None);
     let lister = store.lister(listing.key()).await.unwrap().unwrap();
     assert_eq!(
         lister.state_version, version_before,
         "the state is untouched"
     );
-    assert_eq!(saved_index(&store).await, Some(10));
+    assert_eq!(saved_cursor(&store).await, Some(10));
     let bad = IndexRange {
         first: "ten".into(),
         last: "30".into(),
@@ -798,7 +798,7 @@ async fn a_fetch_error_names_where_the_next_run_resumes() {
     assert!(matches!(failure.error, Error::Fetch(_)), "{failure}");
     assert_eq!(
         failure.to_string(),
-        "no such page; state saved up to index 20, the next run resumes there"
+        "no such page; state saved up to cursor 20, the next run resumes there"
     );
     assert_eq!(failure.stats.pages, 2);
     db.drop_database().await;

@@ -114,7 +114,7 @@ async fn a_body_that_does_not_parse_fails_the_run_without_a_retry() {
         "{failure}"
     );
     assert_eq!(
-        failure.stats.saved_index,
+        failure.stats.saved_cursor,
         Some(truncated.to_string()),
         "{failure}"
     );
@@ -154,7 +154,7 @@ async fn cancellation_aborts_the_request_in_flight() {
     assert_eq!(stats.stopped, Some(StopReason::Cancelled));
     assert_eq!((stats.pages, stats.requests), (2, 3));
     let aborted = forge.github_ids()[199];
-    assert_eq!(stats.saved_index, Some(aborted.to_string()));
+    assert_eq!(stats.saved_cursor, Some(aborted.to_string()));
     assert_eq!(store.listed_origins(lister.key()).await.unwrap().len(), 200);
     db.drop_database().await;
 }
