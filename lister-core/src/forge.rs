@@ -9,6 +9,9 @@ use crate::page::{Classification, PageResponse, ParseError};
 use crate::request::PageRequest;
 use crate::{Origin, page_url};
 
+/// Form fields, names and values, in order.
+pub type FormFields = &'static [(&'static str, &'static str)];
+
 /// How a forge wants a credential presented. A user name and password always go as HTTP
 /// basic authentication; a token goes as the forge says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +86,11 @@ pub trait Forge: Send + Sync + 'static {
     const AUTH: Auth = Auth::Bearer;
     /// Whether listing needs a credential (Phabricator): the run refuses to start without.
     const NEEDS_CREDENTIAL: bool = false;
+    /// Form fields: when there are any, a page is a POST of them to [`PATH`](Self::PATH)
+    /// (Phabricator's Conduit) rather than a GET.
+    const FORM: FormFields = &[];
+    /// The form field that carries the cursor, with [`FORM`](Self::FORM).
+    const CURSOR_FIELD: &'static str = "after";
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
 
@@ -110,10 +118,18 @@ pub trait Forge: Send + Sync + 'static {
     }
 
     /// The request of the page at `cursor`: by default a GET of [`PATH`](Self::PATH) under
-    /// the API base, with `{cursor}` replaced by the cursor's text, percent-encoded.
+    /// the API base, with `{cursor}` replaced by the cursor's text, percent-encoded; with
+    /// [`FORM`](Self::FORM), a POST of those fields to `PATH`, the cursor in
+    /// [`CURSOR_FIELD`](Self::CURSOR_FIELD) (left out while the cursor is empty).
     fn request(&self, api: &Url, cursor: &Self::Cursor) -> Result<PageRequest, ParseError> {
-        let url = page_url(api, Self::PATH, &cursor.text())?;
-        Ok(PageRequest::get(url))
+        let text = cursor.text();
+        let url = page_url(api, Self::PATH, &text)?;
+        if Self::FORM.is_empty() {
+            return Ok(PageRequest::get(url));
+        }
+        let cursor_field = (!text.is_empty()).then_some((Self::CURSOR_FIELD, text.as_str()));
+        let fields = Self::FORM.iter().copied().chain(cursor_field);
+        Ok(PageRequest::post_form(url, fields))
     }
 
     /// Where the listing goes after the page fetched at `cursor`; `None` ends it. By default,
@@ -169,4 +185,29 @@ pub fn api_under(url: &Url, path: &str) -> Url {
     let mut api = url.clone();
     api.set_path(&format!("{current}/{}", path.trim_matches('/')));
     api
+}
+
+/// An error a forge reports inside a successful answer (Phabricator's Conduit: `error_code`
+/// and `error_info`): fatal, with the forge's code and message; `None` when the code at
+/// `code` is absent or `null`, or the body is not JSON. For [`Forge::classify`].
+///
+/// ```
+/// # use lister_core::{Classification, PageResponse};
+/// # let page = |body: &'static str| PageResponse {
+/// #     url: "https://phorge.example.org/api/x".parse().unwrap(),
+/// #     status: http::StatusCode::OK,
+/// #     headers: Default::default(),
+/// #     body: bytes::Bytes::from_static(body.as_bytes()),
+/// # };
+/// let failed = page(r#"{"result": null, "error_code": "ERR-INVALID-AUTH", "error_info": "bad token"}"#);
+/// let error = lister_core::error_in_body(&failed, "/error_code", "/error_info");
+/// assert_eq!(error, Some(Classification::Fatal("ERR-INVALID-AUTH: bad token".into())));
+/// let fine = page(r#"{"result": {}, "error_code": null}"#);
+/// assert_eq!(lister_core::error_in_body(&fine, "/error_code", "/error_info"), None);
+/// ```
+pub fn error_in_body(response: &PageResponse, code: &str, info: &str) -> Option<Classification> {
+    let code: Option<String> = response.json_at(code).ok()?;
+    let info: Option<String> = response.json_at(info).ok().flatten();
+    let info = info.unwrap_or_default();
+    code.map(|code| Classification::Fatal(format!("{code}: {info}")))
 }

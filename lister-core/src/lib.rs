@@ -64,7 +64,7 @@ mod walk;
 
 pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex};
 pub use error::{Error, Result};
-pub use forge::{Auth, Forge, api_under};
+pub use forge::{Auth, Forge, FormFields, api_under, error_in_body};
 pub use items::RejectedItem;
 pub use lister::Lister;
 pub use listing::Listing;

@@ -22,18 +22,9 @@
 //! # Ok(()) }
 //! ```
 
-use lister_core::{Auth, Classification, Forge, NextCursor, Opaque, Origin, PageRequest};
-use lister_core::{PageResponse, ParseError};
-use serde::Deserialize;
+use lister_core::PageResponse;
+use lister_core::{Auth, Classification, Forge, FormFields, NextCursor, Opaque, Origin};
 use serde_json::Value;
-use url::Url;
-
-/// A repository, as the listing reads it.
-#[derive(Deserialize)]
-pub struct Repository {
-    fields: Value,
-    attachments: Value,
-}
 
 /// The rank of a URI (lower is preferred): the instance's own https, then http, URIs, by
 /// short name, callsign, then id; `None` for any other (ssh, a mirror of elsewhere).
@@ -48,63 +39,68 @@ fn rank(uri: &Value) -> Option<(usize, &str)> {
     ))
 }
 
-/// Declares a forge of the Phabricator family: its type, name and main instance.
-macro_rules! conduit_forge {
-    ($(#[$doc:meta])* $forge:ident, $name:literal, $url:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $forge;
+/// The Phabricator lister.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phabricator;
 
-        impl Forge for $forge {
-            type Cursor = Opaque;
-            type Item<'a> = Repository;
-            const NAME: &'static str = $name;
-            const DEFAULT_URL: &'static str = $url;
-            const ITEMS: &'static str = "/result/data";
-            const NEXT: NextCursor = NextCursor::BodyValue("/result/cursor/after");
-            const AUTH: Auth = Auth::FormField("api.token");
-            const NEEDS_CREDENTIAL: bool = true;
+impl Forge for Phabricator {
+    type Cursor = Opaque;
+    type Item<'a> = Value;
+    const NAME: &'static str = "phabricator";
+    const DEFAULT_URL: &'static str = "https://secure.phabricator.com";
+    const PATH: &'static str = "/api/diffusion.repository.search";
+    /// Oldest first, with each repository's URIs; 100 a page, Conduit's default and most.
+    const FORM: FormFields = &[("order", "oldest"), ("attachments[uris]", "1")];
+    const ITEMS: &'static str = "/result/data";
+    const NEXT: NextCursor = NextCursor::BodyValue("/result/cursor/after");
+    const AUTH: Auth = Auth::FormField("api.token");
+    const NEEDS_CREDENTIAL: bool = true;
 
-            fn request(&self, api: &Url, after: &Opaque) -> Result<PageRequest, ParseError> {
-                let url = api.join("api/diffusion.repository.search");
-                let url = url.map_err(|err| ParseError::new(format!("Conduit URL: {err}")))?;
-                let mut form = vec![("order", "oldest"), ("attachments[uris]", "1"), ("limit", "100")];
-                form.extend((!after.0.is_empty()).then_some(("after", after.0.as_str())));
-                Ok(PageRequest::post_form(url, form))
-            }
+    /// A repository: its `fields` and its `attachments`.
+    fn origin(&self, repo: Value) -> Option<Origin> {
+        let uris = repo["attachments"]["uris"]["uris"].as_array()?;
+        let (_, url) = uris.iter().filter_map(rank).min()?;
+        let view = repo["fields"]["policy"]["view"].as_str();
+        let origin = Origin::new(url, repo["fields"]["vcs"].as_str()?);
+        Some(origin.with_enabled(matches!(view, None | Some("public"))))
+    }
 
-            fn origin(&self, repo: Repository) -> Option<Origin> {
-                let uris = repo.attachments["uris"]["uris"].as_array()?;
-                let (_, url) = uris.iter().filter_map(rank).min()?;
-                let view = repo.fields["policy"]["view"].as_str();
-                let origin = Origin::new(url, repo.fields["vcs"].as_str()?);
-                Some(origin.with_enabled(matches!(view, None | Some("public"))))
-            }
-
-            /// Conduit reports errors inside a `200`: `error_code` and `error_info`.
-            fn classify(&self, page: &PageResponse) -> Option<Classification> {
-                let code: Option<String> = page.json_at("/error_code").ok()?;
-                let info: Option<String> = page.json_at("/error_info").ok()?;
-                let info = info.unwrap_or_default();
-                code.map(|code| Classification::Fatal(format!("Conduit error {code}: {info}")))
-            }
-        }
-    };
+    /// Conduit reports errors inside a `200`.
+    fn classify(&self, page: &PageResponse) -> Option<Classification> {
+        lister_core::error_in_body(page, "/error_code", "/error_info")
+    }
 }
 
-conduit_forge!(
-    /// The Phabricator lister.
-    Phabricator, "phabricator", "https://secure.phabricator.com"
-);
-conduit_forge!(
-    /// The Phorge lister (Phabricator's community fork).
-    Phorge, "phorge", "https://we.phorge.it"
-);
+/// The Phorge lister (Phabricator's community fork): Conduit, as Phabricator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phorge;
+
+impl Forge for Phorge {
+    type Cursor = Opaque;
+    type Item<'a> = Value;
+    const NAME: &'static str = "phorge";
+    const DEFAULT_URL: &'static str = "https://we.phorge.it";
+    const PATH: &'static str = Phabricator::PATH;
+    const FORM: FormFields = Phabricator::FORM;
+    const ITEMS: &'static str = Phabricator::ITEMS;
+    const NEXT: NextCursor = Phabricator::NEXT;
+    const AUTH: Auth = Phabricator::AUTH;
+    const NEEDS_CREDENTIAL: bool = true;
+
+    fn origin(&self, repo: Value) -> Option<Origin> {
+        Phabricator.origin(repo)
+    }
+
+    fn classify(&self, page: &PageResponse) -> Option<Classification> {
+        Phabricator.classify(page)
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::{HeaderMap, StatusCode};
+    use url::Url;
 
     fn response(body: &str) -> PageResponse {
         PageResponse {
@@ -228,7 +224,7 @@ mod tests {
         assert_eq!(
             classified,
             Some(Classification::Fatal(
-                "Conduit error ERR-INVALID-AUTH: API token has the wrong length.".into()
+                "ERR-INVALID-AUTH: API token has the wrong length.".into()
             ))
         );
         assert_eq!(Phabricator.classify(&response(&page("null"))), None);
