@@ -281,3 +281,56 @@ async fn faults_are_survived_or_reported_clearly() {
     assert_eq!(looping.code, 1, "{looping:?}");
     assert!(looping.stderr.contains("pagination loop"), "{looping:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_dropped_and_an_echoed_one_never_printed() {
+    let db = lister_core::testing::TestDatabase::sqlite();
+    let fake = FakeForge::start().await;
+    let (first, second) = ("ghp_first0123456789", "ghp_second0123456789");
+    let github = |db: &str| {
+        let mut command = lister(db);
+        command
+            .args([
+                "run",
+                "github",
+                "--url",
+                fake.github_url().as_str(),
+                "--json",
+            ])
+            .env("GITHUB_TOKENS", format!("{first},{second}"));
+        command
+    };
+    // The first token is refused: it is dropped with a warning, and the run lists everything
+    // with the second.
+    fake.inject(Fault::EchoingUnauthorized, 1, 0);
+    let out = run(&mut github(&db.url)).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.summary()["origins_new"], 1_000, "{out:?}");
+    assert!(out.stderr.contains("refused credential #0"), "{out:?}");
+    // Both refused: the last one's refusal ends the run, the forge's message is shown with
+    // the token it echoed removed.
+    fake.inject(Fault::EchoingUnauthorized, 2, 0);
+    let out = run(&mut github(&db.url)).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Bad credentials (you sent authorization: token ***"),
+        "{out:?}"
+    );
+    for token in [first, second] {
+        assert!(
+            !out.stderr.contains(token) && !out.stdout.contains(token),
+            "{out:?}"
+        );
+    }
+    // GitLab's header, echoed, is removed too.
+    fake.inject(Fault::EchoingUnauthorized, 1, 0);
+    let out = list(&db.url, Forge::GitLab, &fake, true).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let (_, token) = Forge::GitLab.token();
+    assert!(out.stderr.contains("private-token: ***"), "{out:?}");
+    assert!(
+        !out.stderr.contains(token) && !out.stdout.contains(token),
+        "{out:?}"
+    );
+}

@@ -68,6 +68,9 @@ pub enum Fault {
     /// The normal answer with its first `"id":N` changed to `"id":"x"`: one malformed item
     /// (GitHub's first repository; a page without a numeric `id`, Bitbucket's, is unchanged).
     MalformedItem,
+    /// A 401 whose message echoes the request's credential headers (`Authorization`,
+    /// `PRIVATE-TOKEN`), as some servers' error pages do.
+    EchoingUnauthorized,
     /// The next link points back to the first page.
     LoopingNext,
     /// The next link points to this other base URL (`http://localhost:PORT2`, `127.0.0.2`…).

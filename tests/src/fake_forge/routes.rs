@@ -134,6 +134,17 @@ pub(crate) async fn handle(
             .map_or(QuotaKey::Anonymous, |(_, token)| QuotaKey::token(token)),
         _ => QuotaKey::of(&parts.headers),
     };
+    if let Some(Fault::EchoingUnauthorized) = &fault {
+        let echoed: Vec<String> = ["authorization", "private-token"]
+            .iter()
+            .filter_map(|name| {
+                let value = parts.headers.get(*name)?.to_str().ok()?;
+                Some(format!("{name}: {value}"))
+            })
+            .collect();
+        let message = format!("Bad credentials (you sent {})", echoed.join(", "));
+        return Ok(json_error(StatusCode::UNAUTHORIZED, &message));
+    }
     if let Some(fault) = &fault {
         let usage = lock(&state.quotas)
             .charge(&key, false)
