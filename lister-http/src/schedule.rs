@@ -1,18 +1,18 @@
-//! When to retry a transient failure: exponential backoff with jitter (the `backoff` crate's
-//! schedule), bounded in attempts and in time. Whether to retry is decided elsewhere
-//! ([`crate::classify`]); this only says how long to wait and when to stop.
+//! When to retry a transient failure: exponential backoff with jitter, bounded in attempts
+//! and in time. Whether to retry is decided elsewhere ([`crate::classify`]); this only says
+//! how long to wait and when to stop.
 
 use std::time::{Duration, SystemTime};
 
-use backoff::ExponentialBackoff;
-use backoff::backoff::Backoff as _;
+use rand::Rng as _;
 
 use crate::TransportConfig;
 
 /// The retry budget of one page.
 #[derive(Debug)]
 pub(crate) struct Schedule {
-    backoff: ExponentialBackoff,
+    initial: Duration,
+    max_delay: Duration,
     started: SystemTime,
     /// Time spent in quota waits, which the time budget does not count.
     excluded: Duration,
@@ -23,15 +23,9 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     pub(crate) fn new(config: &TransportConfig, now: SystemTime) -> Schedule {
-        let backoff = backoff::ExponentialBackoffBuilder::new()
-            .with_initial_interval(config.backoff_initial)
-            .with_max_interval(config.backoff_max)
-            .with_multiplier(2.0)
-            .with_randomization_factor(0.5)
-            .with_max_elapsed_time(None)
-            .build();
         Schedule {
-            backoff,
+            initial: config.backoff_initial,
+            max_delay: config.backoff_max,
             started: now,
             excluded: Duration::ZERO,
             failures: 0,
@@ -47,12 +41,20 @@ impl Schedule {
         if self.failures >= self.max_attempts {
             return None;
         }
-        let delay = self.backoff.next_backoff()?;
+        let delay = self.delay();
         let elapsed = now
             .duration_since(self.started)
             .unwrap_or_default()
             .saturating_sub(self.excluded);
         (elapsed + delay <= self.max_time).then_some(delay)
+    }
+
+    /// The delay after the latest failure: the initial delay doubled at each failure, at most
+    /// the longest delay, then spread at random over ±50 % so that clients do not retry in step.
+    fn delay(&self) -> Duration {
+        let doubled = self.initial.saturating_mul(1 << (self.failures - 1).min(20));
+        let delay = doubled.min(self.max_delay);
+        delay.mul_f64(rand::rng().random_range(0.5..=1.5))
     }
 
     /// Leaves a quota wait out of the time budget.
