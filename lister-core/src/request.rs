@@ -14,6 +14,9 @@ pub struct PageRequest {
     pub method: Method,
     /// Where it goes (always on the instance's scheme, host and port).
     pub url: Url,
+    /// Headers of this request alone, besides the forge's [`HEADERS`](crate::Forge::HEADERS)
+    /// (never a credential: the transport adds it).
+    pub headers: Vec<(String, String)>,
     /// What it carries.
     pub body: RequestBody,
 }
@@ -35,6 +38,7 @@ impl PageRequest {
         PageRequest {
             method: Method::GET,
             url,
+            headers: Vec::new(),
             body: RequestBody::Empty,
         }
     }
@@ -51,6 +55,7 @@ impl PageRequest {
         PageRequest {
             method: Method::POST,
             url,
+            headers: Vec::new(),
             body: RequestBody::Form(fields),
         }
     }
@@ -60,8 +65,15 @@ impl PageRequest {
         PageRequest {
             method: Method::POST,
             url,
+            headers: Vec::new(),
             body: RequestBody::Json(document),
         }
+    }
+
+    /// The request with one more header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 
     /// Whether the request can be asked conditionally and its answer remembered by URL: a GET.

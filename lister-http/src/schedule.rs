@@ -52,7 +52,9 @@ impl Schedule {
     /// The delay after the latest failure: the initial delay doubled at each failure, at most
     /// the longest delay, then spread at random over ±50 % so that clients do not retry in step.
     fn delay(&self) -> Duration {
-        let doubled = self.initial.saturating_mul(1 << (self.failures - 1).min(20));
+        let doubled = self
+            .initial
+            .saturating_mul(1 << (self.failures - 1).min(20));
         let delay = doubled.min(self.max_delay);
         delay.mul_f64(rand::rng().random_range(0.5..=1.5))
     }

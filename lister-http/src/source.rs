@@ -153,6 +153,12 @@ impl<F: Forge> Fetch<'_, F> {
             .await
         {
             Ok(response) => Ok(Some(response)),
+            Err(Failure::BadHeader) => Err(Error::Client {
+                reason: format!(
+                    "a header of the request to {} cannot be sent",
+                    scrub(&self.request.url)
+                ),
+            }),
             Err(Failure::TooLarge { status }) => Err(Error::BodyTooLarge {
                 url: scrub(&self.request.url),
                 status,

@@ -21,6 +21,8 @@ use crate::{Error, TransportConfig};
 pub(crate) enum Failure {
     /// The client failed (connect, timeout, reset, body read…).
     Http(reqwest::Error),
+    /// A header of the request cannot be sent (a forge's bug: not retried).
+    BadHeader,
     /// The body is over the cap; it was not read further.
     TooLarge {
         /// The response's status.
@@ -109,6 +111,14 @@ impl Transport {
     ) -> Result<PageResponse, Failure> {
         let url = &page.url;
         let mut request = self.client.request(page.method.clone(), url.clone());
+        for (name, value) in &page.headers {
+            let name = HeaderName::from_bytes(name.as_bytes());
+            let value = HeaderValue::from_str(value);
+            let (Ok(name), Ok(value)) = (name, value) else {
+                return Err(Failure::BadHeader);
+            };
+            request = request.header(name, value);
+        }
         let mut form_field = None;
         match presented {
             Some(Presented::Header(name, value)) => {

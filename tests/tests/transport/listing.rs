@@ -8,7 +8,7 @@ use lister_core::{Error, Lister, Listing, RunContext, RunOptions, StopReason};
 use lister_http::{TransportConfig, http_listing};
 use lister_tests::fake_forge::{FakeForge, Fault};
 
-use crate::support::{GithubLike, assert_loopback, config};
+use crate::support::{GithubLike, assert_loopback, config, fetch, page, request, source};
 
 fn listing(forge: &FakeForge, config: TransportConfig) -> Listing<GithubLike> {
     assert_loopback(&forge.github_url());
@@ -157,4 +157,20 @@ async fn cancellation_aborts_the_request_in_flight() {
     assert_eq!(stats.saved_cursor, Some(aborted.to_string()));
     assert_eq!(store.listed_origins(lister.key()).await.unwrap().len(), 200);
     db.drop_database().await;
+}
+
+/// A request's own headers go with it, beside the forge's; a header that cannot be sent fails
+/// the page at once, before any request.
+#[tokio::test]
+async fn a_request_carries_its_own_headers() {
+    let forge = FakeForge::start().await;
+    let source = source(&forge, TransportConfig::default());
+    let request = request(&forge, 0).with_header("X-Listing-Pass", "full");
+    page(fetch(&source, &request).await);
+    let sent = forge.requests();
+    assert_eq!(sent[0].header("x-listing-pass"), Some("full"));
+    assert_eq!(sent[0].header("x-github-api-version"), Some("2022-11-28"));
+    let refused = fetch(&source, &request.with_header("bad header", "x")).await;
+    assert!(refused.is_err());
+    assert_eq!(forge.requests().len(), 1, "nothing sent");
 }
