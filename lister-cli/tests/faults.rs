@@ -98,7 +98,7 @@ async fn a_truncated_200_body_is_not_retried_and_stops_the_run() {
         assert_eq!(summary["retries"], 0, "{forge:?}: {summary}");
         // The pages before the truncated one are committed, whichever stage fails.
         assert_eq!(summary["pages"].as_u64(), Some(2), "{forge:?}: {summary}");
-        // Three pages, and perhaps the fourth, fetched while the third parsed; none twice.
+        // Three pages, and up to three more fetched while the third parsed; none twice.
         let sent: Vec<String> = fake
             .requests()
             .into_iter()
@@ -106,7 +106,7 @@ async fn a_truncated_200_body_is_not_retried_and_stops_the_run() {
             .collect();
         let distinct: std::collections::BTreeSet<&String> = sent.iter().collect();
         assert!(
-            (3..=4).contains(&sent.len()) && distinct.len() == sent.len(),
+            (3..=6).contains(&sent.len()) && distinct.len() == sent.len(),
             "{forge:?}: not retried: {sent:#?}"
         );
         let saved = summary["saved_cursor"].as_str().unwrap();
