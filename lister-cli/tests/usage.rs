@@ -64,8 +64,14 @@ async fn forges_lists_each_forge_with_its_default_url_and_credentials() {
     assert_eq!(row("github")[1], "https://github.com");
     assert_eq!(row("bitbucket")[1], "https://bitbucket.org");
     assert!(row("github").contains(&"GITHUB_TOKEN"), "{out:?}");
-    assert!(!row("github").contains(&"GITHUB_APP_PASSWORD"), "tokens only: {out:?}");
-    assert!(row("bitbucket").contains(&"BITBUCKET_APP_PASSWORD"), "{out:?}");
+    assert!(
+        !row("github").contains(&"GITHUB_APP_PASSWORD"),
+        "tokens only: {out:?}"
+    );
+    assert!(
+        row("bitbucket").contains(&"BITBUCKET_APP_PASSWORD"),
+        "{out:?}"
+    );
     assert!(row("phorge").contains(&"(required)"), "{out:?}");
     assert_eq!(
         (rows[0][0], rows[1][0]),
