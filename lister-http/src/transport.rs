@@ -214,9 +214,11 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 }
 
 /// Whether a client failure is worth retrying: connection failures, resets, timeouts and
-/// broken bodies, found anywhere in the `source()` chain. Builder and redirect errors are not.
+/// broken bodies, found anywhere in the `source()` chain. A reply that cannot be what was asked
+/// for is not: a TLS handshake that fails (a certificate the client refuses, a server that
+/// does not speak TLS), or a reply that is not HTTP; nor are builder and redirect errors.
 pub(crate) fn is_transient(error: &reqwest::Error) -> bool {
-    if error.is_builder() || error.is_redirect() {
+    if error.is_builder() || error.is_redirect() || is_permanent(error) {
         return false;
     }
     if error.is_timeout()
@@ -240,6 +242,36 @@ pub(crate) fn is_transient(error: &reqwest::Error) -> bool {
                     | UnexpectedEof
                     | TimedOut
             );
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// The error an I/O error wraps, however deep (`io::Error`'s `source()` skips it).
+fn wrapped<'a>(
+    mut error: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    while let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        error = inner;
+    }
+    error
+}
+
+/// Whether the chain holds a failure that another attempt would meet again: TLS refusing the
+/// server, or HTTP that does not parse.
+fn is_permanent(error: &reqwest::Error) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let tls = wrapped(cause).downcast_ref::<rustls::Error>().is_some();
+        let not_http = cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse);
+        if tls || not_http {
+            return true;
         }
         source = cause.source();
     }
@@ -305,6 +337,46 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    /// A server that answers `answer` to anything, on a loopback port.
+    async fn answering(answer: &'static [u8]) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(answer).await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_speak_tls_or_http_is_not_retried() {
+        let http = answering(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        let not_tls = reqwest::get(format!("https://127.0.0.1:{http}/"))
+            .await
+            .unwrap_err();
+        assert!(!is_transient(&not_tls), "{not_tls:?}");
+        let garbage = answering(b"HELLO, THIS IS NOT HTTP\r\n\r\n").await;
+        let not_http = reqwest::get(format!("http://127.0.0.1:{garbage}/"))
+            .await
+            .unwrap_err();
+        assert!(!is_transient(&not_http), "{not_http:?}");
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let refused = reqwest::get(format!("http://127.0.0.1:{closed}/"))
+            .await
+            .unwrap_err();
+        assert!(
+            is_transient(&refused),
+            "a refused connection is worth retrying"
+        );
     }
 
     #[test]
