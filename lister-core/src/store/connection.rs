@@ -107,6 +107,14 @@ impl DbConnection {
                 }
             }
             DatabaseUrl::Sqlite(path) => {
+                if path.is_dir() {
+                    return Err(open_error("it is a directory, not a database file".into()));
+                }
+                let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+                if let Some(dir) = dir.filter(|dir| !dir.is_dir()) {
+                    let reason = format!("the directory {} does not exist", dir.display());
+                    return Err(open_error(reason));
+                }
                 let path = path
                     .to_str()
                     .ok_or_else(|| open_error("the path is not UTF-8".into()))?;
@@ -237,6 +245,28 @@ mod tests {
             DbConnection::Sqlite(conn) => conn,
             DbConnection::Postgres(_) => unreachable!("a SQLite URL opens a SQLite connection"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_or_a_directory_is_named_plainly() {
+        let dir = std::env::temp_dir().join(format!("lister-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.clone());
+        let error = DbConnection::establish(&url)
+            .await
+            .err()
+            .expect("no database");
+        assert!(error.to_string().contains("it is a directory"), "{error}");
+        let missing = DatabaseUrl::Sqlite(dir.join("no/such/place/lister.db"));
+        let error = DbConnection::establish(&missing)
+            .await
+            .err()
+            .expect("no directory");
+        assert!(
+            error.to_string().contains("no/such/place does not exist"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
