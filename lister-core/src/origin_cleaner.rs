@@ -41,6 +41,12 @@ impl OriginCleaner {
         count(&self.progress.origins_seen, origins.len() as u64);
         let mut valid = Vec::with_capacity(origins.len());
         for mut origin in origins {
+            if !valid_visit_type(&origin.visit_type) {
+                let visit_type = loggable(&origin.visit_type);
+                tracing::warn!(lister = %self.key, url = %loggable(&origin.url), %visit_type, "origin rejected: not a visit type");
+                count(&self.progress.origins_rejected, 1);
+                continue;
+            }
             match validate_origin_url(&origin.url) {
                 Ok(checked) => {
                     if checked.credentials_removed {
@@ -76,6 +82,14 @@ impl OriginCleaner {
     }
 }
 
+/// A visit type is a short lowercase word (`git`, `hg`, `svn`, `bzr`, `cvs`, `tarball-directory`):
+/// a forge's text there (a NUL byte PostgreSQL refuses, a kilobyte of junk) never reaches
+/// the store.
+pub(crate) fn valid_visit_type(visit_type: &str) -> bool {
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    (1..=32).contains(&visit_type.len()) && visit_type.chars().all(word)
+}
+
 /// Text a forge sent, safe to log: a URL without user info when it parses, else only its
 /// length when it may hold one; control characters escaped (`\n`, `\u{1b}`), so that it can
 /// neither forge a log line nor write into a terminal.
@@ -95,4 +109,36 @@ pub(crate) fn loggable(raw: &str) -> String {
             false => vec![c],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visit_types_are_short_lowercase_words() {
+        for good in ["git", "hg", "svn", "tarball-directory", "bzr"] {
+            assert!(valid_visit_type(good), "{good}");
+        }
+        for bad in ["", "Git", "g\0it", "git\n", &"x".repeat(33), "hg git"] {
+            assert!(!valid_visit_type(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_its_good_origins_and_counts_the_rest() {
+        let progress = Arc::new(RunProgress::default());
+        let cleaner = OriginCleaner::new(ListerKey::new("t", "t"), progress.clone());
+        let origins = vec![
+            Origin::new("https://h.test/a", "git"),
+            Origin::new("https://h.test/b", "g\u{0}it"),
+            Origin::new("not a url", "git"),
+            Origin::new("https://h.test/a", "git"),
+        ];
+        let kept = cleaner.clean(origins);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(RunProgress::get(&progress.origins_rejected), 2);
+        assert_eq!(RunProgress::get(&progress.origins_duplicate), 1);
+        assert_eq!(loggable("a\nforged line \u{1b}[31m"), "a\\nforged line \\u{1b}[31m");
+    }
 }
