@@ -139,6 +139,9 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(RunProgress::get(&progress.origins_rejected), 2);
         assert_eq!(RunProgress::get(&progress.origins_duplicate), 1);
-        assert_eq!(loggable("a\nforged line \u{1b}[31m"), "a\\nforged line \\u{1b}[31m");
+        assert_eq!(
+            loggable("a\nforged line \u{1b}[31m"),
+            "a\\nforged line \\u{1b}[31m"
+        );
     }
 }

@@ -96,9 +96,10 @@ pub(crate) fn origins<F: Forge>(
     Ok(origins)
 }
 
-/// The memory a page's origins hold, roughly: what the run's memory budget counts for them.
+/// The memory a page's origins hold, roughly: what the run's memory budget counts for them
+/// (each origin's own size, its two strings, and the allocator's due for each of them).
 pub(crate) fn held_bytes(origins: &[Origin]) -> usize {
-    let each = std::mem::size_of::<Origin>();
+    let each = std::mem::size_of::<Origin>() + 2 * 32;
     origins
         .iter()
         .map(|origin| each + origin.url.len() + origin.visit_type.len())

@@ -9,8 +9,8 @@
 //!    [writer](crate::page_writer) with the state that follows it, to be committed.
 //!
 //! Memory is bounded in bytes: a page holds its share of the run's [`MemoryBudget`] from the
-//! moment its body is read until its origins are committed, and the fetch stage waits for
-//! room before it goes on. The walk goes past its first page only once that page is
+//! moment its body is read until its origins are committed (four times its body while it
+//! parses, then what its origins take), and the fetch stage waits for room before it goes on. The walk goes past its first page only once that page is
 //! committed, so a run refused because another run of the instance moved the state has
 //! spent one request.
 
@@ -35,6 +35,11 @@ use crate::{Error, Origin, Result};
 /// Pages parsing at once. The fetch stage goes on while fewer are: with three, a page that
 /// parses slower than the next one arrives does not hold up the request after it.
 const PARSING_AHEAD: usize = 3;
+
+/// How many times its body's size a page holds while it parses: the body, its items, its
+/// origins and their de-duplication. A page whose parse would not fit beside the others waits:
+/// at the transport's largest body (32 MiB), one parses at a time within the default budget.
+const PARSING_FACTOR: usize = 4;
 
 /// The state an instance saves with every page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -240,7 +245,7 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
             Err(error) => return Err(Error::Fetch(error)),
         };
         let body = response.as_ref().map_or(0, |response| response.body.len());
-        let held = walk.budget.hold(body).await;
+        let held = walk.budget.hold(body.saturating_mul(PARSING_FACTOR)).await;
         if let Some(next) = &next {
             self.guard
                 .check(&cursor, next)
@@ -368,9 +373,12 @@ async fn parse_page<F: Forge>(
         }
         None => Vec::new(),
     };
-    let size = crate::parse::held_bytes(&origins);
-    if size > held.num_permits() && held.num_permits() < walk.budget.total {
-        held.merge(walk.budget.hold(size - held.num_permits()).await);
+    // Parsed: the page now holds what its origins take, up to the whole budget.
+    let size = crate::parse::held_bytes(&origins).clamp(1, walk.budget.total);
+    match size.checked_sub(held.num_permits()) {
+        Some(0) => {}
+        Some(more) => held.merge(walk.budget.hold(more).await),
+        None => drop(held.split(held.num_permits() - size)),
     }
     let saved = next.unwrap_or_else(|| cursor.clone());
     Ok(Step::Page(ParsedPage {

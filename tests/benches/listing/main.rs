@@ -40,6 +40,11 @@ fn lister_binary() -> PathBuf {
 }
 
 async fn forge(repositories: u64) -> FakeForge {
+    forge_with_pages(repositories, 100, false).await
+}
+
+/// The fake forge with `page_size` repositories a page, `minimal` ones or full-size ones.
+async fn forge_with_pages(repositories: u64, page_size: u64, minimal: bool) -> FakeForge {
     let quota = QuotaConfig {
         token_limit: 100_000_000,
         anonymous_limit: 100_000_000,
@@ -47,6 +52,8 @@ async fn forge(repositories: u64) -> FakeForge {
     };
     FakeForge::start_with(Config {
         github_repositories: repositories,
+        github_page_size: page_size,
+        github_minimal_items: minimal,
         quota,
         ..Config::default()
     })
@@ -221,8 +228,10 @@ async fn bench(spawner: &mut Spawner) {
     drop(forge);
     if std::env::args().any(|arg| arg == "--quick") {
         println!("1,000,000 origins: skipped (--quick)");
+        println!("pages at the body cap: skipped (--quick)");
     } else {
         big_listing(spawner, peak_100k, &mut targets).await;
+        largest_pages(spawner, &mut targets).await;
     }
     println!("targets met: {} of {}", targets.met, targets.checked);
 }
@@ -250,4 +259,42 @@ async fn big_listing(spawner: &mut Spawner, peak_100k: u64, targets: &mut Target
         )
     );
     sqlite.drop_database().await;
+}
+
+/// Pages as large as the transport accepts (just under its 32 MiB body cap), with full-size
+/// items (8,000 a page) and with minimal ones (400,000 a page, whose origins take more memory
+/// than the body). The run's peak memory is bounded by its memory budget (128 MiB of bodies
+/// and origins in flight), not by how many pages its window may hold: twice the pages, the
+/// same peak.
+async fn largest_pages(spawner: &mut Spawner, targets: &mut Targets) {
+    let mut peaks = Vec::new();
+    for (page, pages, minimal) in [(8_000, 12, false), (400_000, 3, true), (400_000, 6, true)] {
+        let big = forge_with_pages(page * pages, page, minimal).await;
+        let first = big.github_url().join("repositories?since=0").unwrap();
+        let body = reqwest::get(first)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len();
+        let sqlite = TestDatabase::sqlite();
+        let (took, peak) = run_lister(spawner, &sqlite.url, &big);
+        let (body_mib, peak_mib) = (body as f64 / 1048576.0, peak as f64 / 1024.0);
+        println!(
+            "pages at the body cap: {pages} pages of {body_mib:.1} MiB ({page} repositories) in \
+             {:.2} s, peak resident memory {peak_mib:.1} MiB",
+            took.as_secs_f64(),
+        );
+        peaks.push(peak_mib);
+        sqlite.drop_database().await;
+    }
+    let growth = 100.0 * (peaks[2] / peaks[1] - 1.0);
+    println!(
+        "peak memory, 6 pages of 400,000 repositories against 3: {growth:+.1} % {}",
+        targets.check(
+            growth <= 10.0 && peaks[2] <= 320.0,
+            "within 10 %, at most 320 MiB"
+        )
+    );
 }

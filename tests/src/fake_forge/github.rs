@@ -20,9 +20,9 @@ pub(crate) fn html_url(k: u64) -> String {
     format!("https://github.com/user{}/repo-{k}", k % 997)
 }
 
-/// The positions (from 1) of the repositories with an id above `since`, a page at most,
-/// out of `count`.
-pub(crate) fn page_positions(since: u64, count: u64) -> Range<u64> {
+/// The positions (from 1) of the repositories with an id above `since`, a page of
+/// `page_size` at most, out of `count`.
+pub(crate) fn page_positions(since: u64, count: u64, page_size: u64) -> Range<u64> {
     if since / 3 > count {
         return count + 1..count + 1;
     }
@@ -30,7 +30,7 @@ pub(crate) fn page_positions(since: u64, count: u64) -> Range<u64> {
     while first <= count && repository_id(first) <= since {
         first += 1;
     }
-    first..(first + PAGE_SIZE).min(count + 1)
+    first..(first + page_size).min(count + 1)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,10 @@ fn render_item(out: &mut Vec<u8>, k: u64) {
 
 /// The JSON array of the repositories at `positions`. With `junk`, the page also holds a
 /// `null`, an item without `id` and its last item twice (all seen on the real API).
-pub(crate) fn render_page(positions: Range<u64>, junk: bool) -> Vec<u8> {
+pub(crate) fn render_page(positions: Range<u64>, junk: bool, minimal: bool) -> Vec<u8> {
+    if minimal {
+        return render_minimal_page(positions);
+    }
     let mut out = Vec::with_capacity((positions.end - positions.start + 3) as usize * 4_400 + 2);
     out.push(b'[');
     if junk {
@@ -100,6 +103,26 @@ pub(crate) fn render_page(positions: Range<u64>, junk: bool) -> Vec<u8> {
     if junk && !positions.is_empty() {
         out.push(b',');
         render_item(&mut out, positions.end - 1);
+    }
+    out.push(b']');
+    out
+}
+
+/// The repositories at `positions` with only the fields a listing reads (`id`, `html_url`,
+/// `fork`): the most repositories a page of a given size can hold.
+fn render_minimal_page(positions: Range<u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity((positions.end - positions.start) as usize * 80 + 2);
+    out.push(b'[');
+    for k in positions {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        let item = format!(
+            "{{\"id\":{},\"html_url\":\"{}\",\"fork\":false}}",
+            repository_id(k),
+            html_url(k)
+        );
+        out.extend_from_slice(item.as_bytes());
     }
     out.push(b']');
     out
@@ -137,12 +160,12 @@ mod tests {
 
     #[test]
     fn positions_follow_since() {
-        assert_eq!(page_positions(0, 250), 1..101);
+        assert_eq!(page_positions(0, 250, PAGE_SIZE), 1..101);
         let last = repository_id(100);
-        assert_eq!(page_positions(last, 250), 101..201);
-        assert_eq!(page_positions(last - 1, 250).start, 100);
-        assert_eq!(page_positions(repository_id(250), 250), 251..251);
-        assert!(page_positions(u64::MAX, 250).is_empty());
+        assert_eq!(page_positions(last, 250, PAGE_SIZE), 101..201);
+        assert_eq!(page_positions(last - 1, 250, PAGE_SIZE).start, 100);
+        assert_eq!(page_positions(repository_id(250), 250, PAGE_SIZE), 251..251);
+        assert!(page_positions(u64::MAX, 250, PAGE_SIZE).is_empty());
     }
 
     #[test]

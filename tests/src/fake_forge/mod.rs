@@ -88,6 +88,12 @@ pub struct Config {
     pub bitbucket_repositories: u64,
     /// How GitHub's listing ends.
     pub github_end: GithubEnd,
+    /// Repositories per GitHub page (GitHub's own: 100). A larger one makes the pages as
+    /// large as the transport accepts, for memory measurements.
+    pub github_page_size: u64,
+    /// GitHub items with only `id`, `html_url` and `fork` (about 80 bytes each), so that a
+    /// page holds the most repositories its size allows.
+    pub github_minimal_items: bool,
     /// How many GitLab projects exist (public, internal and private).
     pub gitlab_projects: u64,
     /// How many Heptapod projects exist.
@@ -114,6 +120,8 @@ impl Default for Config {
             github_repositories: 1_000,
             bitbucket_repositories: 250,
             github_end: GithubEnd::EmptyPage,
+            github_page_size: github::PAGE_SIZE,
+            github_minimal_items: false,
             gitlab_projects: 250,
             heptapod_projects: 250,
             gitea_repositories: 250,
@@ -149,6 +157,8 @@ impl FakeForge {
             github_count: AtomicU64::new(config.github_repositories),
             bitbucket_count: AtomicU64::new(config.bitbucket_repositories),
             github_end: config.github_end,
+            github_page_size: config.github_page_size.max(1),
+            github_minimal_items: config.github_minimal_items,
             counts: [
                 config.gitlab_projects,
                 config.heptapod_projects,

@@ -30,6 +30,10 @@ pub(crate) struct State {
     pub(crate) github_count: AtomicU64,
     pub(crate) bitbucket_count: AtomicU64,
     pub(crate) github_end: GithubEnd,
+    /// Repositories per GitHub page.
+    pub(crate) github_page_size: u64,
+    /// GitHub items with only `id`, `html_url` and `fork`.
+    pub(crate) github_minimal_items: bool,
     /// The repository count of each [`Instance`], by [`Instance::index`].
     pub(crate) counts: [AtomicU64; Instance::ALL.len()],
 }
@@ -196,7 +200,7 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
         }
     };
     let count = call.state.github_count.load(Ordering::Relaxed);
-    let positions = github::page_positions(since, count);
+    let positions = github::page_positions(since, count, call.state.github_page_size);
     let etag = github::etag(&positions);
     let not_modified = matches(call.headers, &etag);
     let free = not_modified && call.key != QuotaKey::Anonymous;
@@ -239,7 +243,8 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
         http::header::CONTENT_TYPE,
         header_value("application/json; charset=utf-8"),
     );
-    let body = github::render_page(positions, call.fault == Some(Fault::JunkEntries));
+    let junk = call.fault == Some(Fault::JunkEntries);
+    let body = github::render_page(positions, junk, call.state.github_minimal_items);
     Fault::deliver(call.fault.as_ref(), StatusCode::OK, headers, body).await
 }
 
