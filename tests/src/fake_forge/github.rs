@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn items_are_full_json() {
-        let page = render_page(1..8, true);
+        let page = render_page(1..8, true, false);
         let items: Vec<serde_json::Value> = serde_json::from_slice(&page).unwrap();
         assert_eq!(items.len(), 7 + 3);
         assert!(items[0].is_null());
@@ -183,5 +183,16 @@ mod tests {
         assert_eq!(items[9]["html_url"], items[8]["html_url"]);
         let size = serde_json::to_string(&items[2]).unwrap().len();
         assert!((3_000..5_000).contains(&size), "{size}");
+    }
+
+    #[test]
+    fn minimal_pages_hold_only_what_a_listing_reads() {
+        let page: serde_json::Value =
+            serde_json::from_slice(&render_page(1..4, false, true)).unwrap();
+        let items = page.as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0]["id"], repository_id(1));
+        assert_eq!(items[2]["html_url"], html_url(3));
+        assert_eq!(items[0].as_object().unwrap().len(), 3);
     }
 }
