@@ -68,6 +68,13 @@ pub enum Fault {
     /// The normal answer with its first `"id":N` changed to `"id":"x"`: one malformed item
     /// (GitHub's first repository; a page without a numeric `id`, Bitbucket's, is unchanged).
     MalformedItem,
+    /// GitHub: the normal page with four hostile items added at its end: a 3,000-character
+    /// `html_url`, one that is no URL but terminal escapes and a forged log line, one with a
+    /// token in its query and fragment (`https://github.com/hostile/secret?access_token=…#ghp_…`),
+    /// and one whose `id` is not a number.
+    HostileItems,
+    /// GitHub: the next link says `since=18446744073709551615`, past anything the page holds.
+    HostileNext,
     /// A 401 whose message echoes the request's credential headers (`Authorization`,
     /// `PRIVATE-TOKEN`), as some servers' error pages do.
     EchoingUnauthorized,
@@ -163,6 +170,7 @@ impl Fault {
                 full(status, "", body)
             }
             Some(Fault::MalformedItem) => full(status, "", malformed_id(body)),
+            Some(Fault::HostileItems) => full(status, "", hostile_items(body)),
             Some(Fault::CloseMidBody) => {
                 let length = body.len();
                 let mut body = Bytes::from(body);
@@ -192,6 +200,28 @@ impl Fault {
 }
 
 /// `body` with its first `"id":` followed by digits made `"id":"x"`.
+/// The JSON array `body` with [`Fault::HostileItems`]'s items added at its end.
+fn hostile_items(mut body: Vec<u8>) -> Vec<u8> {
+    let long = format!("https://github.com/{}", "x".repeat(3_000));
+    let items = [
+        format!(r#"{{"id":1,"html_url":"{long}"}}"#),
+        r#"{"id":2,"html_url":"\u001b[31mnot a url\nERROR forged log line"}"#.to_owned(),
+        r#"{"id":3,"html_url":"https://github.com/hostile/secret?access_token=s3cr3t-query#ghp_s3cr3t-fragment"}"#.to_owned(),
+        r#"{"id":"four","html_url":"https://github.com/hostile/four"}"#.to_owned(),
+    ];
+    if body.last() == Some(&b']') {
+        body.pop();
+        for item in items {
+            if body.len() > 1 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item.as_bytes());
+        }
+        body.push(b']');
+    }
+    body
+}
+
 fn malformed_id(mut body: Vec<u8>) -> Vec<u8> {
     const KEY: &[u8] = b"\"id\":";
     let Some(at) = body.windows(KEY.len()).position(|window| window == KEY) else {

@@ -234,6 +234,7 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
     };
     let next = match &call.fault {
         Some(Fault::LoopingNext) => Some((api.as_str(), 0)),
+        Some(Fault::HostileNext) => Some((api.as_str(), u64::MAX)),
         Some(Fault::OffHostNext(_)) => Some((other_api.as_str(), last_id)),
         _ if more => Some((api.as_str(), last_id)),
         _ => None,
