@@ -83,6 +83,32 @@ fn postgres_connect_timeout(raw: &str) -> std::time::Duration {
         .map_or(DEFAULT_CONNECT_TIMEOUT, std::time::Duration::from_secs)
 }
 
+/// Connects to PostgreSQL. A server (or role) at its connection limit is asked again, after
+/// a pause that doubles up to a second, until the connect timeout ends the attempt: many
+/// one-shot commands at once (`lister queue grab` from 200 consumers) queue up instead of
+/// failing.
+async fn connect_postgres(raw: &str) -> std::result::Result<AsyncPgConnection, String> {
+    use tokio_postgres::error::SqlState;
+    let mut pause = std::time::Duration::from_millis(20);
+    loop {
+        match tokio_postgres::connect(raw, tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                let conn = AsyncPgConnection::try_from_client_and_connection(client, connection);
+                return conn.await.map_err(|err| err.to_string());
+            }
+            Err(err) if err.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) => {
+                tracing::debug!(
+                    ?pause,
+                    "PostgreSQL is at its connection limit; asking again"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+}
+
 impl DbConnection {
     /// Connects and applies session settings. A PostgreSQL server that does not answer is
     /// given up after its connect timeout; TCP keepalives are on (tokio-postgres's default),
@@ -95,10 +121,10 @@ impl DbConnection {
         match url {
             DatabaseUrl::Postgres(raw) => {
                 let limit = postgres_connect_timeout(raw);
-                match tokio::time::timeout(limit, AsyncPgConnection::establish(raw)).await {
+                match tokio::time::timeout(limit, connect_postgres(raw)).await {
                     Ok(connected) => connected
                         .map(|conn| DbConnection::Postgres(Box::new(conn)))
-                        .map_err(|err| open_error(err.to_string())),
+                        .map_err(open_error),
                     Err(_) => Err(open_error(format!(
                         "the server did not answer within {} s (set connect_timeout=SECONDS in \
                          the URL to wait longer)",
@@ -245,6 +271,37 @@ mod tests {
             DbConnection::Sqlite(conn) => conn,
             DbConnection::Postgres(_) => unreachable!("a SQLite URL opens a SQLite connection"),
         }
+    }
+
+    /// A role limited to one connection: a second connection waits for the first to close
+    /// instead of failing with "too many connections".
+    #[tokio::test]
+    async fn a_connection_limit_is_waited_out() {
+        let Some(database) = crate::testing::TestDatabase::postgres().await else {
+            return;
+        };
+        let role = format!("lister_limited_{}", std::process::id());
+        let sql =
+            format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN CONNECTION LIMIT 1");
+        crate::testing::TestDatabase::execute(&database, &sql).await;
+        let mut url = url::Url::parse(&database.url).unwrap();
+        url.set_username(&role).unwrap();
+        let url = DatabaseUrl::parse(url.as_str()).unwrap();
+        let first = DbConnection::establish(&url).await.unwrap();
+        let waiting = tokio::spawn({
+            let url = url.clone();
+            async move { DbConnection::establish(&url).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "the second connection waits");
+        drop(first);
+        let second = waiting.await.unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+        drop(second);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let sql = format!("DROP ROLE IF EXISTS {role}");
+        crate::testing::TestDatabase::execute(&database, &sql).await;
+        database.drop_database().await;
     }
 
     #[tokio::test]
