@@ -7,7 +7,7 @@ use super::faults::Fault;
 use super::quota::{QuotaKey, Usage};
 use super::routes::Call;
 use super::server::{Body, Dropped};
-use super::{conduit, gitea, gitlab_route, gogs};
+use super::{bitbucket_server, conduit, gitea, gitiles, gitlab_route, gogs};
 
 /// One of the forges served besides GitHub and Bitbucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +26,15 @@ pub(crate) enum Instance {
     Phabricator,
     /// Phorge: `/phorge/api/diffusion.repository.search`.
     Phorge,
+    /// Bitbucket Data Center: `/bitbucket-server/rest/api/1.0/repos`.
+    BitbucketServer,
+    /// Gitiles: `/gitiles/?format=JSON`.
+    Gitiles,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 7] = [
+    pub(crate) const ALL: [Instance; 9] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -38,6 +42,8 @@ impl Instance {
         Instance::Gogs,
         Instance::Phabricator,
         Instance::Phorge,
+        Instance::BitbucketServer,
+        Instance::Gitiles,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -52,6 +58,8 @@ impl Instance {
             Instance::Forgejo => "/forgejo",
             Instance::Gogs => "/gogs",
             Instance::Phorge => "/phorge",
+            Instance::BitbucketServer => "/bitbucket-server",
+            Instance::Gitiles => "/gitiles",
             _ => "",
         }
     }
@@ -62,6 +70,8 @@ impl Instance {
             Instance::Gitlab | Instance::Heptapod => "/api/v4/projects",
             Instance::Gitea | Instance::Forgejo | Instance::Gogs => "/api/v1/repos/search",
             Instance::Phabricator | Instance::Phorge => "/api/diffusion.repository.search",
+            Instance::BitbucketServer => "/rest/api/1.0/repos",
+            Instance::Gitiles => "/",
         }
     }
 
@@ -75,6 +85,8 @@ impl Instance {
             Instance::Gogs => "gogs.example.org",
             Instance::Phabricator => "phabricator.example.org",
             Instance::Phorge => "phorge.example.org",
+            Instance::BitbucketServer => "bitbucket.example.org",
+            Instance::Gitiles => "gitiles.example.org",
         }
     }
 
@@ -97,6 +109,8 @@ impl Instance {
             Instance::Gitea | Instance::Forgejo => gitea::page(call, self).await,
             Instance::Gogs => gogs::page(call).await,
             Instance::Phabricator | Instance::Phorge => conduit::search(call, self).await,
+            Instance::BitbucketServer => bitbucket_server::page(call).await,
+            Instance::Gitiles => gitiles::index(call).await,
         }
     }
 
@@ -142,6 +156,13 @@ mod tests {
             Instance::route("/phorge/api/diffusion.repository.search"),
             Some(Instance::Phorge)
         );
+        assert_eq!(
+            Instance::route("/bitbucket-server/rest/api/1.0/repos"),
+            Some(Instance::BitbucketServer)
+        );
+        assert_eq!(Instance::route("/gitiles/"), Some(Instance::Gitiles));
+        assert_eq!(Instance::route("/gitiles"), None);
+        assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);
         assert!(
             Instance::ALL

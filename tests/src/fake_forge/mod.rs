@@ -12,12 +12,14 @@
 //! | Gogs | `GET /gogs/api/v1/repos/search?q=_&limit=N&page=P` | `Link` (page only) | `{"ok":true,"data":[…]}` |
 //! | Phabricator | `POST /api/diffusion.repository.search` (form) | body `cursor.after` | repositories with their URIs |
 //! | Phorge | the same under `/phorge` | as Phabricator | as Phabricator |
+//! | Bitbucket Data Center | `GET /bitbucket-server/rest/api/1.0/repos?start=N&limit=L` | body `nextPageStart` (absent on the last page, `isLastPage`) | repositories |
+//! | Gitiles | `GET /gitiles/?format=JSON` | none: the whole host, after `)]}'` | name → `{name, clone_url, description}` |
 //!
 //! Items are built from the fixtures in `tests/fixtures/`, so they have the real shapes.
 //! The repositories' URLs are on `*.example.org` hosts (never contacted); what a correct
 //! lister makes of them is [`ExpectedOrigin`] (`FakeForge::gitlab_origins` and the like).
 //! Every listing request counts for [`Fault`]s; quotas apply to GitHub, Bitbucket, GitLab
-//! and Phabricator (Gitea, Forgejo and Gogs have no rate limiter of their own).
+//! and Phabricator (Gitea, Forgejo, Gogs, Bitbucket Data Center and Gitiles have none here).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -37,10 +39,12 @@
 //! ```
 
 mod bitbucket;
+mod bitbucket_server;
 mod conduit;
 mod faults;
 mod gitea;
 mod github;
+mod gitiles;
 mod gitlab;
 mod gitlab_route;
 mod gogs;
@@ -108,6 +112,10 @@ pub struct Config {
     pub phabricator_repositories: u64,
     /// How many Phorge repositories exist.
     pub phorge_repositories: u64,
+    /// How many Bitbucket Data Center repositories exist (every 6th not public).
+    pub bitbucket_server_repositories: u64,
+    /// How many repositories the Gitiles host has.
+    pub gitiles_repositories: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -129,6 +137,8 @@ impl Default for Config {
             gogs_repositories: 250,
             phabricator_repositories: 250,
             phorge_repositories: 250,
+            bitbucket_server_repositories: 250,
+            gitiles_repositories: 250,
             quota: QuotaConfig::default(),
         }
     }
@@ -167,6 +177,8 @@ impl FakeForge {
                 config.gogs_repositories,
                 config.phabricator_repositories,
                 config.phorge_repositories,
+                config.bitbucket_server_repositories,
+                config.gitiles_repositories,
             ]
             .map(AtomicU64::new),
         });

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use url::Url;
 
 use super::instance::Instance;
-use super::{FakeForge, gitea, gitlab, gogs, phabricator};
+use super::{FakeForge, bitbucket_server, gitea, gitiles, gitlab, gogs, phabricator};
 
 /// One origin a correct lister produces, as swh-lister would record it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,6 +72,17 @@ impl FakeForge {
     /// Phorge's instance URL, `http://127.0.0.1:PORT/phorge/`.
     pub fn phorge_url(&self) -> Url {
         self.instance_url(Instance::Phorge)
+    }
+
+    /// Bitbucket Data Center's base URL, `http://127.0.0.1:PORT/bitbucket-server/` (API at
+    /// `rest/api/1.0/repos`).
+    pub fn bitbucket_server_url(&self) -> Url {
+        self.instance_url(Instance::BitbucketServer)
+    }
+
+    /// Gitiles' host URL, `http://127.0.0.1:PORT/gitiles/` (index at `?format=JSON`).
+    pub fn gitiles_url(&self) -> Url {
+        self.instance_url(Instance::Gitiles)
     }
 
     /// Adds `n` GitLab projects after the existing ones.
@@ -153,6 +164,28 @@ impl FakeForge {
     /// callsign, else id), the repository's `vcs`, no last update.
     pub fn phabricator_origins(&self) -> Vec<ExpectedOrigin> {
         phabricator::origins(Instance::Phabricator, self.count(Instance::Phabricator))
+    }
+
+    /// Adds `n` Bitbucket Data Center repositories after the existing ones.
+    pub fn add_bitbucket_server_repositories(&self, n: u64) {
+        self.add(Instance::BitbucketServer, n);
+    }
+
+    /// Adds `n` repositories to the Gitiles host.
+    pub fn add_gitiles_repositories(&self, n: u64) {
+        self.add(Instance::Gitiles, n);
+    }
+
+    /// Bitbucket Data Center's origins in listing order: the clone link named `http`, `git`,
+    /// enabled when `public`, no fork flag, no last update.
+    pub fn bitbucket_server_origins(&self) -> Vec<ExpectedOrigin> {
+        bitbucket_server::origins(self.count(Instance::BitbucketServer))
+    }
+
+    /// Gitiles' origins in the document's order (by name): `clone_url`, `git`, enabled, no
+    /// fork flag, no last update.
+    pub fn gitiles_origins(&self) -> Vec<ExpectedOrigin> {
+        gitiles::origins(self.count(Instance::Gitiles))
     }
 
     /// Phorge's origins, as [`phabricator_origins`](Self::phabricator_origins).

@@ -1,6 +1,7 @@
 //! The fake forge's endpoints: GitHub (`/repositories`, `/api/v3/repositories`),
 //! Bitbucket Cloud (`/2.0/repositories`) and the [`Instance`]s (GitLab, Heptapod, Gitea,
-//! Forgejo, Gogs, Phabricator, Phorge), with quotas and scripted faults.
+//! Forgejo, Gogs, Phabricator, Phorge, Bitbucket Data Center, Gitiles), with quotas and
+//! scripted faults.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -178,7 +179,7 @@ pub(crate) async fn handle(
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison).
-fn matches(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn matches(headers: &HeaderMap, etag: &str) -> bool {
     let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
     headers
         .get_all(http::header::IF_NONE_MATCH)
