@@ -44,6 +44,7 @@ fn build<F: Forge + Default>(
 pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_github::GitHub>(),
     entry::<lister_bitbucket::Bitbucket>(),
+    entry::<lister_bitbucket::BitbucketServer>(),
     entry::<lister_gitlab::GitLab>(),
     entry::<lister_gitlab::Heptapod>(),
     entry::<lister_gitea::Gitea>(),
@@ -51,13 +52,17 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_gitea::Gogs>(),
     entry::<lister_phabricator::Phabricator>(),
     entry::<lister_phabricator::Phorge>(),
+    entry::<lister_gitiles::Gitiles>(),
 ];
 
 impl Entry {
     /// Whether `url` is the forge's main instance (its web host or its API's host): its
     /// instance is then `default`, as when no `--url` is given.
     pub(crate) fn is_main_instance(&self, url: &Url) -> bool {
-        let hosts = [Some(self.default_url), self.public_api];
+        let hosts = [
+            Some(self.default_url).filter(|url| !url.is_empty()),
+            self.public_api,
+        ];
         let host = |text: &str| {
             Url::parse(text)
                 .ok()
@@ -94,12 +99,19 @@ pub(crate) fn print_forges() -> Result<std::process::ExitCode, crate::failure::F
         };
         // Basic authentication is Bitbucket's app passwords; other forges take tokens.
         let basic = match forge.name {
-            "bitbucket" => format!(", or {prefix}_USERNAME + {prefix}_APP_PASSWORD"),
+            "bitbucket" | "bitbucket-server" => {
+                format!(", or {prefix}_USERNAME + {prefix}_APP_PASSWORD")
+            }
             _ => String::new(),
         };
         lines.push(format!(
             "{:<12} {:<32} {prefix}_TOKEN or {prefix}_TOKENS{basic}{needed}",
-            forge.name, forge.default_url
+            forge.name,
+            if forge.default_url.is_empty() {
+                "(none: give --url)"
+            } else {
+                forge.default_url
+            }
         ));
     }
     let written = lines.iter().try_for_each(|line| writeln!(out, "{line}"));

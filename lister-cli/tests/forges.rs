@@ -20,9 +20,11 @@ enum Forge {
     Gogs,
     Phabricator,
     Phorge,
+    BitbucketServer,
+    Gitiles,
 }
 
-const ALL: [Forge; 7] = [
+const ALL: [Forge; 9] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -30,6 +32,8 @@ const ALL: [Forge; 7] = [
     Forge::Gogs,
     Forge::Phabricator,
     Forge::Phorge,
+    Forge::BitbucketServer,
+    Forge::Gitiles,
 ];
 
 impl Forge {
@@ -42,6 +46,8 @@ impl Forge {
             Forge::Gogs => "gogs",
             Forge::Phabricator => "phabricator",
             Forge::Phorge => "phorge",
+            Forge::BitbucketServer => "bitbucket-server",
+            Forge::Gitiles => "gitiles",
         }
     }
 
@@ -55,13 +61,18 @@ impl Forge {
             Forge::Gogs => fake.gogs_url(),
             Forge::Phabricator => fake.phabricator_url(),
             Forge::Phorge => fake.phorge_url(),
+            Forge::BitbucketServer => fake.bitbucket_server_url(),
+            Forge::Gitiles => fake.gitiles_url(),
         };
         url.to_string()
     }
 
     /// The token variable and a token, as a user sets them.
     fn token(self) -> (String, &'static str) {
-        let variable = format!("{}_TOKEN", self.name().to_ascii_uppercase());
+        let variable = format!(
+            "{}_TOKEN",
+            self.name().to_ascii_uppercase().replace('-', "_")
+        );
         match self {
             Forge::Phabricator | Forge::Phorge => (variable, CONDUIT_TOKEN),
             _ => (variable, "glpat-0123456789abcdef"),
@@ -78,6 +89,8 @@ impl Forge {
             Forge::Gogs => fake.gogs_origins(),
             Forge::Phabricator => fake.phabricator_origins(),
             Forge::Phorge => fake.phorge_origins(),
+            Forge::BitbucketServer => fake.bitbucket_server_origins(),
+            Forge::Gitiles => fake.gitiles_origins(),
         }
     }
 
@@ -90,6 +103,8 @@ impl Forge {
             Forge::Gogs => fake.add_gogs_repositories(n),
             Forge::Phabricator => fake.add_phabricator_repositories(n),
             Forge::Phorge => fake.add_phorge_repositories(n),
+            Forge::BitbucketServer => fake.add_bitbucket_server_repositories(n),
+            Forge::Gitiles => fake.add_gitiles_repositories(n),
         }
     }
 }

@@ -65,7 +65,8 @@ pub trait Forge: Send + Sync + 'static {
 
     /// The forge's name on the command line and in the store (`github`).
     const NAME: &'static str;
-    /// The address of its main instance as a user knows it (`https://github.com`).
+    /// The address of its main instance as a user knows it (`https://github.com`); empty for
+    /// software that is only self-hosted (an instance's address is then required).
     const DEFAULT_URL: &'static str;
     /// Where the API is under an instance's address (`api/v4`); see [`api_base`](Self::api_base).
     const API_PATH: &'static str = "";
@@ -77,9 +78,13 @@ pub trait Forge: Send + Sync + 'static {
     /// The listing path under the API base, with a `{cursor}` placeholder (the default
     /// [`request`](Self::request) is a GET of it).
     const PATH: &'static str = "";
-    /// Where the items are in a page: a JSON pointer (`/data`); empty when the page is the
-    /// array itself.
+    /// Where the items are in a page: a JSON pointer (`/data`) to an array of items, or to an
+    /// object whose values are the items; empty when the page is that array or object.
     const ITEMS: &'static str = "";
+    /// What the forge puts before its JSON to guard against cross-site script inclusion
+    /// (Gerrit's and Gitiles' `)]}'`): removed, with what follows it on its line, when a page
+    /// starts with it.
+    const JSON_PREFIX: &'static str = "";
     /// The visit type of the forge's origins when an item does not say.
     const VISIT_TYPE: &'static str = "git";
     /// How a credential is presented.

@@ -106,6 +106,42 @@ pub(crate) fn at_pointer<'de, T: Deserialize<'de>>(
     }
 }
 
+/// The items of a page: a JSON array, or an object whose values are the items (Gitiles maps
+/// each repository's name to its description; the names are in the items too).
+struct List<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = List<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of items (an array, or an object of them)")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
+        let mut items = Vec::new();
+        while let Some((_, item)) = map.next_entry::<IgnoredAny, T>()? {
+            items.push(item);
+        }
+        Ok(List(items))
+    }
+}
+
 /// An item the page held but that did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedItem {
@@ -125,16 +161,20 @@ pub(crate) fn each_item<'t, T: Deserialize<'t>>(
     lossy: bool,
     mut take: impl FnMut(T),
 ) -> Result<Vec<RejectedItem>, ParseError> {
-    if !lossy && let Ok(items) = at_pointer::<Option<Vec<Option<T>>>>(text, pointer) {
-        items.into_iter().flatten().flatten().for_each(take);
+    if !lossy && let Ok(items) = at_pointer::<Option<List<Option<T>>>>(text, pointer) {
+        items
+            .into_iter()
+            .flat_map(|list| list.0)
+            .flatten()
+            .for_each(take);
         return Ok(Vec::new());
     }
-    let raw: Option<Vec<&'t RawValue>> = at_pointer(text, pointer).map_err(|err| ParseError {
+    let raw: Option<List<&'t RawValue>> = at_pointer(text, pointer).map_err(|err| ParseError {
         path: pointer_or_root(pointer),
         message: err.to_string(),
     })?;
     let mut rejected = Vec::new();
-    for (position, item) in raw.into_iter().flatten().enumerate() {
+    for (position, item) in raw.into_iter().flat_map(|list| list.0).enumerate() {
         let reject = |at: String, message: String| RejectedItem {
             path: format!("{pointer}[{position}]{at}"),
             message,
@@ -213,6 +253,15 @@ mod tests {
                 "/result/data[4]"
             ]
         );
+    }
+
+    #[test]
+    fn an_object_of_items_is_a_list_too() {
+        let page = r#"{"b/c": {"id": 2, "name": "b/c"}, "a": {"id": 1, "name": "a"}, "x": null}"#;
+        assert_eq!(parse(page, "", false), (vec![2, 1], vec![]));
+        let bad = r#"{"a": {"id": 1, "name": "a"}, "b": {"id": "two", "name": "b"}}"#;
+        let (ids, rejected) = parse(bad, "", false);
+        assert_eq!((ids, rejected[0].path.as_str()), (vec![1], "[1].id"));
     }
 
     #[test]

@@ -19,12 +19,15 @@ pub enum NextCursor {
     /// A value in the body, at a JSON pointer (Phabricator's `/result/cursor/after`), a string
     /// or a number; `null` or absent ends the listing.
     BodyValue(&'static str),
+    /// None: the listing is one document (Gitiles, grokmirror).
+    None,
 }
 
 impl NextCursor {
     /// The next cursor `response` names.
     pub fn read<C: Cursor>(self, response: &PageResponse) -> Result<Option<C>, ParseError> {
         match self {
+            NextCursor::None => Ok(None),
             NextCursor::LinkParam(param) => link_cursor(response, param),
             NextCursor::BodyUrlParam(pointer, param) => {
                 let url: Option<std::borrow::Cow<'_, str>> = response.json_at(pointer)?;

@@ -31,9 +31,10 @@ pub fn page_origins<F: Forge>(
     forge: &F,
     response: &PageResponse,
 ) -> Result<PageOrigins<F::Cursor>, ParseError> {
-    let (text, lossy) = match std::str::from_utf8(&response.body) {
+    let body = &response.body[after_prefix(&response.body, F::JSON_PREFIX)..];
+    let (text, lossy) = match std::str::from_utf8(body) {
         Ok(text) => (Cow::Borrowed(text), false),
-        Err(_) => (String::from_utf8_lossy(&response.body), true),
+        Err(_) => (String::from_utf8_lossy(body), true),
     };
     let (mut origins, mut furthest) = (Vec::new(), None::<F::Cursor>);
     let take = |item: F::Item<'_>| {
@@ -94,6 +95,17 @@ pub(crate) fn origins<F: Forge>(
     }
     cleaner.count_rejected_items(rejected.len() as u64);
     Ok(origins)
+}
+
+/// Where the JSON starts in `body`: after `prefix` and the rest of its line when the body
+/// starts with it (see [`Forge::JSON_PREFIX`]), else at 0.
+pub(crate) fn after_prefix(body: &[u8], prefix: &str) -> usize {
+    if prefix.is_empty() || !body.trim_ascii_start().starts_with(prefix.as_bytes()) {
+        return 0;
+    }
+    body.iter()
+        .position(|&b| b == b'\n')
+        .map_or(body.len(), |at| at + 1)
 }
 
 /// The memory a page's origins hold, roughly: what the run's memory budget counts for them

@@ -227,7 +227,8 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
             () = cancel.cancelled() => return Ok(Some(Step::End(StopReason::Cancelled))),
         };
         let (response, next, validators) = match fetched {
-            Ok(Fetched::Page(response)) => {
+            Ok(Fetched::Page(mut response)) => {
+                strip_prefix(&mut response, F::JSON_PREFIX);
                 let next = walk.forge.next_cursor(cursor.clone(), &response);
                 let next = next.map_err(|source| Error::PageParse {
                     url: response.url.to_string(),
@@ -274,6 +275,12 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
         };
         Ok(Some(Step::Page(page)))
     }
+}
+
+/// Removes `prefix`, and the rest of its line, from the start of a body that has it.
+fn strip_prefix(response: &mut PageResponse, prefix: &str) {
+    let start = crate::parse::after_prefix(&response.body, prefix);
+    response.body = response.body.slice(start..);
 }
 
 /// What the store should remember of a page: its validators and the cursor it led to.
@@ -388,4 +395,28 @@ async fn parse_page<F: Forge>(
         origins,
         held,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &'static str) -> PageResponse {
+        PageResponse {
+            url: "https://gitiles.example.org/?format=JSON".parse().unwrap(),
+            status: http::StatusCode::OK,
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn the_json_prefix_goes_with_its_line() {
+        let mut page = response(")]}'\n{\"a\": {}}");
+        strip_prefix(&mut page, ")]}'");
+        assert_eq!(page.body, "{\"a\": {}}");
+        let mut plain = response("{\"a\": {}}");
+        strip_prefix(&mut plain, ")]}'");
+        assert_eq!(plain.body, "{\"a\": {}}", "a page without it is left alone");
+    }
 }

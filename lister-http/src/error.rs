@@ -98,6 +98,14 @@ pub enum Error {
         /// Requests made.
         attempts: u32,
     },
+    /// The forge is only self-hosted, and no address was given.
+    #[error(
+        "{forge} has no main instance: give an instance's address with --url (no request sent)"
+    )]
+    NoMainInstance {
+        /// The forge's name.
+        forge: &'static str,
+    },
     /// The forge needs a credential and none was given.
     #[error(
         "{forge} lists only with a credential: set {} or give --token-file (no request sent)",

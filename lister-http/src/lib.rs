@@ -93,6 +93,7 @@ pub fn http_listing<F: Forge>(
     };
     let url = match url {
         Some(url) => url,
+        None if F::DEFAULT_URL.is_empty() => return Err(Error::NoMainInstance { forge: F::NAME }),
         None => Url::parse(F::DEFAULT_URL).map_err(|err| Error::InvalidBaseUrl {
             url: F::DEFAULT_URL.to_owned(),
             reason: err.to_string(),
