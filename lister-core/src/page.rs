@@ -59,8 +59,9 @@ impl PageResponse {
     }
 }
 
-/// A page that did not parse: a deterministic failure, so the run stops with it (a truncated
-/// body is caught by the transport, which retries it).
+/// A page that did not parse: a deterministic failure, so the run stops with it. (A body cut
+/// short by a broken connection never gets here: the transport sees the broken read, and
+/// retries. A body that ends early with a matching `Content-Length` does, and stops the run.)
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unparsable body at JSON path `{path}`: {message}")]
 pub struct ParseError {
@@ -113,7 +114,7 @@ pub enum Classification {
     Success,
     /// `304 Not Modified`: the page is unchanged since the validators were taken.
     NotModified,
-    /// Worth retrying after a backoff (5xx, 408, a truncated body…).
+    /// Worth retrying after a backoff (5xx, 408…).
     Transient(String),
     /// A quota answer: wait, do not blindly retry.
     Quota(QuotaSignal),

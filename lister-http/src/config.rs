@@ -22,7 +22,7 @@ pub struct TransportConfig {
     pub max_quota_wait: Duration,
     /// Quota waits allowed for one page before giving up (default 12).
     pub max_quota_waits: u32,
-    /// Attempts at a page that fails transiently (5xx, resets, timeouts, truncated bodies)
+    /// Attempts at a page that fails transiently (5xx, resets, timeouts, bodies cut short)
     /// before giving up (default 8). Quota answers do not count.
     pub max_attempts: u32,
     /// Time allowed for the retries of one page (default 10 min), quota waits excluded.
