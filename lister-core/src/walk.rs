@@ -10,9 +10,9 @@
 //!
 //! Memory is bounded in bytes: a page holds its share of the run's [`MemoryBudget`] from the
 //! moment its body is read until its origins are committed (four times its body while it
-//! parses, then what its origins take), and the fetch stage waits for room before it goes on. The walk goes past its first page only once that page is
-//! committed, so a run refused because another run of the instance moved the state has
-//! spent one request.
+//! parses, then what its origins take), and the fetch stage waits for room before it goes on.
+//! The walk goes past its first page only once that page is committed, so a run refused
+//! because another run of the instance moved the state has spent one request.
 
 use std::sync::Arc;
 
@@ -57,7 +57,10 @@ pub(crate) struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// A budget of `total` bytes (at most 4 GiB: a semaphore's permits are taken 32 bits at
+    /// a time).
     pub(crate) fn new(total: usize) -> MemoryBudget {
+        let total = total.clamp(1, u32::MAX as usize);
         MemoryBudget {
             bytes: Arc::new(Semaphore::new(total)),
             total,
