@@ -14,7 +14,7 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use lister_core::{Forge, NextCursor, Origin, PageResponse, ParseError, TimeIndex};
+use lister_core::{Forge, NextCursor, Origin, TimeIndex};
 use serde::Deserialize;
 
 /// The Bitbucket Cloud lister.
@@ -66,52 +66,6 @@ impl Forge for Bitbucket {
                 .with_last_update(repo.updated_on)
                 .with_enabled(enabled),
         )
-    }
-}
-
-/// The Bitbucket Data Center (Server) lister: `GET /rest/api/1.0/repos`, paged by offset.
-/// The listing ends on `isLastPage: true`. Its cursor is the offset reached; the order is by
-/// project and name, so a rerun from there finds repositories that come after it, and
-/// `--full-pass` the others.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BitbucketServer;
-
-/// A Bitbucket Data Center repository, as the listing reads it.
-#[derive(Deserialize)]
-pub struct ServerRepository {
-    public: Option<bool>,
-    #[serde(default)]
-    links: Links,
-}
-
-impl Forge for BitbucketServer {
-    type Cursor = u64;
-    type Item<'a> = ServerRepository;
-    const NAME: &'static str = "bitbucket-server";
-    const DEFAULT_URL: &'static str = "";
-    const PATH: &'static str = "/rest/api/1.0/repos?limit=1000&start={cursor}";
-    const ITEMS: &'static str = "/values";
-    const NEXT: NextCursor = NextCursor::BodyValue("/nextPageStart");
-
-    /// `nextPageStart`, until `isLastPage` is true; a page that is not the last must name it.
-    fn next_cursor(&self, _: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
-        match (page.json_at("/isLastPage")?, Self::NEXT.read(page)?) {
-            (Some(true), _) => Ok(None),
-            (_, Some(next)) => Ok(Some(next)),
-            (_, None) => Err(ParseError::new(
-                "no nextPageStart on a page that is not the last",
-            )),
-        }
-    }
-
-    /// The clone link named `http`; repositories that are not public are recorded disabled.
-    fn origin(&self, repo: ServerRepository) -> Option<Origin> {
-        let link = repo
-            .links
-            .clone
-            .into_iter()
-            .find(|link| link.name == "http")?;
-        Some(Origin::new(link.href, "git").with_enabled(repo.public != Some(false)))
     }
 }
 
@@ -212,40 +166,6 @@ mod tests {
         assert_eq!(
             lister_http::query_param(&url, "after").unwrap(),
             "1970-01-01T00:00:00+00:00"
-        );
-    }
-
-    #[test]
-    fn data_center_pages_by_offset_until_the_last_page() {
-        let page = |body: &str| response(body);
-        let values = r#"[{"slug": "a", "public": true, "links": {"clone": [
-            {"href": "ssh://git@bb.example.org:7999/p/a.git", "name": "ssh"},
-            {"href": "https://bb.example.org/scm/p/a.git", "name": "http"}]}},
-            {"slug": "b", "public": false, "links": {"clone": [{"href": "https://bb.example.org/scm/p/b.git", "name": "http"}]}}]"#;
-        let first = page(&format!(
-            r#"{{"size": 2, "limit": 2, "isLastPage": false, "values": {values}, "start": 0, "nextPageStart": 2}}"#
-        ));
-        assert_eq!(BitbucketServer.next_cursor(0, &first).unwrap(), Some(2));
-        let read = lister_core::page_origins(&BitbucketServer, &first).unwrap();
-        let facts: Vec<_> = read
-            .origins
-            .iter()
-            .map(|o| (o.url.as_str(), o.enabled))
-            .collect();
-        assert_eq!(
-            facts,
-            [
-                ("https://bb.example.org/scm/p/a.git", true),
-                ("https://bb.example.org/scm/p/b.git", false)
-            ]
-        );
-        let last = page(r#"{"size": 0, "limit": 2, "isLastPage": true, "values": [], "start": 2}"#);
-        assert_eq!(BitbucketServer.next_cursor(2, &last).unwrap(), None);
-        let broken =
-            page(r#"{"size": 0, "limit": 2, "isLastPage": false, "values": [], "start": 2}"#);
-        assert!(
-            BitbucketServer.next_cursor(2, &broken).is_err(),
-            "not the last page, no next"
         );
     }
 }

@@ -44,7 +44,7 @@ fn build<F: Forge + Default>(
 pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_github::GitHub>(),
     entry::<lister_bitbucket::Bitbucket>(),
-    entry::<lister_bitbucket::BitbucketServer>(),
+    entry::<lister_bitbucket_server::BitbucketServer>(),
     entry::<lister_gitlab::GitLab>(),
     entry::<lister_gitlab::Heptapod>(),
     entry::<lister_gitea::Gitea>(),

@@ -12,68 +12,64 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use lister_core::{Lister, RunContext, RunOptions, Store};
-//! let listing = lister_http::http_listing(lister_gitea::Forgejo, None, None, Default::default())?;
+//! let listing = lister_http::http_listing(lister_gitea::Forgejo::default(), None, None, Default::default())?;
 //! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
 //! # Ok(()) }
 //! ```
 
-use chrono::{DateTime, Utc};
 use lister_core::{Auth, Forge, NextCursor, Origin};
-use serde::Deserialize;
 
 /// A repository, as the listing reads it (Gitea, Forgejo and Gogs share the shape).
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 pub struct Repository {
     clone_url: Option<String>,
-    updated_at: Option<DateTime<Utc>>,
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
     fork: Option<bool>,
     private: Option<bool>,
     internal: Option<bool>,
 }
 
-/// Declares a forge of the Gitea family: its type, name, main instance and listing path.
-macro_rules! gitea_family {
-    ($(#[$doc:meta])* $forge:ident, $name:literal, $url:literal, $path:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $forge;
+/// The Gitea family, one API: `K` picks the forge (0 Gitea, 1 Forgejo, 2 Gogs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GiteaFamily<const K: usize>;
+/// The Gitea lister.
+pub type Gitea = GiteaFamily<0>;
+/// The Forgejo lister (Codeberg is its main instance).
+pub type Forgejo = GiteaFamily<1>;
+/// The Gogs lister: `q=_` (SQL's one-character wildcard) matches every repository.
+pub type Gogs = GiteaFamily<2>;
 
-        impl Forge for $forge {
-            type Cursor = u64;
-            type Item<'a> = Repository;
-            const NAME: &'static str = $name;
-            const DEFAULT_URL: &'static str = $url;
-            const API_PATH: &'static str = "api/v1";
-            const PATH: &'static str = $path;
-            const ITEMS: &'static str = "/data";
-            const NEXT: NextCursor = NextCursor::LinkParam("page");
-            const AUTH: Auth = Auth::Token;
+/// The main instances of Gitea, Forgejo and Gogs.
+const MAIN: [&str; 3] = [
+    "https://gitea.com",
+    "https://codeberg.org",
+    "https://try.gogs.io",
+];
+/// Gitea's and Forgejo's listing, sorted by id.
+const BY_ID: &str = "/repos/search?sort=id&order=asc&limit=50&page={cursor}";
 
-            fn first_cursor(&self) -> u64 {
-                1
-            }
+impl<const K: usize> Forge for GiteaFamily<K> {
+    type Cursor = u64;
+    type Item<'a> = Repository;
+    const NAME: &'static str = ["gitea", "forgejo", "gogs"][K];
+    const DEFAULT_URL: &'static str = MAIN[K];
+    const API_PATH: &'static str = "api/v1";
+    const PATH: &'static str = [BY_ID, BY_ID, "/repos/search?q=_&limit=50&page={cursor}"][K];
+    const ITEMS: &'static str = "/data";
+    const NEXT: NextCursor = NextCursor::LinkParam("page");
+    const AUTH: Auth = Auth::Token;
 
-            fn origin(&self, repo: Repository) -> Option<Origin> {
-                let hidden = repo.private == Some(true) || repo.internal == Some(true);
-                let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
-                Some(origin.with_last_update(repo.updated_at).with_enabled(!hidden))
-            }
-        }
-    };
+    fn first_cursor(&self) -> u64 {
+        1
+    }
+
+    fn origin(&self, repo: Repository) -> Option<Origin> {
+        let hidden = repo.private == Some(true) || repo.internal == Some(true);
+        let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
+        let origin = origin.with_last_update(repo.updated_at);
+        Some(origin.with_enabled(!hidden))
+    }
 }
-
-gitea_family!(
-    /// The Gitea lister.
-    Gitea, "gitea", "https://gitea.com", "/repos/search?sort=id&order=asc&limit=50&page={cursor}"
-);
-gitea_family!(
-    /// The Forgejo lister (Codeberg is its main instance).
-    Forgejo, "forgejo", "https://codeberg.org", "/repos/search?sort=id&order=asc&limit=50&page={cursor}"
-);
-gitea_family!(
-    /// The Gogs lister: `q=_` (SQL's one-character wildcard) matches every repository.
-    Gogs, "gogs", "https://try.gogs.io", "/repos/search?q=_&limit=50&page={cursor}"
-);
 
 #[cfg(test)]
 mod tests {
@@ -107,7 +103,7 @@ mod tests {
 
     #[test]
     fn reads_a_page() {
-        let read = lister_core::page_origins(&Forgejo, &response(None, PAGE)).unwrap();
+        let read = lister_core::page_origins(&Forgejo::default(), &response(None, PAGE)).unwrap();
         let facts: Vec<_> = read
             .origins
             .iter()
@@ -128,25 +124,29 @@ mod tests {
 
     #[test]
     fn requests_pages_sorted_by_id_except_on_gogs() {
-        let api = Gitea.api_base(&Url::parse("https://gitea.example.org").unwrap());
-        let url = Gitea.request(&api, &3).unwrap().url;
+        let api = Gitea::default().api_base(&Url::parse("https://gitea.example.org").unwrap());
+        let url = Gitea::default().request(&api, &3).unwrap().url;
         assert_eq!(
             url.as_str(),
             "https://gitea.example.org/api/v1/repos/search?sort=id&order=asc&limit=50&page=3"
         );
-        let url = Gogs.request(&api, &1).unwrap().url;
+        let url = Gogs::default().request(&api, &1).unwrap().url;
         assert_eq!(
             url.as_str(),
             "https://gitea.example.org/api/v1/repos/search?q=_&limit=50&page=1"
         );
         let next = r#"<https://gitea.example.org/api/v1/repos/search?limit=50&page=4&sort=id>; rel="next", <https://gitea.example.org/api/v1/repos/search?page=9>; rel="last""#;
         assert_eq!(
-            Gitea.next_cursor(3, &response(Some(next), PAGE)).unwrap(),
+            Gitea::default()
+                .next_cursor(3, &response(Some(next), PAGE))
+                .unwrap(),
             Some(4)
         );
         let last = r#"<https://gitea.example.org/api/v1/repos/search?page=1>; rel="first""#;
         assert_eq!(
-            Gitea.next_cursor(9, &response(Some(last), PAGE)).unwrap(),
+            Gitea::default()
+                .next_cursor(9, &response(Some(last), PAGE))
+                .unwrap(),
             None
         );
     }

@@ -11,81 +11,55 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use lister_core::{Lister, RunContext, RunOptions, Store};
 //! let url = url::Url::parse("https://gitlab.example.org")?;
-//! let listing = lister_http::http_listing(lister_gitlab::GitLab, None, Some(url), Default::default())?;
+//! let listing = lister_http::http_listing(lister_gitlab::GitLab::default(), None, Some(url), Default::default())?;
 //! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
 //! # Ok(()) }
 //! ```
 
-use chrono::{DateTime, Utc};
 use lister_core::{Auth, Forge, NextCursor, Origin};
-use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 /// A GitLab project, as the listing reads it.
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 pub struct Project {
     http_url_to_repo: Option<String>,
-    last_activity_at: Option<DateTime<Utc>>,
+    last_activity_at: Option<chrono::DateTime<chrono::Utc>>,
     visibility: Option<String>,
     forked_from_project: Option<IgnoredAny>,
     vcs_type: Option<String>,
 }
 
-impl Project {
-    /// The project's origin, with this visit type.
-    fn origin(self, visit_type: &str) -> Option<Origin> {
-        let fork = self
-            .visibility
-            .is_some()
-            .then_some(self.forked_from_project.is_some());
-        let public = matches!(self.visibility.as_deref(), None | Some("public"));
-        let origin = Origin::new(self.http_url_to_repo?, visit_type).with_fork(fork);
-        Some(
-            origin
-                .with_last_update(self.last_activity_at)
-                .with_enabled(public),
-        )
-    }
-}
-
-/// The GitLab lister.
+/// GitLab and Heptapod, one API: `K` picks the forge (0 GitLab, 1 Heptapod).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct GitLab;
+pub struct GitLabFamily<const K: usize>;
+/// The GitLab lister.
+pub type GitLab = GitLabFamily<0>;
+/// The Heptapod lister: GitLab's API, with each project's VCS in `vcs_type` (`hg_git`, a
+/// Mercurial project mirrored to Git, is listed as `hg`).
+pub type Heptapod = GitLabFamily<1>;
 
-impl Forge for GitLab {
+impl<const K: usize> Forge for GitLabFamily<K> {
     type Cursor = u64;
     type Item<'a> = Project;
-    const NAME: &'static str = "gitlab";
-    const DEFAULT_URL: &'static str = "https://gitlab.com";
+    const NAME: &'static str = ["gitlab", "heptapod"][K];
+    const DEFAULT_URL: &'static str = ["https://gitlab.com", "https://foss.heptapod.net"][K];
     const API_PATH: &'static str = "api/v4";
     const PATH: &'static str =
         "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
     const NEXT: NextCursor = NextCursor::LinkParam("id_after");
     const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
 
+    /// The fork flag and the visibility only in the full view (with a token).
     fn origin(&self, project: Project) -> Option<Origin> {
-        project.origin("git")
-    }
-}
-
-/// The Heptapod lister: GitLab's API, with each project's VCS in `vcs_type` (`hg_git`, a
-/// Mercurial project mirrored to Git, is listed as `hg`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Heptapod;
-
-impl Forge for Heptapod {
-    type Cursor = u64;
-    type Item<'a> = Project;
-    const NAME: &'static str = "heptapod";
-    const DEFAULT_URL: &'static str = "https://foss.heptapod.net";
-    const API_PATH: &'static str = GitLab::API_PATH;
-    const PATH: &'static str = GitLab::PATH;
-    const NEXT: NextCursor = GitLab::NEXT;
-    const AUTH: Auth = GitLab::AUTH;
-
-    fn origin(&self, project: Project) -> Option<Origin> {
-        let git = project.vcs_type.as_deref() == Some("git");
-        project.origin(if git { "git" } else { "hg" })
+        let git = K == 0 || project.vcs_type.as_deref() == Some("git");
+        let full_view = project.visibility.is_some();
+        let fork = full_view.then_some(project.forked_from_project.is_some());
+        let public = matches!(project.visibility.as_deref(), None | Some("public"));
+        let origin = Origin::new(project.http_url_to_repo?, if git { "git" } else { "hg" });
+        let origin = origin
+            .with_fork(fork)
+            .with_last_update(project.last_activity_at);
+        Some(origin.with_enabled(public))
     }
 }
 
@@ -128,7 +102,7 @@ mod tests {
 
     #[test]
     fn reads_the_full_view() {
-        let origins = origins(&GitLab, FULL_VIEW);
+        let origins = origins(&GitLab::default(), FULL_VIEW);
         let facts: Vec<_> = origins
             .iter()
             .map(|o| (o.url.as_str(), o.enabled, o.is_fork))
@@ -159,7 +133,7 @@ mod tests {
     fn the_simple_view_leaves_the_fork_flag_unknown() {
         let simple =
             r#"[{"id": 4, "http_url_to_repo": "https://gitlab.example.com/a/b.git", "path": "b"}]"#;
-        let origins = origins(&GitLab, simple);
+        let origins = origins(&GitLab::default(), simple);
         assert_eq!((origins[0].enabled, origins[0].is_fork), (true, None));
     }
 
@@ -168,7 +142,7 @@ mod tests {
         let body = r#"[{"http_url_to_repo": "https://foss.heptapod.net/a/hg", "vcs_type": "hg"},
             {"http_url_to_repo": "https://foss.heptapod.net/a/mirrored", "vcs_type": "hg_git"},
             {"http_url_to_repo": "https://foss.heptapod.net/a/git.git", "vcs_type": "git"}]"#;
-        let types: Vec<_> = origins(&Heptapod, body)
+        let types: Vec<_> = origins(&Heptapod::default(), body)
             .into_iter()
             .map(|o| o.visit_type)
             .collect();
@@ -179,12 +153,19 @@ mod tests {
     fn pages_by_the_id_after_of_the_next_link() {
         let link = r#"<https://gitlab.example.org/api/v4/projects?id_after=42&order_by=id&pagination=keyset&per_page=100&sort=asc>; rel="next""#;
         assert_eq!(
-            GitLab.next_cursor(0, &response(Some(link), "[]")).unwrap(),
+            GitLab::default()
+                .next_cursor(0, &response(Some(link), "[]"))
+                .unwrap(),
             Some(42)
         );
-        assert_eq!(GitLab.next_cursor(42, &response(None, "[]")).unwrap(), None);
-        let api = GitLab.api_base(&Url::parse("https://gitlab.example.org").unwrap());
-        let request = GitLab.request(&api, &42).unwrap();
+        assert_eq!(
+            GitLab::default()
+                .next_cursor(42, &response(None, "[]"))
+                .unwrap(),
+            None
+        );
+        let api = GitLab::default().api_base(&Url::parse("https://gitlab.example.org").unwrap());
+        let request = GitLab::default().request(&api, &42).unwrap();
         assert_eq!(
             request.url.as_str(),
             "https://gitlab.example.org/api/v4/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after=42"

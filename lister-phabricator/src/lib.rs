@@ -17,7 +17,7 @@
 //!     credentials: vec![lister_http::Credential::token("api-0123456789abcdefghijklmnopqr")],
 //!     ..Default::default()
 //! };
-//! let listing = lister_http::http_listing(lister_phabricator::Phorge, None, None, config)?;
+//! let listing = lister_http::http_listing(lister_phabricator::Phorge::default(), None, None, config)?;
 //! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
 //! # Ok(()) }
 //! ```
@@ -39,15 +39,19 @@ fn rank(uri: &Value) -> Option<(usize, &str)> {
     ))
 }
 
-/// The Phabricator lister.
+/// Phabricator and Phorge, one API (Conduit): `K` picks the forge (0 Phabricator, 1 Phorge).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Phabricator;
+pub struct ConduitFamily<const K: usize>;
+/// The Phabricator lister.
+pub type Phabricator = ConduitFamily<0>;
+/// The Phorge lister (Phabricator's community fork).
+pub type Phorge = ConduitFamily<1>;
 
-impl Forge for Phabricator {
+impl<const K: usize> Forge for ConduitFamily<K> {
     type Cursor = Opaque;
     type Item<'a> = Value;
-    const NAME: &'static str = "phabricator";
-    const DEFAULT_URL: &'static str = "https://secure.phabricator.com";
+    const NAME: &'static str = ["phabricator", "phorge"][K];
+    const DEFAULT_URL: &'static str = ["https://secure.phabricator.com", "https://we.phorge.it"][K];
     const PATH: &'static str = "/api/diffusion.repository.search";
     /// Oldest first, with each repository's URIs; 100 a page, Conduit's default and most.
     const FORM: FormFields = &[("order", "oldest"), ("attachments[uris]", "1")];
@@ -68,31 +72,6 @@ impl Forge for Phabricator {
     /// Conduit reports errors inside a `200`.
     fn classify(&self, page: &PageResponse) -> Option<Classification> {
         lister_core::error_in_body(page, "/error_code", "/error_info")
-    }
-}
-
-/// The Phorge lister (Phabricator's community fork): Conduit, as Phabricator.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Phorge;
-
-impl Forge for Phorge {
-    type Cursor = Opaque;
-    type Item<'a> = Value;
-    const NAME: &'static str = "phorge";
-    const DEFAULT_URL: &'static str = "https://we.phorge.it";
-    const PATH: &'static str = Phabricator::PATH;
-    const FORM: FormFields = Phabricator::FORM;
-    const ITEMS: &'static str = Phabricator::ITEMS;
-    const NEXT: NextCursor = Phabricator::NEXT;
-    const AUTH: Auth = Phabricator::AUTH;
-    const NEEDS_CREDENTIAL: bool = true;
-
-    fn origin(&self, repo: Value) -> Option<Origin> {
-        Phabricator.origin(repo)
-    }
-
-    fn classify(&self, page: &PageResponse) -> Option<Classification> {
-        Phabricator.classify(page)
     }
 }
 
@@ -173,7 +152,8 @@ mod tests {
 
     #[test]
     fn prefers_the_instances_own_https_uri_by_short_name() {
-        let read = lister_core::page_origins(&Phorge, &response(&page("\"7\""))).unwrap();
+        let read =
+            lister_core::page_origins(&Phorge::default(), &response(&page("\"7\""))).unwrap();
         assert!(read.rejected.is_empty(), "{:?}", read.rejected);
         let facts: Vec<_> = read
             .origins
@@ -191,23 +171,27 @@ mod tests {
 
     #[test]
     fn pages_by_the_opaque_after() {
-        let next = Phorge.next_cursor(Opaque(String::new()), &response(&page("\"7\"")));
+        let next = Phorge::default().next_cursor(Opaque(String::new()), &response(&page("\"7\"")));
         assert_eq!(next.unwrap(), Some(Opaque("7".into())));
         assert_eq!(
-            Phorge
+            Phorge::default()
                 .next_cursor(Opaque("7".into()), &response(&page("null")))
                 .unwrap(),
             None
         );
         let api = Url::parse("https://phorge.example.org/").unwrap();
-        let first = Phorge.request(&api, &Opaque(String::new())).unwrap();
+        let first = Phorge::default()
+            .request(&api, &Opaque(String::new()))
+            .unwrap();
         assert_eq!(first.method, http::Method::POST);
         assert_eq!(
             first.url.as_str(),
             "https://phorge.example.org/api/diffusion.repository.search"
         );
-        let lister_core::RequestBody::Form(fields) =
-            Phorge.request(&api, &Opaque("7".into())).unwrap().body
+        let lister_core::RequestBody::Form(fields) = Phorge::default()
+            .request(&api, &Opaque("7".into()))
+            .unwrap()
+            .body
         else {
             panic!("a form")
         };
@@ -220,13 +204,16 @@ mod tests {
     #[test]
     fn conduit_errors_inside_a_200_are_fatal() {
         let error = r#"{"result": null, "error_code": "ERR-INVALID-AUTH", "error_info": "API token has the wrong length."}"#;
-        let classified = Phabricator.classify(&response(error));
+        let classified = Phabricator::default().classify(&response(error));
         assert_eq!(
             classified,
             Some(Classification::Fatal(
                 "ERR-INVALID-AUTH: API token has the wrong length.".into()
             ))
         );
-        assert_eq!(Phabricator.classify(&response(&page("null"))), None);
+        assert_eq!(
+            Phabricator::default().classify(&response(&page("null"))),
+            None
+        );
     }
 }
