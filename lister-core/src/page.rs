@@ -21,6 +21,31 @@ pub struct PageResponse {
 }
 
 impl PageResponse {
+    /// A `200 OK` answer from `url` with `body` and no headers: how a forge's tests build a
+    /// real-shaped page (`url` must be a URL).
+    ///
+    /// ```
+    /// let page = lister_core::PageResponse::ok("https://forge.test/api/repos", "[]")
+    ///     .with_header("link", r#"<https://forge.test/api/repos?page=2>; rel="next""#);
+    /// assert!(page.header("link").unwrap().contains("page=2"));
+    /// assert_eq!(page.status, http::StatusCode::OK);
+    /// ```
+    pub fn ok(url: &str, body: impl Into<Bytes>) -> PageResponse {
+        PageResponse {
+            url: Url::parse(url).expect("a test page's URL"),
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The answer with one more header (`value` must be a valid header value).
+    pub fn with_header(mut self, name: &'static str, value: &str) -> PageResponse {
+        let value = http::HeaderValue::from_str(value).expect("a test header's value");
+        self.headers.append(name, value);
+        self
+    }
+
     /// Deserializes the body as JSON, possibly borrowing strings from it; the error names the
     /// JSON path that failed.
     ///

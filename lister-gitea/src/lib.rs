@@ -74,22 +74,17 @@ impl<const K: usize> Forge for GiteaFamily<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::{HeaderMap, HeaderValue, StatusCode};
     use lister_core::PageResponse;
     use url::Url;
 
     fn response(link: Option<&str>, body: &str) -> PageResponse {
-        let mut headers = HeaderMap::new();
-        if let Some(link) = link {
-            headers.insert("link", HeaderValue::from_str(link).unwrap());
-        }
-        PageResponse {
-            url: "https://codeberg.org/api/v1/repos/search?page=1"
-                .parse()
-                .unwrap(),
-            status: StatusCode::OK,
-            headers,
-            body: bytes::Bytes::from(body.to_owned()),
+        let page = PageResponse::ok(
+            "https://codeberg.org/api/v1/repos/search?page=1",
+            body.to_owned(),
+        );
+        match link {
+            Some(link) => page.with_header("link", link),
+            None => page,
         }
     }
 
