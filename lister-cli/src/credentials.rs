@@ -39,7 +39,7 @@ fn from_environment(
     forge: &str,
     var: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Vec<Credential>> {
-    let prefix = forge.to_ascii_uppercase().replace('-', "_");
+    let prefix = lister_http::credential_prefix(forge);
     if let Some(tokens) = var(&format!("{prefix}_TOKENS")) {
         let tokens: Vec<Credential> = tokens
             .split(',')

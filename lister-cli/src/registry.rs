@@ -91,7 +91,7 @@ pub(crate) fn print_forges() -> Result<std::process::ExitCode, crate::failure::F
     let mut out = std::io::stdout().lock();
     let mut lines = vec![format!("{:<12} {:<32} CREDENTIALS", "FORGE", "DEFAULT URL")];
     for forge in FORGES {
-        let prefix = forge.name.to_ascii_uppercase().replace('-', "_");
+        let prefix = lister_http::credential_prefix(forge.name);
         let needed = if forge.needs_credential {
             " (required)"
         } else {

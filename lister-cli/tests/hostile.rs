@@ -4,14 +4,8 @@
 
 mod common;
 
-use common::{Forge, databases, exported, list, lister, run};
+use common::{Forge, databases, exported, list, lister, run, saved_cursor};
 use lister_tests::fake_forge::{FakeForge, Fault};
-
-async fn saved_cursor(db: &str) -> Option<u64> {
-    let out = run(lister(db).args(["listers", "--json"])).await;
-    let row: serde_json::Value = serde_json::from_str(out.stdout.lines().next()?).ok()?;
-    row["state"]["cursor"].as_u64()
-}
 
 /// A 3,000-character URL (which PostgreSQL's index cannot hold), terminal escapes and a forged
 /// log line, a token in a URL's query and fragment, and an id that is no number: the run lists

@@ -7,16 +7,9 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Forge, assert_complete, databases, exported, list, lister, run};
+use common::{Forge, assert_complete, databases, exported, list, lister, run, saved_cursor};
 use lister_core::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, Fault, OtherHost, QuotaConfig};
-
-/// The saved GitHub cursor (`{"cursor": N}`), read through `lister listers`.
-async fn saved_cursor(db: &str) -> Option<u64> {
-    let out = run(lister(db).args(["listers", "--json"])).await;
-    let row: serde_json::Value = serde_json::from_str(out.stdout.lines().next()?).ok()?;
-    row["state"]["cursor"].as_u64()
-}
 
 /// Origins without their timestamps, to compare two databases.
 async fn content(db: &str) -> BTreeSet<String> {

@@ -252,9 +252,14 @@ pub fn scrub(url: &Url) -> String {
     url.into()
 }
 
+/// The prefix of a forge's credential variables (`bitbucket-server` → `BITBUCKET_SERVER`).
+pub fn credential_prefix(forge: &str) -> String {
+    forge.to_ascii_uppercase().replace('-', "_")
+}
+
 /// The environment variable a forge's token is read from (`GITHUB_TOKEN`).
 pub fn credential_variable(forge: &str) -> String {
-    format!("{}_TOKEN", forge.to_ascii_uppercase().replace('-', "_"))
+    format!("{}_TOKEN", credential_prefix(forge))
 }
 
 #[cfg(test)]

@@ -62,11 +62,9 @@ pub use classify::{BARE_429_WAIT, classify_at, default_classification};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::TransportConfig;
 pub use credential::Credential;
-pub use error::credential_variable;
 pub use error::{Error, scrub};
+pub use error::{credential_prefix, credential_variable};
 pub use headers::{json_message, parse_retry_after, quota_reset_in, retry_after, retry_after_at};
-pub use lister_core::link::{self, next_link};
-pub use lister_core::{link_cursor, url_cursor};
 pub use source::HttpSource;
 
 /// `Result` with lister-http's [`Error`].

@@ -75,6 +75,13 @@ pub async fn exported(database: &str, lister_name: &str) -> Vec<serde_json::Valu
         .collect()
 }
 
+/// The cursor the first lister instance saved, as `lister listers --json` shows it.
+pub async fn saved_cursor(db: &str) -> Option<u64> {
+    let out = run(lister(db).args(["listers", "--json"])).await;
+    let row: serde_json::Value = serde_json::from_str(out.stdout.lines().next()?).ok()?;
+    row["state"]["cursor"].as_u64()
+}
+
 /// The databases to run end-to-end tests on.
 pub async fn databases() -> Vec<TestDatabase> {
     TestDatabase::all().await

@@ -18,8 +18,8 @@ mod spawner;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use lister_core::link::next_link;
 use lister_core::testing::TestDatabase;
-use lister_http::next_link;
 use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 use spawner::Spawner;
 
