@@ -52,7 +52,7 @@ impl Forge for BitbucketServer {
     }
 
     /// The clone link named `http`; repositories that are not public are recorded disabled.
-    fn origin(&self, repo: Repository) -> Option<Origin> {
+    fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {
         let clone = repo.links["clone"].as_array()?;
         let http = clone.iter().find(|link| link["name"] == "http")?;
         let origin = Origin::new(http["href"].as_str()?, "git");
@@ -87,7 +87,12 @@ mod tests {
             r#"{{"size": 2, "limit": 2, "isLastPage": false, "values": {values}, "start": 0, "nextPageStart": 2}}"#
         ));
         assert_eq!(BitbucketServer.next_cursor(0, &first).unwrap(), Some(2));
-        let read = lister_core::page_origins(&BitbucketServer, &first).unwrap();
+        let read = lister_core::page_origins(
+            &BitbucketServer,
+            &"https://forge.example.org/".parse().unwrap(),
+            &first,
+        )
+        .unwrap();
         let facts: Vec<_> = read
             .origins
             .iter()

@@ -56,7 +56,7 @@ impl Forge for Bitbucket {
     const NEXT: NextCursor = NextCursor::BodyUrlParam("/next", "after");
 
     /// The clone URL named `https`, else `http`, else `ssh`; the visit type from `scm`.
-    fn origin(&self, repo: Repository) -> Option<Origin> {
+    fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {
         let named = |name| repo.links.clone.iter().find(|link| link.name == name);
         let link = ["https", "http", "ssh"].into_iter().find_map(named)?;
         let origin = Origin::new(&link.href, repo.scm.as_deref().unwrap_or("git"));
@@ -90,7 +90,12 @@ mod tests {
     }
 
     fn origins(body: &str) -> Vec<Origin> {
-        let read = lister_core::page_origins(&Bitbucket, &response(body)).unwrap();
+        let read = lister_core::page_origins(
+            &Bitbucket,
+            &"https://forge.example.org/".parse().unwrap(),
+            &response(body),
+        )
+        .unwrap();
         assert!(read.rejected.is_empty(), "{:?}", read.rejected);
         read.origins
     }

@@ -52,7 +52,7 @@ pub enum Auth {
 ///     const ITEMS: &'static str = "/repos";
 ///     const NEXT: NextCursor = NextCursor::LinkParam("after");
 ///
-///     fn origin(&self, repo: Repo) -> Option<Origin> {
+///     fn origin(&self, repo: Repo, _site: &url::Url) -> Option<Origin> {
 ///         Some(Origin::new(repo.clone_url, "git"))
 ///     }
 /// }
@@ -149,8 +149,11 @@ pub trait Forge: Send + Sync + 'static {
         Self::NEXT.read(response)
     }
 
-    /// The origin of one item; `None` skips it (an item without a clone URL…).
-    fn origin(&self, item: Self::Item<'_>) -> Option<Origin>;
+    /// The origin of one item; `None` skips it (an item without a clone URL…). `site` is the
+    /// instance's address as the user gave it (`--url`, else [`DEFAULT_URL`](Self::DEFAULT_URL)),
+    /// ending with `/`: for forges whose items name a repository but not its URL
+    /// (`site.join(name)`).
+    fn origin(&self, item: Self::Item<'_>, site: &Url) -> Option<Origin>;
 
     /// The cursor an item stands for (GitHub: its id), when the next cursor is one of the
     /// page's items: a next cursor past the furthest of them is then refused, so that a
@@ -167,6 +170,18 @@ pub trait Forge: Send + Sync + 'static {
         let _ = response;
         None
     }
+}
+
+/// `url` with its path ending in `/`, so that [`Url::join`] resolves under it: the `site` a
+/// forge's [`origin`](Forge::origin) is given.
+pub(crate) fn site_address(url: &Url) -> Url {
+    let mut site = url.clone();
+    if !site.path().ends_with('/') {
+        site.set_path(&format!("{}/", site.path()));
+    }
+    site.set_query(None);
+    site.set_fragment(None);
+    site
 }
 
 /// `url` with `path` appended, unless its path already ends with it: how a forge reaches its

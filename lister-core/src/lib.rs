@@ -32,7 +32,7 @@
 //!         Ok(PageRequest::post_form(url, [("after", after.0.as_str())]))
 //!     }
 //!
-//!     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+//!     fn origin(&self, repo: Repo<'_>, _: &url::Url) -> Option<Origin> {
 //!         Some(Origin::new(repo.clone, repo.vcs))
 //!     }
 //! }

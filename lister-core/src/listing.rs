@@ -26,22 +26,25 @@ use crate::{Error, ListerKey, Result};
 pub struct Listing<F: Forge> {
     forge: Arc<F>,
     key: ListerKey,
+    site: Arc<Url>,
     api: Url,
     source: Box<dyn PageSource>,
 }
 
 impl<F: Forge> Listing<F> {
-    /// The forge `forge` at the instance `instance`, whose API base is `api`, fetched through
-    /// `source`.
+    /// The forge `forge` at the instance `instance`, whose address is `site` (see
+    /// [`Forge::origin`]) and API base `api`, fetched through `source`.
     pub fn new(
         forge: Arc<F>,
         instance: impl Into<String>,
+        site: &Url,
         api: Url,
         source: Box<dyn PageSource>,
     ) -> Self {
         Listing {
             forge,
             key: ListerKey::new(F::NAME, instance),
+            site: Arc::new(crate::forge::site_address(site)),
             api,
             source,
         }
@@ -117,6 +120,7 @@ impl<F: Forge> Listing<F> {
         }
         let walk_with = Walk {
             forge: &self.forge,
+            site: &self.site,
             api: &self.api,
             source: &*self.source,
             store,

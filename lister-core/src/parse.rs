@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use url::Url;
+
 use crate::cursor::Cursor;
 use crate::forge::Forge;
 use crate::items::RejectedItem;
@@ -29,6 +31,7 @@ pub struct PageOrigins<C> {
 /// page holds no list of items where the forge says ([`Forge::ITEMS`]).
 pub fn page_origins<F: Forge>(
     forge: &F,
+    site: &Url,
     response: &PageResponse,
 ) -> Result<PageOrigins<F::Cursor>, ParseError> {
     let body = &response.body[after_prefix(&response.body, F::JSON_PREFIX)..];
@@ -44,7 +47,7 @@ pub fn page_origins<F: Forge>(
                 furthest = Some(cursor);
             }
         }
-        origins.extend(forge.origin(item));
+        origins.extend(forge.origin(item, site));
     };
     let rejected = crate::items::each_item(&text, F::ITEMS, lossy, take)?;
     Ok(PageOrigins {
@@ -59,6 +62,7 @@ pub fn page_origins<F: Forge>(
 /// broken forge cannot make the state skip what it did not list.
 pub(crate) fn origins<F: Forge>(
     forge: &F,
+    site: &Url,
     response: &PageResponse,
     next: Option<&F::Cursor>,
     cleaner: &OriginCleaner,
@@ -67,7 +71,7 @@ pub(crate) fn origins<F: Forge>(
         url: response.url.to_string(),
         source,
     };
-    let read = page_origins(forge, response).map_err(page_error)?;
+    let read = page_origins(forge, site, response).map_err(page_error)?;
     let PageOrigins {
         origins,
         rejected,

@@ -81,6 +81,8 @@ impl MemoryBudget {
 /// Everything the walk needs, borrowed from the run.
 pub(crate) struct Walk<'a, F: Forge> {
     pub(crate) forge: &'a Arc<F>,
+    /// The instance's address, for [`Forge::origin`].
+    pub(crate) site: &'a Arc<Url>,
     pub(crate) api: &'a Url,
     pub(crate) source: &'a dyn PageSource,
     pub(crate) store: &'a Store,
@@ -370,10 +372,12 @@ async fn parse_page<F: Forge>(
     } = page;
     let origins = match response {
         Some(response) => {
-            let (forge, cleaner) = (walk.forge.clone(), walk.cleaner.clone());
+            let (forge, site, cleaner) =
+                (walk.forge.clone(), walk.site.clone(), walk.cleaner.clone());
             let next = next.clone();
             let parsing = tokio::task::spawn_blocking(move || {
-                let origins = crate::parse::origins(&*forge, &response, next.as_ref(), &cleaner)?;
+                let origins =
+                    crate::parse::origins(&*forge, &site, &response, next.as_ref(), &cleaner)?;
                 Ok::<_, Error>(cleaner.clean(origins))
             });
             match parsing.await {

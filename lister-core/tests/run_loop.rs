@@ -52,7 +52,7 @@ impl Forge for MemoryForge {
     const ITEMS: &'static str = "/items";
     const NEXT: NextCursor = NextCursor::BodyValue("/next");
 
-    fn origin(&self, item: Item<'_>) -> Option<Origin> {
+    fn origin(&self, item: Item<'_>, _: &url::Url) -> Option<Origin> {
         if let Some(overlap) = &self.overlap {
             overlap.wait_in_parse_of(item.page);
         }
@@ -256,6 +256,7 @@ fn listing_of(
     let listing = Listing::new(
         Arc::new(forge),
         "default",
+        &Url::parse(BASE).unwrap(),
         Url::parse(BASE).unwrap(),
         Box::new(source),
     );

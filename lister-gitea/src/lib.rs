@@ -63,7 +63,7 @@ impl<const K: usize> Forge for GiteaFamily<K> {
         1
     }
 
-    fn origin(&self, repo: Repository) -> Option<Origin> {
+    fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {
         let hidden = repo.private == Some(true) || repo.internal == Some(true);
         let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
         let origin = origin.with_last_update(repo.updated_at);
@@ -98,7 +98,12 @@ mod tests {
 
     #[test]
     fn reads_a_page() {
-        let read = lister_core::page_origins(&Forgejo::default(), &response(None, PAGE)).unwrap();
+        let read = lister_core::page_origins(
+            &Forgejo::default(),
+            &"https://forge.example.org/".parse().unwrap(),
+            &response(None, PAGE),
+        )
+        .unwrap();
         let facts: Vec<_> = read
             .origins
             .iter()

@@ -63,7 +63,7 @@ impl Forge for GitHub {
     }
 
     /// Items without `id` or `html_url` are skipped.
-    fn origin(&self, repo: Repository<'_>) -> Option<Origin> {
+    fn origin(&self, repo: Repository<'_>, _: &url::Url) -> Option<Origin> {
         repo.id?;
         let origin = Origin::new(repo.html_url?, "git").with_fork(repo.fork);
         Some(origin.with_last_update(repo.pushed_at))
@@ -98,7 +98,9 @@ mod tests {
     use url::Url;
 
     fn forge_origins(forge: &GitHub, page: &PageResponse) -> (Vec<Origin>, usize) {
-        let read = lister_core::page_origins(forge, page).unwrap();
+        let read =
+            lister_core::page_origins(forge, &"https://forge.example.org/".parse().unwrap(), page)
+                .unwrap();
         (read.origins, read.rejected.len())
     }
 
@@ -155,7 +157,12 @@ mod tests {
 
     #[test]
     fn a_page_names_its_last_id_as_the_next_cursor() {
-        let read = lister_core::page_origins(&GitHub, &response(200, &[], PAGE)).unwrap();
+        let read = lister_core::page_origins(
+            &GitHub,
+            &"https://forge.example.org/".parse().unwrap(),
+            &response(200, &[], PAGE),
+        )
+        .unwrap();
         assert_eq!(read.furthest, Some(1300210));
     }
 

@@ -38,7 +38,7 @@ impl Forge for Gitiles {
     const JSON_PREFIX: &'static str = ")]}'";
     const NEXT: NextCursor = NextCursor::None;
 
-    fn origin(&self, repo: Repository) -> Option<Origin> {
+    fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {
         Some(Origin::new(repo.clone_url?, "git"))
     }
 }
@@ -65,7 +65,12 @@ mod tests {
             headers: HeaderMap::new(),
             body: bytes::Bytes::from_static(DOCUMENT.as_bytes()),
         };
-        let read = lister_core::page_origins(&Gitiles, &page).unwrap();
+        let read = lister_core::page_origins(
+            &Gitiles,
+            &"https://forge.example.org/".parse().unwrap(),
+            &page,
+        )
+        .unwrap();
         let urls: Vec<&str> = read.origins.iter().map(|o| o.url.as_str()).collect();
         assert_eq!(
             urls,

@@ -50,7 +50,7 @@ impl<const K: usize> Forge for GitLabFamily<K> {
     const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
 
     /// The fork flag and the visibility only in the full view (with a token).
-    fn origin(&self, project: Project) -> Option<Origin> {
+    fn origin(&self, project: Project, _: &url::Url) -> Option<Origin> {
         let git = K == 0 || project.vcs_type.as_deref() == Some("git");
         let full_view = project.visibility.is_some();
         let fork = full_view.then_some(project.forked_from_project.is_some());
@@ -81,7 +81,12 @@ mod tests {
     }
 
     fn origins<F: Forge>(forge: &F, body: &str) -> Vec<Origin> {
-        let read = lister_core::page_origins(forge, &response(None, body)).unwrap();
+        let read = lister_core::page_origins(
+            forge,
+            &"https://forge.example.org/".parse().unwrap(),
+            &response(None, body),
+        )
+        .unwrap();
         assert!(read.rejected.is_empty(), "{:?}", read.rejected);
         read.origins
     }

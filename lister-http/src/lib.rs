@@ -27,7 +27,7 @@
 //!     const AUTH: Auth = Auth::Token;
 //!     const NEXT: NextCursor = NextCursor::LinkParam("since");
 //!
-//!     fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+//!     fn origin(&self, repo: Repo<'_>, _: &url::Url) -> Option<Origin> {
 //!         Some(Origin::new(repo.html_url, "git"))
 //!     }
 //! }
@@ -100,7 +100,7 @@ pub fn http_listing<F: Forge>(
     let forge = Arc::new(forge);
     let api = forge.api_base(&url);
     let source = HttpSource::new(forge.clone(), &api, config)?;
-    Ok(Listing::new(forge, instance, api, Box::new(source)))
+    Ok(Listing::new(forge, instance, &url, api, Box::new(source)))
 }
 
 /// The instance name of an address: its host, with the port when the address gives one.

@@ -61,7 +61,7 @@ impl<const K: usize> Forge for ConduitFamily<K> {
     const NEEDS_CREDENTIAL: bool = true;
 
     /// A repository: its `fields` and its `attachments`.
-    fn origin(&self, repo: Value) -> Option<Origin> {
+    fn origin(&self, repo: Value, _: &url::Url) -> Option<Origin> {
         let uris = repo["attachments"]["uris"]["uris"].as_array()?;
         let (_, url) = uris.iter().filter_map(rank).min()?;
         let view = repo["fields"]["policy"]["view"].as_str();
@@ -152,8 +152,12 @@ mod tests {
 
     #[test]
     fn prefers_the_instances_own_https_uri_by_short_name() {
-        let read =
-            lister_core::page_origins(&Phorge::default(), &response(&page("\"7\""))).unwrap();
+        let read = lister_core::page_origins(
+            &Phorge::default(),
+            &"https://forge.example.org/".parse().unwrap(),
+            &response(&page("\"7\"")),
+        )
+        .unwrap();
         assert!(read.rejected.is_empty(), "{:?}", read.rejected);
         let facts: Vec<_> = read
             .origins

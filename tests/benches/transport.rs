@@ -35,7 +35,7 @@ impl Forge for Bench {
     const PATH: &'static str = "/repositories?since={cursor}";
     const NEXT: NextCursor = NextCursor::LinkParam("since");
 
-    fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+    fn origin(&self, repo: Repo<'_>, _: &url::Url) -> Option<Origin> {
         Some(Origin::new(repo.html_url, "git"))
     }
 }
@@ -44,7 +44,10 @@ impl Forge for Bench {
 /// the run loop reads them.
 fn read(page: &PageResponse, parse: bool) -> u64 {
     if parse {
-        std::hint::black_box(page_origins(&Bench, page).expect("a page parses"));
+        std::hint::black_box(
+            page_origins(&Bench, &"https://forge.example.org/".parse().unwrap(), page)
+                .expect("a page parses"),
+        );
     }
     let next = Bench.next_cursor(0, page).expect("a next link");
     next.expect("a next page")

@@ -62,7 +62,12 @@ async fn a_complete_body_that_is_no_json_is_handed_over() {
     forge.inject(Fault::TruncatedJson, 1, 0);
     let (config, clock) = config();
     let page = page(fetch(&source(&forge, config), &request(&forge, 0)).await);
-    let error = lister_core::page_origins(&GithubLike, &page).unwrap_err();
+    let error = lister_core::page_origins(
+        &GithubLike,
+        &"https://forge.example.org/".parse().unwrap(),
+        &page,
+    )
+    .unwrap_err();
     assert!(error.message.contains("EOF"), "{error}");
     assert_eq!(forge.listing_requests(), 1);
     assert!(clock.sleeps().is_empty());

@@ -38,7 +38,7 @@ impl Forge for GithubLike {
         ("x-github-api-version", "2022-11-28"),
     ];
 
-    fn origin(&self, repo: Repo<'_>) -> Option<Origin> {
+    fn origin(&self, repo: Repo<'_>, _: &url::Url) -> Option<Origin> {
         repo.id?;
         Some(Origin::new(repo.html_url, "git"))
     }
@@ -123,7 +123,12 @@ pub(crate) fn page(fetched: Result<Fetched, Error>) -> PageResponse {
 /// The origins the forge reads from `page`, as the run loop reads them (before validation
 /// and de-duplication).
 pub(crate) fn origins(page: &PageResponse) -> Vec<Origin> {
-    let read = lister_core::page_origins(&GithubLike, page).expect("the page parses");
+    let read = lister_core::page_origins(
+        &GithubLike,
+        &"https://forge.example.org/".parse().unwrap(),
+        page,
+    )
+    .expect("the page parses");
     assert!(read.rejected.is_empty(), "{:?}", read.rejected);
     read.origins
 }
