@@ -60,6 +60,9 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// The forges lister knows: each one's main instance and the credentials it reads.
     Forges,
+    /// Say which forge software answers at an address, how sure, and why.
+    #[command(long_about = DETECT_HELP)]
+    Detect(DetectArgs),
     /// Show each lister instance: its state, origin counts and last finished listing.
     Listers(ListersArgs),
     /// Write the listed origins to stdout (streamed: constant memory).
@@ -74,11 +77,42 @@ pub(crate) enum Command {
     },
 }
 
+const DETECT_HELP: &str = "Say which forge software answers at an address, how sure, and why.\n\n\
+    A forge's main instance (github.com, gitlab.com, codeberg.org…) is known by its host, without \
+    a request. Otherwise lister asks, one request at a time, what each forge's own API answers: \
+    the page itself (Gitiles' ?format=JSON index, a cgit or gitweb generator, clues), \
+    /api/v1/version (Gitea, Forgejo, Gogs), /api/v4/projects (GitLab, Heptapod), Conduit's \
+    conduit.ping (Phabricator, Phorge), /api/v3/meta (GitHub Enterprise), \
+    /rest/api/1.0/application-properties (Bitbucket Data Center), stopping at the first certain \
+    answer: at most 4 requests for a forge whose page gives a clue. No credential is sent.\n\n\
+    Prints `FORGE (certain|likely: evidence)`; exit 0 when found, 1 when nothing answered as a \
+    forge lister knows, 2 on an unusable address.";
+
+#[derive(Debug, Args)]
+pub(crate) struct DetectArgs {
+    /// The address as you know it (https://git.example.org).
+    pub(crate) url: Url,
+
+    /// Print one JSON object on stdout: forge, confidence, evidence, requests, what was tried.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Seconds one request may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub(crate) timeout: f64,
+
+    /// Allow a plain-http address on a non-loopback host.
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The forge to list.
+    /// The forge to list; without it, `--url` is required and the forge is detected there (as
+    /// `lister detect` does), and the log says what was picked.
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(registry::names()))]
-    pub(crate) forge: String,
+    #[arg(required_unless_present = "url")]
+    pub(crate) forge: Option<String>,
 
     /// The instance's address as you know it (https://gitlab.example.org), or its API base;
     /// default: the forge's main instance (`lister forges` lists them).

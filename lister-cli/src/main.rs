@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod credentials;
+mod detect;
 mod export;
 mod failure;
 mod logging;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Run(args) => run::run(&cli, args, bar).await,
             Command::Forges => registry::print_forges(),
+            Command::Detect(args) => detect::command(args).await,
             Command::Listers(args) => export::listers(&cli, args).await,
             Command::Origins(args) => export::origins(&cli, args).await,
             Command::Queue(command) => queue::run(&cli, command).await,

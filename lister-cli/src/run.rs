@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, RunArgs};
 use crate::config::Config;
 use crate::failure::{Failure, INTERRUPTED};
-use crate::{credentials, malloc, progress, registry, store};
+use crate::{credentials, detect, malloc, progress, registry, store};
 
 /// Runs one listing. Everything that can be checked is checked before the database is
 /// opened, so a usage error writes nothing.
@@ -20,17 +20,20 @@ pub(crate) async fn run(
     bar: indicatif::ProgressBar,
 ) -> Result<ExitCode, Failure> {
     let mut config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
-    let forge = registry::find(&args.forge)
-        .context("unknown forge")
-        .map_err(Failure::usage)?;
+    let forge = match &args.forge {
+        Some(name) => registry::find(name)
+            .context("unknown forge")
+            .map_err(Failure::usage)?,
+        None => detected(args).await?,
+    };
     let name = match (&args.instance, &args.url) {
         (Some(name), _) => name.clone(),
         (None, Some(url)) if forge.is_main_instance(url) => "default".to_owned(),
         (None, Some(url)) => lister_http::instance_name(url),
         (None, None) => "default".to_owned(),
     };
-    let instance = config.instance(&args.forge, &name);
-    let credentials = credentials::resolve(&args.forge, args.token_file.as_deref(), &instance)
+    let instance = config.instance(forge.name, &name);
+    let credentials = credentials::resolve(forge.name, args.token_file.as_deref(), &instance)
         .map_err(Failure::usage)?;
     let url = args.url.clone().or_else(|| instance.url.clone());
     let transport = TransportConfig {
@@ -86,7 +89,48 @@ pub(crate) async fn run(
     }
 }
 
-fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
+/// The forge at `--url`, detected as `lister detect` does, when no forge name is given.
+async fn detected(args: &RunArgs) -> Result<&'static registry::Entry, Failure> {
+    let url = args
+        .url
+        .as_ref()
+        .context("give the forge's name, or --url to detect it there")
+        .map_err(Failure::usage)?;
+    let timeout = seconds("--timeout", args.timeout)?;
+    let config = detect::transport(timeout, args.allow_insecure_http);
+    let hint = "name the forge: lister run FORGE --url URL";
+    let detection = match detect::detect(url, &config).await {
+        Ok(detection) => detection,
+        Err(
+            error @ (lister_http::Error::InvalidBaseUrl { .. }
+            | lister_http::Error::InsecureHttp { .. }),
+        ) => return Err(Failure::usage(error)),
+        Err(error) => {
+            let context = format!("cannot detect the forge at --url ({hint})");
+            return Err(Failure::failed(anyhow::Error::new(error).context(context)));
+        }
+    };
+    let Some(finding) = &detection.finding else {
+        let error = detect::nothing_found(url, &detection);
+        return Err(Failure::failed(error.context(hint)));
+    };
+    let found = detect::describe(finding);
+    let Some(forge) = detection.forge() else {
+        return Err(Failure::usage(anyhow::anyhow!("--url runs {found}")));
+    };
+    match finding.confidence {
+        detect::Confidence::Certain => {
+            tracing::info!("detected {found}: listing it as {}", forge.name);
+        }
+        detect::Confidence::Likely => tracing::warn!(
+            "detected {found}: listing it as {} (name the forge to choose another)",
+            forge.name
+        ),
+    }
+    Ok(forge)
+}
+
+pub(crate) fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
     std::time::Duration::try_from_secs_f64(value)
         .ok()
         .filter(|duration| !duration.is_zero())

@@ -49,6 +49,7 @@ mod config;
 mod credential;
 mod error;
 mod headers;
+mod probe;
 mod schedule;
 mod source;
 mod transport;
@@ -65,6 +66,7 @@ pub use credential::Credential;
 pub use error::{Error, scrub};
 pub use error::{credential_prefix, credential_variable};
 pub use headers::{json_message, parse_retry_after, quota_reset_in, retry_after, retry_after_at};
+pub use probe::Prober;
 pub use source::HttpSource;
 
 /// `Result` with lister-http's [`Error`].

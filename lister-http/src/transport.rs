@@ -85,6 +85,11 @@ impl Transport {
         })
     }
 
+    /// The body cap.
+    pub(crate) fn max_body(&self) -> u64 {
+        self.max_body
+    }
+
     /// Refuses a URL off the base URL's scheme, host and port, or carrying user info.
     pub(crate) fn check(&self, url: &Url, attempts: u32) -> Result<(), Error> {
         if url.origin() == self.base.origin()

@@ -64,6 +64,17 @@ impl Instance {
         }
     }
 
+    /// Another prefix the instance also answers under, for those served at the root: an
+    /// address of its own, as `lister detect` needs (see [`super::Site`]).
+    fn alias(self) -> Option<&'static str> {
+        match self {
+            Instance::Gitlab => Some("/gitlab"),
+            Instance::Gitea => Some("/gitea"),
+            Instance::Phabricator => Some("/phabricator"),
+            _ => None,
+        }
+    }
+
     /// The listing endpoint's path under the prefix.
     fn endpoint(self) -> &'static str {
         match self {
@@ -92,9 +103,10 @@ impl Instance {
 
     /// The instance whose listing endpoint `path` is.
     pub(crate) fn route(path: &str) -> Option<Instance> {
-        Instance::ALL
-            .into_iter()
-            .find(|instance| path.strip_prefix(instance.prefix()) == Some(instance.endpoint()))
+        Instance::ALL.into_iter().find(|instance| {
+            let mut prefixes = std::iter::once(instance.prefix()).chain(instance.alias());
+            prefixes.any(|prefix| path.strip_prefix(prefix) == Some(instance.endpoint()))
+        })
     }
 
     /// Whether the endpoint is a Conduit method (POST with a form body; GET works too).
@@ -161,6 +173,11 @@ mod tests {
             Some(Instance::BitbucketServer)
         );
         assert_eq!(Instance::route("/gitiles/"), Some(Instance::Gitiles));
+        assert_eq!(
+            Instance::route("/gitlab/api/v4/projects"),
+            Some(Instance::Gitlab)
+        );
+        assert_eq!(Instance::route("/gitlab/api/v1/repos/search"), None);
         assert_eq!(Instance::route("/gitiles"), None);
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);

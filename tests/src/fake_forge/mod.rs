@@ -15,6 +15,10 @@
 //! | Bitbucket Data Center | `GET /bitbucket-server/rest/api/1.0/repos?start=N&limit=L` | body `nextPageStart` (absent on the last page, `isLastPage`) | repositories |
 //! | Gitiles | `GET /gitiles/?format=JSON` | none: the whole host, after `)]}'` | name → `{name, clone_url, description}` |
 //!
+//! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
+//! [`FakeForge::site_url`]) where it answers its home page and version endpoints as the real
+//! one does, and its own 404 elsewhere: what `lister detect` reads.
+//!
 //! Items are built from the fixtures in `tests/fixtures/`, so they have the real shapes.
 //! The repositories' URLs are on `*.example.org` hosts (never contacted); what a correct
 //! lister makes of them is [`ExpectedOrigin`] (`FakeForge::gitlab_origins` and the like).
@@ -56,6 +60,7 @@ mod phabricator;
 mod quota;
 mod routes;
 mod server;
+mod signatures;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,6 +74,7 @@ pub use origins::ExpectedOrigin;
 pub use other_host::OtherHost;
 pub use quota::{QuotaConfig, QuotaKey};
 pub use server::RecordedRequest;
+pub use signatures::{FORGEJO_VERSION, GHES_VERSION, GITEA_VERSION, Site};
 
 use routes::State;
 use server::lock;
@@ -213,6 +219,13 @@ impl FakeForge {
     pub fn github_enterprise_url(&self) -> Url {
         self.base_url()
             .join("api/v3")
+            .expect("a relative path joins")
+    }
+
+    /// The address of `site`, as a user gives it: `http://127.0.0.1:PORT/gitlab`.
+    pub fn site_url(&self, site: Site) -> Url {
+        self.base_url()
+            .join(site.prefix().trim_start_matches('/'))
             .expect("a relative path joins")
     }
 

@@ -106,7 +106,11 @@ pub(crate) async fn handle(
         "/2.0/repositories" => Route::Bitbucket,
         path => match Instance::route(path) {
             Some(instance) => Route::Forge(instance),
-            None => return Ok(json_error(StatusCode::NOT_FOUND, "Not Found")),
+            None => {
+                let base = format!("http://{local}");
+                return Ok(super::signatures::answer(&parts.method, path, &base)
+                    .unwrap_or_else(|| json_error(StatusCode::NOT_FOUND, "Not Found")));
+            }
         },
     };
     let allowed = match route {
