@@ -83,8 +83,11 @@ const DETECT_HELP: &str = "Say which forge software answers at an address, how s
     the page itself (Gitiles' ?format=JSON index, a cgit or gitweb generator, clues), \
     /api/v1/version (Gitea, Forgejo, Gogs), /api/v4/projects (GitLab, Heptapod), Conduit's \
     conduit.ping (Phabricator, Phorge), /api/v3/meta (GitHub Enterprise), \
-    /rest/api/1.0/application-properties (Bitbucket Data Center), stopping at the first certain \
-    answer: at most 4 requests for a forge whose page gives a clue. No credential is sent.\n\n\
+    /rest/api/1.0/application-properties (Bitbucket Data Center), /config/server/version \
+    (Gerrit), /api/0/version (Pagure), stopping at the first certain \
+    answer. A clue on the page (a wordmark, a header, a redirect) moves its forge's probe first: \
+    1 to 3 requests then, and for Gitea, Forgejo, Gogs and GitLab; more for the others without \
+    one. No credential is sent.\n\n\
     Prints `FORGE (certain|likely: evidence)`; exit 0 when found, 1 when nothing answered as a \
     forge lister knows, 2 on an unusable address.";
 

@@ -20,7 +20,7 @@ use crate::cli::DetectArgs;
 use crate::failure::Failure;
 use crate::registry;
 pub(crate) use probes::{Confidence, Finding};
-use probes::{Known, PROBES, Probe, UNSUPPORTED, Verdict};
+use probes::{Known, PROBES, Probe, Verdict};
 
 /// What detection found at an address, and what it asked.
 #[derive(Debug)]
@@ -161,7 +161,7 @@ pub(crate) fn transport(
 
 /// One line for a person: `forgejo (certain: …)`.
 pub(crate) fn describe(finding: &Finding) -> String {
-    let unsupported = if UNSUPPORTED.contains(&finding.software) {
+    let unsupported = if registry::find(finding.software).is_none() {
         format!("; lister cannot list {} yet", finding.software)
     } else {
         String::new()

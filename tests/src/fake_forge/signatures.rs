@@ -34,6 +34,10 @@ pub enum Site {
     /// GitHub Enterprise Server, at `/github-enterprise` (signatures only: its listing is the
     /// root's `/api/v3`).
     GithubEnterprise,
+    /// Pagure, at `/pagure`.
+    Pagure,
+    /// Gerrit, at `/gerrit`.
+    Gerrit,
 }
 
 /// Forgejo's version since 7.0: its own, then the Gitea version it is compatible with
@@ -46,7 +50,7 @@ pub const GHES_VERSION: &str = "3.12.3";
 
 impl Site {
     /// Every site.
-    pub const ALL: [Site; 10] = [
+    pub const ALL: [Site; 12] = [
         Site::Gitlab,
         Site::Heptapod,
         Site::Gitea,
@@ -57,6 +61,8 @@ impl Site {
         Site::BitbucketServer,
         Site::Gitiles,
         Site::GithubEnterprise,
+        Site::Pagure,
+        Site::Gerrit,
     ];
 
     /// The name lister gives the forge.
@@ -72,6 +78,8 @@ impl Site {
             Site::BitbucketServer => "bitbucket-server",
             Site::Gitiles => "gitiles",
             Site::GithubEnterprise => "github",
+            Site::Pagure => "pagure",
+            Site::Gerrit => "gerrit",
         }
     }
 
@@ -88,6 +96,8 @@ impl Site {
             Site::Phorge => "/phorge",
             Site::BitbucketServer => "/bitbucket-server",
             Site::Gitiles => "/gitiles",
+            Site::Pagure => "/pagure",
+            Site::Gerrit => "/gerrit",
         }
     }
 
@@ -112,6 +122,8 @@ pub(crate) fn answer(method: &Method, path: &str, base: &str) -> Option<Response
         Site::Phabricator | Site::Phorge => conduit(site, method, rest),
         Site::BitbucketServer => bitbucket_server(rest, &home),
         Site::GithubEnterprise => github_enterprise(rest, &home),
+        Site::Pagure => pagure(rest),
+        Site::Gerrit => gerrit(rest),
         // Gitiles' host index is the listing; anything else here is a plain 404.
         Site::Gitiles => full(
             StatusCode::NOT_FOUND,
@@ -373,6 +385,50 @@ fn github_enterprise(rest: &str, home: &str) -> Response<Body> {
             html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html><head><title>Page not found · GitHub</title></head><body></body></html>".to_owned()),
             &[request_id],
         ),
+    }
+}
+
+/// Pagure (`pagure/api/__init__.py`: `/api/0/version` answers `{"version": …}`; the
+/// templates sign the footer); Flask's plain 404 elsewhere.
+fn pagure(rest: &str) -> Response<Body> {
+    match rest {
+        "/" => html(
+            StatusCode::OK,
+            "<!DOCTYPE html><html lang=\"en\"><head><title>Home - Pagure</title></head><body>\
+             <footer><div class=\"container\">Powered by \
+             <a href=\"https://pagure.io/pagure\">Pagure</a> 5.14.1</div></footer></body></html>"
+                .to_owned(),
+        ),
+        "/api/0/version" | "/api/0/version/" => full(
+            StatusCode::OK,
+            "application/json",
+            "{\n  \"version\": \"0.31\"\n}\n",
+        ),
+        _ => html(
+            StatusCode::NOT_FOUND,
+            "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Gerrit (`Documentation/rest-api-config.txt`: `GET /config/server/version` answers the
+/// version as a JSON string, behind `)]}'` as every Gerrit JSON answer); its web app is one
+/// `<gr-app>` element.
+fn gerrit(rest: &str) -> Response<Body> {
+    match rest {
+        "/" => html(
+            StatusCode::OK,
+            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Gerrit Code Review</title>\
+             <body><gr-app id=\"app\"></gr-app></body></html>"
+                .to_owned(),
+        ),
+        "/config/server/version" => full(
+            StatusCode::OK,
+            "application/json; charset=utf-8",
+            ")]}'\n\"3.9.1\"\n",
+        ),
+        _ => full(StatusCode::NOT_FOUND, "text/plain; charset=UTF-8", "Not found\n"),
     }
 }
 
