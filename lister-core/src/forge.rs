@@ -7,7 +7,7 @@ use crate::cursor::Cursor;
 use crate::next::NextCursor;
 use crate::page::{Classification, PageResponse, ParseError};
 use crate::request::PageRequest;
-use crate::{Origin, page_url};
+use crate::{Origin, page_url_with};
 
 /// Form fields, names and values, in order.
 pub type FormFields = &'static [(&'static str, &'static str)];
@@ -75,8 +75,9 @@ pub trait Forge: Send + Sync + 'static {
     const PUBLIC_API: Option<(&'static str, &'static str)> = None;
     /// Where the next page's cursor is named (see [`next_cursor`](Self::next_cursor)).
     const NEXT: NextCursor;
-    /// The listing path under the API base, with a `{cursor}` placeholder (the default
-    /// [`request`](Self::request) is a GET of it).
+    /// The listing path under the API base, with a `{cursor}` placeholder, or the
+    /// placeholders of the cursor's parts ([`Cursor::placeholders`]: `{time}` and `{skip}` of a
+    /// [`TimeKey`](crate::TimeKey)); the default [`request`](Self::request) is a GET of it.
     const PATH: &'static str = "";
     /// Where the items are in a page: a JSON pointer (`/data`) to an array of items, or to an
     /// object whose values are the items; empty when the page is that array or object.
@@ -123,12 +124,13 @@ pub trait Forge: Send + Sync + 'static {
     }
 
     /// The request of the page at `cursor`: by default a GET of [`PATH`](Self::PATH) under
-    /// the API base, with `{cursor}` replaced by the cursor's text, percent-encoded; with
+    /// the API base, with `{cursor}` replaced by the cursor's text (each of the cursor's
+    /// [placeholders](Cursor::placeholders) by its value), percent-encoded; with
     /// [`FORM`](Self::FORM), a POST of those fields to `PATH`, the cursor in
     /// [`CURSOR_FIELD`](Self::CURSOR_FIELD) (left out while the cursor is empty).
     fn request(&self, api: &Url, cursor: &Self::Cursor) -> Result<PageRequest, ParseError> {
         let text = cursor.text();
-        let url = page_url(api, Self::PATH, &text)?;
+        let url = page_url_with(api, Self::PATH, &cursor.placeholders())?;
         if Self::FORM.is_empty() {
             return Ok(PageRequest::get(url));
         }

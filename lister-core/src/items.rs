@@ -142,6 +142,53 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
     }
 }
 
+/// How many items a list holds (an array, or an object of items), and the last one's text,
+/// without building any of them: [`PageResponse::items_tally`](crate::PageResponse::items_tally).
+pub(crate) struct Tally<'a> {
+    pub(crate) count: u64,
+    pub(crate) last: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for Tally<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TallyVisitor)
+    }
+}
+
+struct TallyVisitor;
+
+impl<'de> Visitor<'de> for TallyVisitor {
+    type Value = Tally<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of items (an array, or an object of them)")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Tally<'de>, A::Error> {
+        let mut tally = Tally {
+            count: 0,
+            last: None,
+        };
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            tally.count += 1;
+            tally.last = Some(item);
+        }
+        Ok(tally)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tally<'de>, A::Error> {
+        let mut tally = Tally {
+            count: 0,
+            last: None,
+        };
+        while let Some((_, item)) = map.next_entry::<IgnoredAny, &'de RawValue>()? {
+            tally.count += 1;
+            tally.last = Some(item);
+        }
+        Ok(tally)
+    }
+}
+
 /// An item the page held but that did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedItem {
@@ -280,6 +327,21 @@ mod tests {
         let (ids, rejected) = parse(&text, "", true);
         assert_eq!(ids, [2]);
         assert_eq!(rejected[0].path, "[0]");
+    }
+
+    #[test]
+    fn a_tally_counts_items_and_keeps_the_last_one_unparsed() {
+        let page = r#"{"data": [{"id": 1}, null, {"id": 3, "more": true}], "map": {"a": 1, "b": {"x": 2}}}"#;
+        let tally: Tally<'_> = at_pointer(page, "/data").unwrap();
+        assert_eq!(
+            (tally.count, tally.last.unwrap().get()),
+            (3, r#"{"id": 3, "more": true}"#)
+        );
+        let tally: Tally<'_> = at_pointer(page, "/map").unwrap();
+        assert_eq!((tally.count, tally.last.unwrap().get()), (2, r#"{"x": 2}"#));
+        let tally: Option<Tally<'_>> = at_pointer(page, "/none").unwrap();
+        assert!(tally.is_none());
+        assert!(at_pointer::<Tally<'_>>(r#"{"data": 5}"#, "/data").is_err());
     }
 
     #[test]

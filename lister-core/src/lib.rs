@@ -62,7 +62,7 @@ pub mod testing;
 pub mod validate;
 mod walk;
 
-pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex};
+pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex, TimeKey};
 pub use error::{Error, Result};
 pub use forge::{Auth, Forge, FormFields, api_under, error_in_body};
 pub use items::RejectedItem;
@@ -73,7 +73,7 @@ pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use page::{Classification, PageResponse, ParseError, QuotaSignal, Validators};
 pub use parse::{PageOrigins, page_origins};
 pub use progress::{RunContext, RunProgress};
-pub use request::{PageRequest, RequestBody, page_url};
+pub use request::{PageRequest, RequestBody, page_url, page_url_with};
 pub use run::{
     DEFAULT_FOLD_EVERY, DEFAULT_MEMORY_BUDGET, IndexRange, RunFailure, RunOptions, RunStats,
     StopReason, default_fold_every,

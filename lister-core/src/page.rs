@@ -78,6 +78,37 @@ impl PageResponse {
         })
     }
 
+    /// How many items the list at a JSON pointer holds (an array, or an object of items, as
+    /// [`Forge::ITEMS`](crate::Forge::ITEMS) reads them; `null` entries count), and the last
+    /// one as `T`, without building the others: for a next cursor computed from a page's count
+    /// (Gerrit's offset goes on by the page's count while its last item says
+    /// `"_more_projects": true`). A missing or `null` list holds none.
+    ///
+    /// ```
+    /// let page = lister_core::PageResponse::ok(
+    ///     "https://review.example.org/projects/?n=2",
+    ///     r#"{"a": {"id": "a"}, "b/c": {"id": "b%2Fc", "_more_projects": true}}"#,
+    /// );
+    /// let (count, last) = page.items_tally::<serde_json::Value>("").unwrap();
+    /// assert_eq!(count, 2);
+    /// assert_eq!(last.unwrap()["_more_projects"], true);
+    /// ```
+    pub fn items_tally<'de, T: Deserialize<'de>>(
+        &'de self,
+        pointer: &str,
+    ) -> Result<(u64, Option<T>), ParseError> {
+        let tally: Option<crate::items::Tally<'de>> = self.json_at(pointer)?;
+        let Some(tally) = tally else {
+            return Ok((0, None));
+        };
+        let last = tally.last.map(|raw| serde_json::from_str(raw.get()));
+        let last = last.transpose().map_err(|err| ParseError {
+            path: format!("{pointer}[{}]", tally.count.saturating_sub(1)),
+            message: err.to_string(),
+        })?;
+        Ok((tally.count, last))
+    }
+
     /// The value of a header as text, if present and readable.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())

@@ -98,11 +98,25 @@ const CURSOR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// assert_eq!(url.as_str(), "https://ghe.example.org/api/v3/repositories?since=42");
 /// ```
 pub fn page_url(api: &Url, path: &str, cursor: &str) -> Result<Url, ParseError> {
-    let cursor = utf8_percent_encode(cursor, CURSOR_ENCODE).to_string();
-    let raw = format!(
-        "{}{}",
-        api.as_str().trim_end_matches('/'),
-        path.replace("{cursor}", &cursor)
-    );
+    page_url_with(api, path, &[("cursor", cursor.to_owned())])
+}
+
+/// The URL of a page whose cursor has several parts: `api` (without a trailing `/`) followed
+/// by `path` with each `{name}` replaced by its percent-encoded value (see
+/// [`Cursor::placeholders`](crate::Cursor::placeholders)).
+///
+/// ```
+/// let base = url::Url::parse("https://api.example.org/devel").unwrap();
+/// let values = [("time", "2020-01-02T00:00:00+00:00".to_owned()), ("skip", "3".to_owned())];
+/// let url = lister_core::page_url_with(&base, "/repos?since={time}&start={skip}", &values).unwrap();
+/// assert_eq!(url.as_str(), "https://api.example.org/devel/repos?since=2020-01-02T00%3A00%3A00%2B00%3A00&start=3");
+/// ```
+pub fn page_url_with(api: &Url, path: &str, values: &[(&str, String)]) -> Result<Url, ParseError> {
+    let mut path = path.to_owned();
+    for (name, value) in values {
+        let value = utf8_percent_encode(value, CURSOR_ENCODE).to_string();
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    let raw = format!("{}{path}", api.as_str().trim_end_matches('/'));
     Url::parse(&raw).map_err(|err| ParseError::new(format!("page URL `{raw}`: {err}")))
 }
