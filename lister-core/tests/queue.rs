@@ -31,6 +31,8 @@ async fn list_as(store: &Store, key: &ListerKey, origins: &[Origin]) {
         })
         .await
         .unwrap();
+    // As a run does at its end: readers fold nothing.
+    store.fold_sightings(Some(lister.id)).await.unwrap();
 }
 
 fn git(url: &str, last_update: Option<DateTime<Utc>>) -> Origin {

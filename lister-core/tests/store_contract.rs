@@ -129,6 +129,7 @@ async fn pages_of_origins_walk_one_lister_among_others() {
         let their_origins: Vec<Origin> = (0..20).map(|n| Origin::new(url(n), "git")).collect();
         commit(&store, &mine, &my_origins).await;
         commit(&store, &theirs, &their_origins).await;
+        store.fold_sightings(None).await.unwrap();
 
         let mut walked = Vec::new();
         let mut after: Option<(String, String)> = None;
@@ -150,10 +151,10 @@ async fn pages_of_origins_walk_one_lister_among_others() {
 }
 
 /// Several pages committed before one fold: the fold keeps each origin once, with its
-/// earliest sighting as `first_seen` and its latest sighting's facts; a reader folds what a
-/// run left unfolded (as a killed run would leave it).
+/// earliest sighting as `first_seen` and its latest sighting's facts. A reader folds nothing:
+/// what a run left unfolded (as a killed run would leave it) is counted apart until a fold.
 #[tokio::test]
-async fn a_fold_merges_many_pages_and_readers_fold_first() {
+async fn a_fold_merges_many_pages_and_readers_do_not_fold() {
     for db in TestDatabase::all().await {
         let store = db.open().await;
         let key = ListerKey::new("github", "default");
@@ -172,7 +173,16 @@ async fn a_fold_merges_many_pages_and_readers_fold_first() {
         commit(&store, &other_lister, &origins(&["https://h/z"])).await;
 
         let folded = store.fold_sightings(Some(lister.id)).await.unwrap();
-        assert_eq!(folded, Folded { new: 3, updated: 1 }, "{}", db.url);
+        assert_eq!(
+            folded,
+            Folded {
+                new: 3,
+                updated: 1,
+                quarantined: 0
+            },
+            "{}",
+            db.url
+        );
         let listed = store.listed_origins(&key).await.unwrap();
         let urls: Vec<&str> = listed.iter().map(|o| o.origin.url.as_str()).collect();
         assert_eq!(urls, ["https://h/a", "https://h/b", "https://h/c"]);
@@ -184,18 +194,22 @@ async fn a_fold_merges_many_pages_and_readers_fold_first() {
         );
         assert_eq!(a.origin.is_fork, Some(true), "the latest sighting's facts");
 
-        // The other instance's sighting is still unfolded; reading it folds it.
+        // The other instance's sighting is still unfolded; readers count it apart.
         assert_eq!(
             store.fold_sightings(Some(lister.id)).await.unwrap(),
             Folded::default()
         );
+        assert!(store.listed_origins(&other).await.unwrap().is_empty());
+        let summaries = store.lister_summaries().await.unwrap();
+        let counts: Vec<_> = summaries.iter().map(|s| (s.origins, s.unfolded)).collect();
+        assert_eq!(counts, [(3, 0), (0, 1)], "{}", db.url);
+        assert_eq!(store.fold_sightings(None).await.unwrap().new, 1);
         let stats = store.visit_stats("https://h/z", "git").await.unwrap();
         assert!(
             stats.is_some(),
             "the queue sees the other instance's origin"
         );
         assert_eq!(store.listed_origins(&other).await.unwrap().len(), 1);
-        assert_eq!(store.fold_sightings(None).await.unwrap(), Folded::default());
         db.drop_database().await;
     }
 }
@@ -479,7 +493,16 @@ async fn several_pages_commit_together_with_one_state_step() {
         assert_eq!(first.validators.etag.as_deref(), Some("\"again\""));
         assert!(store.has_page_records(lister.id).await.unwrap());
         let folded = store.fold_sightings(Some(lister.id)).await.unwrap();
-        assert_eq!(folded, Folded { new: 2, updated: 1 }, "{}", db.url);
+        assert_eq!(
+            folded,
+            Folded {
+                new: 2,
+                updated: 1,
+                quarantined: 0
+            },
+            "{}",
+            db.url
+        );
         let saved = store.register_lister(&key).await.unwrap();
         assert_eq!(
             saved.decode_state::<TypedState>().unwrap().unwrap().index,
