@@ -62,16 +62,4 @@ async fn refused_rows_are_quarantined_and_the_rest_folds(db: TestDatabase) {
     db.drop_database().await;
 }
 
-#[tokio::test]
-async fn sqlite_quarantines_refused_rows() {
-    refused_rows_are_quarantined_and_the_rest_folds(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test]
-async fn postgres_quarantines_refused_rows() {
-    let Some(db) = TestDatabase::postgres().await else {
-        eprintln!("skipped: set LISTER_TEST_POSTGRES_URL to run the PostgreSQL backend");
-        return;
-    };
-    refused_rows_are_quarantined_and_the_rest_folds(db).await;
-}
+lister_core::backend_tests!(refused_rows_are_quarantined_and_the_rest_folds);
