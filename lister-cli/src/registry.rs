@@ -53,6 +53,10 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_phabricator::Phabricator>(),
     entry::<lister_phabricator::Phorge>(),
     entry::<lister_gitiles::Gitiles>(),
+    entry::<lister_pagure::Pagure>(),
+    entry::<lister_gerrit::Gerrit>(),
+    entry::<lister_launchpad::Launchpad>(),
+    entry::<lister_launchpad::LaunchpadBzr>(),
 ];
 
 impl Entry {

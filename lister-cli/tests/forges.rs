@@ -22,9 +22,13 @@ enum Forge {
     Phorge,
     BitbucketServer,
     Gitiles,
+    Pagure,
+    Gerrit,
+    Launchpad,
+    LaunchpadBzr,
 }
 
-const ALL: [Forge; 9] = [
+const ALL: [Forge; 13] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -34,6 +38,10 @@ const ALL: [Forge; 9] = [
     Forge::Phorge,
     Forge::BitbucketServer,
     Forge::Gitiles,
+    Forge::Pagure,
+    Forge::Gerrit,
+    Forge::Launchpad,
+    Forge::LaunchpadBzr,
 ];
 
 impl Forge {
@@ -48,6 +56,10 @@ impl Forge {
             Forge::Phorge => "phorge",
             Forge::BitbucketServer => "bitbucket-server",
             Forge::Gitiles => "gitiles",
+            Forge::Pagure => "pagure",
+            Forge::Gerrit => "gerrit",
+            Forge::Launchpad => "launchpad",
+            Forge::LaunchpadBzr => "launchpad-bzr",
         }
     }
 
@@ -63,6 +75,9 @@ impl Forge {
             Forge::Phorge => fake.phorge_url(),
             Forge::BitbucketServer => fake.bitbucket_server_url(),
             Forge::Gitiles => fake.gitiles_url(),
+            Forge::Pagure => fake.pagure_url(),
+            Forge::Gerrit => fake.gerrit_url(),
+            Forge::Launchpad | Forge::LaunchpadBzr => fake.launchpad_url(),
         };
         url.to_string()
     }
@@ -91,6 +106,10 @@ impl Forge {
             Forge::Phorge => fake.phorge_origins(),
             Forge::BitbucketServer => fake.bitbucket_server_origins(),
             Forge::Gitiles => fake.gitiles_origins(),
+            Forge::Pagure => fake.pagure_origins(),
+            Forge::Gerrit => fake.gerrit_origins(),
+            Forge::Launchpad => fake.launchpad_origins(),
+            Forge::LaunchpadBzr => fake.launchpad_bzr_origins(),
         }
     }
 
@@ -105,6 +124,10 @@ impl Forge {
             Forge::Phorge => fake.add_phorge_repositories(n),
             Forge::BitbucketServer => fake.add_bitbucket_server_repositories(n),
             Forge::Gitiles => fake.add_gitiles_repositories(n),
+            Forge::Pagure => fake.add_pagure_projects(n),
+            Forge::Gerrit => fake.add_gerrit_projects(n),
+            Forge::Launchpad => fake.add_launchpad_repositories(n),
+            Forge::LaunchpadBzr => fake.add_launchpad_branches(n),
         }
     }
 }
@@ -230,7 +253,7 @@ async fn anonymous_gitlab_and_gitea_list_the_public_view() {
 async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
     let db = lister_core::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
-    for forge in [Forge::GitLab, Forge::Gitea, Forge::Phorge] {
+    for forge in [Forge::GitLab, Forge::Gitea, Forge::Phorge, Forge::Pagure] {
         fake.clear_requests();
         let out = list(&db.url, forge, &fake, true).await;
         assert_eq!(out.code, 0, "{forge:?} {out:?}");
@@ -238,11 +261,11 @@ async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
         for request in fake.requests() {
             let presented = match forge {
                 Forge::GitLab => request.header("private-token").map(str::to_owned),
-                Forge::Gitea => request.header("authorization").map(str::to_owned),
+                Forge::Gitea | Forge::Pagure => request.header("authorization").map(str::to_owned),
                 _ => request.form("api.token"),
             };
             let expected = match forge {
-                Forge::Gitea => format!("token {token}"),
+                Forge::Gitea | Forge::Pagure => format!("token {token}"),
                 _ => token.to_owned(),
             };
             assert_eq!(presented.as_deref(), Some(expected.as_str()), "{forge:?}");
@@ -348,4 +371,59 @@ async fn a_refused_token_is_dropped_and_an_echoed_one_never_printed() {
         !out.stderr.contains(token) && !out.stdout.contains(token),
         "{out:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launchpad_reruns_find_what_was_modified_since_and_keep_git_and_bzr_apart() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        for forge in [Forge::Launchpad, Forge::LaunchpadBzr] {
+            let first = list(&db.url, forge, &fake, false).await;
+            assert_eq!(first.code, 0, "{forge:?} {first:?}");
+            assert_eq!(first.summary()["requests"], 3, "700 entries, 300 a batch");
+        }
+        // Old repositories modified since (one of them on the first page) move after every
+        // key handed out: the rerun, from the saved key, finds them, and nothing else is new.
+        let before = launchpad_state(&db.url).await;
+        let now = chrono::Utc::now();
+        fake.touch_launchpad_repositories(&[2, 301, 650], now);
+        let again = list(&db.url, Forge::Launchpad, &fake, false).await;
+        assert_eq!(again.code, 0, "{again:?}");
+        let summary = again.summary();
+        assert_eq!(summary["requests"], 1, "{summary}");
+        assert_eq!(summary["origins_new"], 0, "{summary}");
+        let listed = listed_facts(&db.url, Forge::Launchpad).await;
+        assert_eq!(listed, expected_facts(fake.launchpad_origins()));
+        let touched = listed
+            .iter()
+            .filter(|facts| facts.4 == Some(now.timestamp_millis()));
+        assert_eq!(
+            touched.count(),
+            3,
+            "the three modified repositories, with their new date"
+        );
+        // The state is a date and how many entries of that date were listed.
+        // The state stays the last page's own key (a date, and how many entries of that
+        // date the pages before it listed): the next rerun asks that page again.
+        let after = launchpad_state(&db.url).await;
+        assert_eq!(after, before, "{after}");
+        assert!(after["cursor"]["skip"].as_u64().unwrap() >= 1, "{after}");
+        // The Bazaar branches kept their own listing and state.
+        let bzr = listed_facts(&db.url, Forge::LaunchpadBzr).await;
+        assert_eq!(bzr, expected_facts(fake.launchpad_bzr_origins()));
+        assert!(bzr.iter().all(|facts| facts.1 == "bzr"));
+        db.drop_database().await;
+    }
+}
+
+/// The saved state of the `launchpad` lister, as `lister listers --json` shows it.
+async fn launchpad_state(db: &str) -> serde_json::Value {
+    let listers = run(lister(db).args(["listers", "--json"])).await;
+    let rows = listers
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap());
+    let mut rows =
+        rows.filter(|row: &serde_json::Value| row["lister"].to_string().contains("\"launchpad\""));
+    rows.next().expect("the launchpad lister")["state"].clone()
 }

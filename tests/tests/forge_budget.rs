@@ -13,6 +13,9 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-gitea", &["gitea", "forgejo", "gogs"], 40),
     ("lister-phabricator", &["phabricator", "phorge"], 40),
     ("lister-gitiles", &["gitiles"], 40),
+    ("lister-pagure", &["pagure"], 40),
+    ("lister-gerrit", &["gerrit"], 40),
+    ("lister-launchpad", &["launchpad", "launchpad-bzr"], 40),
 ];
 
 /// Lines of code of a crate's `lib.rs` before its tests.

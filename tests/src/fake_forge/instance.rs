@@ -4,10 +4,13 @@
 use http::Response;
 
 use super::faults::Fault;
+use super::launchpad::Collection;
 use super::quota::{QuotaKey, Usage};
 use super::routes::Call;
 use super::server::{Body, Dropped};
-use super::{bitbucket_server, conduit, gitea, gitiles, gitlab_route, gogs};
+use super::{
+    bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, launchpad, pagure,
+};
 
 /// One of the forges served besides GitHub and Bitbucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +33,19 @@ pub(crate) enum Instance {
     BitbucketServer,
     /// Gitiles: `/gitiles/?format=JSON`.
     Gitiles,
+    /// Pagure: `/pagure/api/0/projects`.
+    Pagure,
+    /// Gerrit: `/gerrit/projects/`.
+    Gerrit,
+    /// Launchpad's git repositories: `/launchpad/devel/+git?ws.op=getRepositories`.
+    Launchpad,
+    /// Launchpad's Bazaar branches: `/launchpad/devel/branches?ws.op=getBranches`.
+    LaunchpadBzr,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 9] = [
+    pub(crate) const ALL: [Instance; 13] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -44,6 +55,10 @@ impl Instance {
         Instance::Phorge,
         Instance::BitbucketServer,
         Instance::Gitiles,
+        Instance::Pagure,
+        Instance::Gerrit,
+        Instance::Launchpad,
+        Instance::LaunchpadBzr,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -60,6 +75,9 @@ impl Instance {
             Instance::Phorge => "/phorge",
             Instance::BitbucketServer => "/bitbucket-server",
             Instance::Gitiles => "/gitiles",
+            Instance::Pagure => "/pagure",
+            Instance::Gerrit => "/gerrit",
+            Instance::Launchpad | Instance::LaunchpadBzr => "/launchpad",
             _ => "",
         }
     }
@@ -83,6 +101,10 @@ impl Instance {
             Instance::Phabricator | Instance::Phorge => "/api/diffusion.repository.search",
             Instance::BitbucketServer => "/rest/api/1.0/repos",
             Instance::Gitiles => "/",
+            Instance::Pagure => "/api/0/projects",
+            Instance::Gerrit => "/projects/",
+            Instance::Launchpad => "/devel/+git",
+            Instance::LaunchpadBzr => "/devel/branches",
         }
     }
 
@@ -98,6 +120,10 @@ impl Instance {
             Instance::Phorge => "phorge.example.org",
             Instance::BitbucketServer => "bitbucket.example.org",
             Instance::Gitiles => "gitiles.example.org",
+            Instance::Pagure => "pagure.example.org",
+            Instance::Gerrit => "gerrit.example.org",
+            Instance::Launchpad => "git.launchpad.example.org",
+            Instance::LaunchpadBzr => "code.launchpad.example.org",
         }
     }
 
@@ -123,6 +149,10 @@ impl Instance {
             Instance::Phabricator | Instance::Phorge => conduit::search(call, self).await,
             Instance::BitbucketServer => bitbucket_server::page(call).await,
             Instance::Gitiles => gitiles::index(call).await,
+            Instance::Pagure => pagure::page(call).await,
+            Instance::Gerrit => gerrit::projects(call).await,
+            Instance::Launchpad => launchpad::batch(call, Collection::Git).await,
+            Instance::LaunchpadBzr => launchpad::batch(call, Collection::Bzr).await,
         }
     }
 
@@ -179,6 +209,19 @@ mod tests {
         );
         assert_eq!(Instance::route("/gitlab/api/v1/repos/search"), None);
         assert_eq!(Instance::route("/gitiles"), None);
+        assert_eq!(
+            Instance::route("/pagure/api/0/projects"),
+            Some(Instance::Pagure)
+        );
+        assert_eq!(Instance::route("/gerrit/projects/"), Some(Instance::Gerrit));
+        assert_eq!(
+            Instance::route("/launchpad/devel/+git"),
+            Some(Instance::Launchpad)
+        );
+        assert_eq!(
+            Instance::route("/launchpad/devel/branches"),
+            Some(Instance::LaunchpadBzr)
+        );
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);
         assert!(

@@ -14,6 +14,9 @@
 //! | Phorge | the same under `/phorge` | as Phabricator | as Phabricator |
 //! | Bitbucket Data Center | `GET /bitbucket-server/rest/api/1.0/repos?start=N&limit=L` | body `nextPageStart` (absent on the last page, `isLastPage`) | repositories |
 //! | Gitiles | `GET /gitiles/?format=JSON` | none: the whole host, after `)]}'` | name → `{name, clone_url, description}` |
+//! | Pagure | `GET /pagure/api/0/projects?per_page=N&page=P` | body `pagination.next` (`null` on the last page) | projects and forks, by name |
+//! | Gerrit | `GET /gerrit/projects/?n=N&S=OFFSET` | `_more_projects` on a page's last entry, after `)]}'` | name → `ProjectInfo` |
+//! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
 //!
 //! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
 //! [`FakeForge::site_url`]) where it answers its home page and version endpoints as the real
@@ -46,6 +49,7 @@ mod bitbucket;
 mod bitbucket_server;
 mod conduit;
 mod faults;
+mod gerrit;
 mod gitea;
 mod github;
 mod gitiles;
@@ -53,8 +57,10 @@ mod gitlab;
 mod gitlab_route;
 mod gogs;
 mod instance;
+mod launchpad;
 mod origins;
 mod other_host;
+mod pagure;
 mod payload;
 mod phabricator;
 mod quota;
@@ -122,6 +128,14 @@ pub struct Config {
     pub bitbucket_server_repositories: u64,
     /// How many repositories the Gitiles host has.
     pub gitiles_repositories: u64,
+    /// How many Pagure projects exist (every 5th a fork).
+    pub pagure_projects: u64,
+    /// How many Gerrit projects exist, besides `All-Projects` and `All-Users`.
+    pub gerrit_projects: u64,
+    /// How many git repositories Launchpad has.
+    pub launchpad_repositories: u64,
+    /// How many Bazaar branches Launchpad has.
+    pub launchpad_branches: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -145,6 +159,10 @@ impl Default for Config {
             phorge_repositories: 250,
             bitbucket_server_repositories: 250,
             gitiles_repositories: 250,
+            pagure_projects: 250,
+            gerrit_projects: 1_200,
+            launchpad_repositories: 700,
+            launchpad_branches: 700,
             quota: QuotaConfig::default(),
         }
     }
@@ -185,8 +203,13 @@ impl FakeForge {
                 config.phorge_repositories,
                 config.bitbucket_server_repositories,
                 config.gitiles_repositories,
+                config.pagure_projects,
+                config.gerrit_projects,
+                config.launchpad_repositories,
+                config.launchpad_branches,
             ]
             .map(AtomicU64::new),
+            launchpad_touched: Mutex::default(),
         });
         let shared = state.clone();
         let handler: server::Handler = Arc::new(move |request, local| {

@@ -6,7 +6,12 @@ use std::sync::atomic::Ordering;
 use url::Url;
 
 use super::instance::Instance;
-use super::{FakeForge, bitbucket_server, gitea, gitiles, gitlab, gogs, phabricator};
+use super::launchpad::Collection;
+use super::server::lock;
+use super::{
+    FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, launchpad, pagure,
+    phabricator,
+};
 
 /// One origin a correct lister produces, as swh-lister would record it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -186,6 +191,78 @@ impl FakeForge {
     /// fork flag, no last update.
     pub fn gitiles_origins(&self) -> Vec<ExpectedOrigin> {
         gitiles::origins(self.count(Instance::Gitiles))
+    }
+
+    /// Pagure's instance URL, `http://127.0.0.1:PORT/pagure/` (API at `api/0/projects`).
+    pub fn pagure_url(&self) -> Url {
+        self.instance_url(Instance::Pagure)
+    }
+
+    /// Gerrit's server URL, `http://127.0.0.1:PORT/gerrit/` (API at `projects/`).
+    pub fn gerrit_url(&self) -> Url {
+        self.instance_url(Instance::Gerrit)
+    }
+
+    /// Launchpad's address, `http://127.0.0.1:PORT/launchpad/` (web service at `devel/`).
+    pub fn launchpad_url(&self) -> Url {
+        self.instance_url(Instance::Launchpad)
+    }
+
+    /// Adds `n` Pagure projects; their names sort after the existing ones.
+    pub fn add_pagure_projects(&self, n: u64) {
+        self.add(Instance::Pagure, n);
+    }
+
+    /// Adds `n` Gerrit projects; their names sort after the existing ones.
+    pub fn add_gerrit_projects(&self, n: u64) {
+        self.add(Instance::Gerrit, n);
+    }
+
+    /// Adds `n` Launchpad git repositories, modified after every existing one.
+    pub fn add_launchpad_repositories(&self, n: u64) {
+        self.add(Instance::Launchpad, n);
+    }
+
+    /// Adds `n` Launchpad Bazaar branches, modified after every existing one.
+    pub fn add_launchpad_branches(&self, n: u64) {
+        self.add(Instance::LaunchpadBzr, n);
+    }
+
+    /// Modifies the Launchpad git repositories numbered `numbers` (from 1) at `at`: their
+    /// `date_last_modified` becomes `at`, which moves them in the listing.
+    pub fn touch_launchpad_repositories(&self, numbers: &[u64], at: chrono::DateTime<chrono::Utc>) {
+        let mut touched = lock(&self.state.launchpad_touched);
+        touched[Collection::Git as usize].extend(numbers.iter().map(|&k| (k, at)));
+    }
+
+    /// Pagure's origins in listing order (by name): `{instance}/{fullname}` (a fork's
+    /// `fullname` starts with `forks/`), `git`, the fork flag, `date_modified`.
+    pub fn pagure_origins(&self) -> Vec<ExpectedOrigin> {
+        pagure::origins(self.count(Instance::Pagure), &self.pagure_url())
+    }
+
+    /// Gerrit's origins in listing order (by name, `All-Projects` and `All-Users` first):
+    /// `{server}/{name}`, `git`, no fork flag, no last update.
+    pub fn gerrit_origins(&self) -> Vec<ExpectedOrigin> {
+        gerrit::origins(self.count(Instance::Gerrit), &self.gerrit_url())
+    }
+
+    /// Launchpad's git origins, most neglected first: `git_https_url`, `git`,
+    /// `date_last_modified`.
+    pub fn launchpad_origins(&self) -> Vec<ExpectedOrigin> {
+        let touched = self.state.launchpad_touched(Collection::Git);
+        launchpad::origins(Collection::Git, self.count(Instance::Launchpad), &touched)
+    }
+
+    /// Launchpad's Bazaar origins, most neglected first: `web_link`, `bzr`,
+    /// `date_last_modified`.
+    pub fn launchpad_bzr_origins(&self) -> Vec<ExpectedOrigin> {
+        let touched = self.state.launchpad_touched(Collection::Bzr);
+        launchpad::origins(
+            Collection::Bzr,
+            self.count(Instance::LaunchpadBzr),
+            &touched,
+        )
     }
 
     /// Phorge's origins, as [`phabricator_origins`](Self::phabricator_origins).

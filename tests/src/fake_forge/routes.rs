@@ -37,12 +37,25 @@ pub(crate) struct State {
     pub(crate) github_minimal_items: bool,
     /// The repository count of each [`Instance`], by [`Instance::index`].
     pub(crate) counts: [AtomicU64; Instance::ALL.len()],
+    /// Launchpad's entries modified since their creation, and when (git, then bzr).
+    pub(crate) launchpad_touched: Mutex<[LaunchpadTouched; 2]>,
 }
+
+/// Launchpad entries (by number) and their new `date_last_modified`.
+pub(crate) type LaunchpadTouched = std::collections::BTreeMap<u64, chrono::DateTime<chrono::Utc>>;
 
 impl State {
     /// How many repositories `instance` has.
     pub(crate) fn count(&self, instance: Instance) -> u64 {
         self.counts[instance.index()].load(Ordering::Relaxed)
+    }
+
+    /// Launchpad's touched entries of `collection`.
+    pub(crate) fn launchpad_touched(
+        &self,
+        collection: super::launchpad::Collection,
+    ) -> LaunchpadTouched {
+        lock(&self.launchpad_touched)[collection as usize].clone()
     }
 }
 
