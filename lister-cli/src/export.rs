@@ -16,8 +16,9 @@ const BATCH: i64 = 5_000;
 
 /// Prints every lister instance with its state, origin counts and last finished listing.
 pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, Failure> {
-    let store = store::open_existing(cli).await?;
+    let store = store::open_reader(cli).await?;
     let summaries = store.lister_summaries().await.map_err(Failure::failed)?;
+    note_unfolded(&summaries);
     let mut out = std::io::stdout().lock();
     let result = (|| -> std::io::Result<()> {
         if args.json {
@@ -51,6 +52,26 @@ pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, F
         Ok(())
     })();
     output::finish(result)
+}
+
+/// Says on stderr what a reader does not show: sightings not folded yet (a reader writes
+/// nothing, so it does not fold them) and quarantined ones.
+fn note_unfolded(summaries: &[lister_core::store::ListerSummary]) {
+    let unfolded: i64 = summaries.iter().map(|summary| summary.unfolded).sum();
+    let quarantined: i64 = summaries.iter().map(|summary| summary.quarantined).sum();
+    if unfolded > 0 {
+        eprintln!(
+            "note: {unfolded} origins committed by a run in progress or interrupted are not \
+             folded yet, and not shown; that run folds them as it goes and at its end, and \
+             after an interruption the instance's next run or `lister queue grab` does"
+        );
+    }
+    if quarantined > 0 {
+        eprintln!(
+            "warning: {quarantined} origins the database refused are quarantined, with the \
+             reason, in the table quarantined_sightings"
+        );
+    }
 }
 
 /// One exported origin, flat, for JSON lines and CSV alike.
@@ -87,7 +108,7 @@ impl<'a> From<&'a ListedOrigin> for Row<'a> {
 
 /// Streams the origins of the chosen listers to stdout, a batch at a time.
 pub(crate) async fn origins(cli: &Cli, args: &OriginsArgs) -> Result<ExitCode, Failure> {
-    let store = store::open_existing(cli).await?;
+    let store = store::open_reader(cli).await?;
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let result = match args.format {
         ExportFormat::Jsonl => {
@@ -123,6 +144,7 @@ async fn stream(
     mut write: impl FnMut(Row<'_>) -> std::io::Result<()>,
 ) -> Result<(), StreamError> {
     let summaries = store.lister_summaries().await.map_err(StreamError::Store)?;
+    note_unfolded(&summaries);
     let chosen = summaries.iter().filter(|summary| {
         args.lister
             .as_ref()

@@ -85,7 +85,10 @@ fn visit_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs a queue command.
 pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, Failure> {
-    let store = store::open_existing(cli).await?;
+    let store = match command {
+        QueueCommand::Stats { .. } => store::open_reader(cli).await?,
+        _ => store::open_one_shot(cli).await?,
+    };
     let mut out = std::io::stdout().lock();
     let written = match command {
         QueueCommand::Grab {

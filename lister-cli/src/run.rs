@@ -131,10 +131,13 @@ async fn detected(args: &RunArgs) -> Result<&'static registry::Entry, Failure> {
 }
 
 pub(crate) fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
+    const WEEK: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
     std::time::Duration::try_from_secs_f64(value)
         .ok()
-        .filter(|duration| !duration.is_zero())
-        .with_context(|| format!("{flag} needs a positive number of seconds, not {value}"))
+        .filter(|duration| !duration.is_zero() && *duration <= WEEK)
+        .with_context(|| {
+            format!("{flag} needs a positive number of seconds, at most a week, not {value}")
+        })
         .map_err(Failure::usage)
 }
 

@@ -35,8 +35,20 @@ pub(crate) async fn open(cli: &Cli, config: &Config) -> Result<Store, Failure> {
     Store::open_url(url).await.map_err(Failure::failed)
 }
 
-/// Opens the store for reading commands (no directory is created).
-pub(crate) async fn open_existing(cli: &Cli) -> Result<Store, Failure> {
+/// Opens the store for a reading command: one connection that cannot write (no directory
+/// or database is created, nothing is migrated or folded).
+pub(crate) async fn open_reader(cli: &Cli) -> Result<Store, Failure> {
     let config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
-    open(cli, &config).await
+    Store::open_reader(url(cli, &config)?)
+        .await
+        .map_err(Failure::failed)
+}
+
+/// Opens the store for a one-shot writing command (`queue grab`, `queue ack`): one
+/// connection from start to end.
+pub(crate) async fn open_one_shot(cli: &Cli) -> Result<Store, Failure> {
+    let config = Config::load(cli.config.as_deref()).map_err(Failure::usage)?;
+    Store::open_one_shot(url(cli, &config)?)
+        .await
+        .map_err(Failure::failed)
 }

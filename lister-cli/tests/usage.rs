@@ -28,7 +28,7 @@ async fn an_unknown_forge_is_a_usage_error_naming_the_known_ones() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .contains("invalid value 'no-such-forge' for '<FORGE>'"),
+            .contains("invalid value 'no-such-forge' for '[FORGE]'"),
         "{out:?}"
     );
     let known = out
@@ -121,7 +121,7 @@ async fn bad_arguments_and_files_write_nothing() {
     let token_file = bad_tokens.to_str().unwrap();
     let config = bad_config.to_str().unwrap();
 
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["run", "github", "--url", "not a url"],
             "invalid value 'not a url' for '--url",
@@ -141,6 +141,10 @@ async fn bad_arguments_and_files_write_nothing() {
         (
             &["run", "github", "--timeout", "0"],
             "--timeout needs a positive number of seconds",
+        ),
+        (
+            &["run", "github", "--max-quota-wait", "1e19"],
+            "--max-quota-wait needs a positive number of seconds, at most a week",
         ),
     ];
     for (args, expected) in cases {

@@ -13,15 +13,16 @@ pub enum Error {
         reason: String,
     },
     /// Connecting to or preparing the database failed.
-    #[error("cannot open database {url}: {reason}")]
+    #[error("cannot open database {url}: {reason}{}", in_plain_words(reason))]
     Open {
         /// The URL, with any password removed.
         url: String,
         /// What failed.
         reason: String,
     },
-    /// A database statement failed.
-    #[error("database error while {action}: {source}")]
+    /// A database statement failed (with the cause in plain words, when it is the disk's or
+    /// the database's rights rather than lister's).
+    #[error("database error while {action}: {source}{}", in_plain_words(&.source.to_string()))]
     Query {
         /// What the store was doing.
         action: &'static str,
@@ -84,6 +85,28 @@ pub enum Error {
         /// The refused lease token.
         lease_token: String,
     },
+}
+
+/// What a database error means for the operator, when it is the environment's doing: a full
+/// disk, a read-only database, files SQLite cannot open.
+fn in_plain_words(message: &str) -> &'static str {
+    let message = message.to_ascii_lowercase();
+    let says = |words: &[&str]| words.iter().any(|word| message.contains(word));
+    if says(&["disk is full", "no space left", "could not extend file"]) {
+        " (the disk holding the database is full: nothing was half-written; free space and \
+         run again)"
+    } else if says(&[
+        "readonly database",
+        "read-only transaction",
+        "read-only file",
+    ]) {
+        " (the database is read-only here: reading commands work, writing ones need write \
+         access)"
+    } else if says(&["unable to open database file"]) {
+        " (SQLite cannot open or create its files: is the directory writable?)"
+    } else {
+        ""
+    }
 }
 
 impl Error {

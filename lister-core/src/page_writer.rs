@@ -293,6 +293,7 @@ impl PageWriter<'_> {
         let folded = self.store.fold_sightings(Some(self.lister.id)).await?;
         RunProgress::add(&self.progress.origins_new, folded.new);
         RunProgress::add(&self.progress.origins_updated, folded.updated);
+        RunProgress::add(&self.progress.origins_rejected, folded.quarantined);
         Ok(())
     }
 }

@@ -27,7 +27,7 @@ pub struct RunProgress {
     pub origins_new: AtomicU64,
     /// Origins the store knew and refreshed.
     pub origins_updated: AtomicU64,
-    /// Origins rejected by URL validation.
+    /// Origins rejected: by validation, or by the database at a fold (quarantined).
     pub origins_rejected: AtomicU64,
     /// Origins repeated within a page (dropped).
     pub origins_duplicate: AtomicU64,

@@ -14,7 +14,7 @@ use crate::{Origin, Store};
 pub const POSTGRES_URL_VAR: &str = "LISTER_TEST_POSTGRES_URL";
 
 /// A database that lives as long as the test: a SQLite file in a temporary directory, or a
-/// new PostgreSQL database dropped afterwards.
+/// new PostgreSQL database dropped afterwards (when it is dropped, even by a panicking test).
 #[derive(Debug)]
 pub struct TestDatabase {
     /// The URL to open it with.
@@ -26,6 +26,68 @@ pub struct TestDatabase {
 enum Cleanup {
     Sqlite(std::path::PathBuf),
     Postgres { admin_url: String, name: String },
+    Done,
+}
+
+/// Runs each named test body (an `async fn(TestDatabase)`) once per backend, as tests of its
+/// own: `sqlite::NAME` and `postgres::NAME` (skipped, saying so, when
+/// `LISTER_TEST_POSTGRES_URL` is unset), each on a fresh database. A failure names its
+/// backend, and one backend's failure never hides the other's result.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($body:ident),* $(,)?) => {
+        /// The bodies on SQLite.
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $body() {
+                    super::$body($crate::testing::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        /// The bodies on PostgreSQL.
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $body() {
+                    if let Some(db) = $crate::testing::TestDatabase::postgres().await {
+                        super::$body(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.cleanup, Cleanup::Done) {
+            Cleanup::Done => {}
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            // On a thread of its own: the test's runtime may be the one panicking.
+            Cleanup::Postgres { admin_url, name } => {
+                let dropping = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(runtime) = runtime {
+                        runtime.block_on(drop_postgres(&admin_url, &name));
+                    }
+                });
+                let _ = dropping.join();
+            }
+        }
+    }
+}
+
+/// Drops the PostgreSQL database `name`, connected to the server's own database.
+async fn drop_postgres(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = AsyncPgConnection::establish(admin_url).await {
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let _ = admin.batch_execute(&drop).await;
+    }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -114,19 +176,14 @@ impl TestDatabase {
         Store::open(&self.url).await.expect("open the test store")
     }
 
-    /// Drops the database. Call at the end of a test; a panicking test leaves it behind.
-    pub async fn drop_database(self) {
-        match self.cleanup {
+    /// Drops the database now (dropping the value does too, on a thread of its own).
+    pub async fn drop_database(mut self) {
+        match std::mem::replace(&mut self.cleanup, Cleanup::Done) {
             Cleanup::Sqlite(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Cleanup::Postgres { admin_url, name } => {
-                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
-                    let _ = admin
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            }
+            Cleanup::Postgres { admin_url, name } => drop_postgres(&admin_url, &name).await,
+            Cleanup::Done => {}
         }
     }
 }
@@ -148,7 +205,7 @@ impl TestDatabase {
                 .await
                 .expect("test SQL task");
             }
-            Cleanup::Postgres { .. } => {
+            Cleanup::Postgres { .. } | Cleanup::Done => {
                 let mut conn = AsyncPgConnection::establish(&self.url)
                     .await
                     .expect("open PostgreSQL");

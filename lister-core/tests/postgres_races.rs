@@ -103,7 +103,14 @@ async fn a_fold_meeting_an_origin_committed_meanwhile_upserts_it() {
     other.batch_execute("COMMIT").await.unwrap();
     let folded = fold.await.unwrap().unwrap();
 
-    assert_eq!(folded, Folded { new: 1, updated: 1 });
+    assert_eq!(
+        folded,
+        Folded {
+            new: 1,
+            updated: 1,
+            quarantined: 0
+        }
+    );
     let a = listing(&mut watcher, lister.id, "https://x.test/a").await;
     let b = listing(&mut watcher, lister.id, "https://x.test/b").await;
     assert_eq!(

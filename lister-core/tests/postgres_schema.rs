@@ -114,7 +114,14 @@ async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
     let two = Origin::new("https://github.com/b/two", "git");
     commit_origins(&store, &github, &[shared, two]).await;
     let folded = store.fold_sightings(Some(github.id)).await.unwrap();
-    assert_eq!(folded, Folded { new: 1, updated: 1 });
+    assert_eq!(
+        folded,
+        Folded {
+            new: 1,
+            updated: 1,
+            quarantined: 0
+        }
+    );
     drop(store);
     database.drop_database().await;
 }

@@ -64,7 +64,6 @@ struct Row {
 impl Store {
     /// The visit stats of an origin, if any lister ever listed it.
     pub async fn visit_stats(&self, url: &str, visit_type: &str) -> Result<Option<VisitStats>> {
-        self.fold_sightings(None).await?;
         let mut conn = self.connection().await?;
         let row: Option<Row> = dispatch!(&mut *conn, conn => visit_stats::table
             .find((url, visit_type))

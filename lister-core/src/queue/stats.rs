@@ -68,8 +68,11 @@ const STATS: &str = "
 
 impl Store {
     /// The queue's counts, per lister instance and visit type (see [`QueueStats`]).
+    ///
+    /// A reader: sightings not folded yet are not counted (see [`ListerSummary::unfolded`]).
+    ///
+    /// [`ListerSummary::unfolded`]: crate::store::ListerSummary::unfolded
     pub async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
-        self.fold_sightings(None).await?;
         let sql = STATS
             .replace("{enabled}", "o.enabled AND v.disabled_at IS NULL")
             .replace(

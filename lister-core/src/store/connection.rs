@@ -14,8 +14,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use super::DatabaseUrl;
 use crate::{Error, Result};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub(super) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(super) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serializes concurrent migrations of one PostgreSQL database (an arbitrary constant).
 const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
@@ -109,6 +109,16 @@ async fn connect_postgres(raw: &str) -> std::result::Result<AsyncPgConnection, S
     }
 }
 
+/// What is wrong with a SQLite database path, in plain words: a directory, or a directory
+/// that does not exist.
+pub(super) fn sqlite_path_error(path: &std::path::Path) -> Option<String> {
+    if path.is_dir() {
+        return Some("it is a directory, not a database file".into());
+    }
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+    (!dir.is_dir()).then(|| format!("the directory {} does not exist", dir.display()))
+}
+
 impl DbConnection {
     /// Connects and applies session settings. A PostgreSQL server that does not answer is
     /// given up after its connect timeout; TCP keepalives are on (tokio-postgres's default),
@@ -133,12 +143,7 @@ impl DbConnection {
                 }
             }
             DatabaseUrl::Sqlite(path) => {
-                if path.is_dir() {
-                    return Err(open_error("it is a directory, not a database file".into()));
-                }
-                let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
-                if let Some(dir) = dir.filter(|dir| !dir.is_dir()) {
-                    let reason = format!("the directory {} does not exist", dir.display());
+                if let Some(reason) = sqlite_path_error(path) {
                     return Err(open_error(reason));
                 }
                 let path = path
@@ -211,9 +216,20 @@ impl DbConnection {
     }
 }
 
-/// Opens pooled connections on demand.
+/// Opens pooled connections on demand, handing out the connection it was given first.
 pub(crate) struct ConnectionManager {
-    pub(crate) url: DatabaseUrl,
+    url: DatabaseUrl,
+    first: std::sync::Mutex<Option<DbConnection>>,
+}
+
+impl ConnectionManager {
+    /// Connections to `url`; `first`, when given, is the first one handed out.
+    pub(crate) fn new(url: DatabaseUrl, first: Option<DbConnection>) -> ConnectionManager {
+        ConnectionManager {
+            url,
+            first: std::sync::Mutex::new(first),
+        }
+    }
 }
 
 impl deadpool::managed::Manager for ConnectionManager {
@@ -221,7 +237,14 @@ impl deadpool::managed::Manager for ConnectionManager {
     type Error = Error;
 
     async fn create(&self) -> Result<DbConnection> {
-        DbConnection::establish(&self.url).await
+        let first = match self.first.lock() {
+            Ok(mut first) => first.take(),
+            Err(_) => None,
+        };
+        match first {
+            Some(conn) => Ok(conn),
+            None => DbConnection::establish(&self.url).await,
+        }
     }
 
     async fn recycle(

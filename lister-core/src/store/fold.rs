@@ -15,6 +15,7 @@ use diesel::sql_types::BigInt;
 use super::Store;
 use super::connection::DbConnection;
 use super::fold_sqlite::{SQLITE_CHUNK, fold_sqlite};
+use super::quarantine;
 use super::schema::origin_sightings;
 use crate::{Error, Result};
 
@@ -25,9 +26,12 @@ pub struct Folded {
     pub new: u64,
     /// Sightings of origins the store knew, or saw more than once in the fold.
     pub updated: u64,
+    /// Sightings the database refused, moved to `quarantined_sightings` (see
+    /// [`Store::fold_sightings`]).
+    pub quarantined: u64,
 }
 
-#[derive(QueryableByName)]
+#[derive(QueryableByName, Default)]
 pub(super) struct Counts {
     #[diesel(sql_type = BigInt)]
     pub(super) sightings: i64,
@@ -67,7 +71,9 @@ async fn pending(conn: &mut DbConnection, lister_id: Option<i64>) -> Result<bool
 
 impl Store {
     /// Folds the sightings of one lister instance (or, with `None`, of every instance) into
-    /// `listed_origins`, in one transaction.
+    /// `listed_origins`, in one transaction. A fold that fails on a row's data is done again
+    /// one sighting at a time, and each sighting the database refuses is quarantined with the
+    /// database's reason (see `quarantine`): no single row stops the fold of the others.
     pub async fn fold_sightings(&self, lister_id: Option<i64>) -> Result<Folded> {
         let failed = Error::query("folding sightings into listed origins");
         let started = std::time::Instant::now();
@@ -79,14 +85,31 @@ impl Store {
         // SQLite has one writer at a time. PostgreSQL folds on the pooled connection, so a
         // run's pages go on committing on the writer meanwhile.
         if self.backend() == super::Backend::Sqlite {
+            // Let go first: a one-connection store's writer is that same connection.
+            drop(conn);
             conn = self.writer().await?;
         }
-        let counts = match &mut *conn {
-            DbConnection::Postgres(_) => self.fold_postgres(conn, lister_id).await?,
-            DbConnection::Sqlite(conn) => conn
+        // What folded, and why the rest did not (PostgreSQL's parts commit one by one).
+        let (mut counts, failure) = match &mut *conn {
+            DbConnection::Postgres(_) => self.fold_postgres(&mut conn, lister_id).await,
+            DbConnection::Sqlite(conn) => match conn
                 .spawn_blocking(move |conn| fold_sqlite(conn, lister_id, SQLITE_CHUNK))
                 .await
-                .map_err(failed)?,
+            {
+                Ok(counts) => (counts, None),
+                Err(error) => (Counts::default(), Some(failed(error))),
+            },
+        };
+        let quarantined = match failure {
+            None => 0,
+            Some(Error::Query { source, .. }) if quarantine::data_error(&source) => {
+                tracing::debug!(%source, "the fold failed on a row: folding one by one");
+                let (rest, quarantined) = quarantine::fold_one_by_one(&mut conn, lister_id).await?;
+                counts.sightings += rest.sightings;
+                counts.new += rest.new;
+                quarantined
+            }
+            Some(error) => return Err(error),
         };
         let (sightings, new) = (counts.sightings as u64, counts.new as u64);
         if sightings > 0 {
@@ -94,7 +117,8 @@ impl Store {
         }
         Ok(Folded {
             new,
-            updated: sightings - new,
+            updated: sightings - new - quarantined,
+            quarantined,
         })
     }
 }

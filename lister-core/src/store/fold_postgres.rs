@@ -1,4 +1,6 @@
-//! The PostgreSQL fold: several URL-disjoint parts at once, each one statement.
+//! The PostgreSQL fold: two URL-disjoint parts at once, each one statement, each on its own
+//! connection (one server process each): a fold is CPU-bound, and one part left the second
+//! core idle. Parts split by URL, so no two parts ever write the same origin.
 //!
 //! New origins are inserted plainly and only origins the store already has are upserted:
 //! `INSERT ... ON CONFLICT` inserts every row speculatively (a lock on a token, then a second
@@ -9,15 +11,10 @@ use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sql_types::{BigInt, Integer, Nullable};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
+use super::Store;
 use super::fold::{COLUMNS, Counts, ON_CONFLICT};
-use super::{PooledConnection, Store};
 use crate::store::connection::DbConnection;
 use crate::{Error, Result};
-
-/// PostgreSQL folds this many disjoint parts of the sightings at once, each on its own
-/// connection (one server process each): a fold is CPU-bound, and one part left the second
-/// core idle. Parts split by URL, so no two parts ever write the same origin.
-const POSTGRES_FOLD_PARTS: i32 = 2;
 
 /// How a fold writes the origins `listed_origins` does not have (in its snapshot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +73,11 @@ fn fold_statement(new_origins: NewOrigins) -> String {
     )
 }
 
-/// Folds part `part` of the sightings in one transaction.
+/// Folds part `part` of `parts` of the sightings in one transaction.
 async fn fold_part(
     conn: &mut AsyncPgConnection,
     lister_id: Option<i64>,
-    part: i32,
+    (part, parts): (i32, i32),
     new_origins: NewOrigins,
 ) -> std::result::Result<Counts, QueryError> {
     conn.transaction(async |conn| {
@@ -89,7 +86,7 @@ async fn fold_part(
         diesel::sql_query(fold_statement(new_origins))
             .bind::<Nullable<BigInt>, _>(lister_id)
             .bind::<Integer, _>(part)
-            .bind::<Integer, _>(POSTGRES_FOLD_PARTS)
+            .bind::<Integer, _>(parts)
             .get_result::<Counts>(conn)
             .await
     })
@@ -97,45 +94,64 @@ async fn fold_part(
 }
 
 impl Store {
-    /// The PostgreSQL fold: [`POSTGRES_FOLD_PARTS`] transactions at once, the first on `conn`.
-    /// A part whose plain insert meets an origin that another transaction committed meanwhile
-    /// is rolled back and folded again, upserting every origin.
+    /// The PostgreSQL fold: in two parts at once when a second connection is free at once,
+    /// else in one, on `conn` (waiting for a second connection while holding one could
+    /// deadlock concurrent folds, and a store of one connection has none). Returns what the
+    /// parts that committed folded, and the error of one that failed, if any.
     pub(super) async fn fold_postgres(
         &self,
-        conn: PooledConnection,
+        conn: &mut DbConnection,
         lister_id: Option<i64>,
-    ) -> Result<Counts> {
-        let part = |part: i32, conn: Option<PooledConnection>| async move {
-            let mut conn = match conn {
-                Some(conn) => conn,
-                None => self.connection().await?,
-            };
-            let DbConnection::Postgres(conn) = &mut *conn else {
-                unreachable!("a PostgreSQL store has PostgreSQL connections");
-            };
-            let failed = Error::query("folding sightings into listed origins");
-            match fold_part(conn, lister_id, part, NewOrigins::Inserted).await {
-                Err(QueryError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    tracing::debug!(part, "an origin was listed meanwhile: folding again");
-                    fold_part(conn, lister_id, part, NewOrigins::Upserted)
-                        .await
-                        .map_err(failed)
-                }
-                counts => counts.map_err(failed),
-            }
+    ) -> (Counts, Option<Error>) {
+        let at_once = deadpool::managed::Timeouts {
+            wait: Some(std::time::Duration::ZERO),
+            create: None,
+            recycle: None,
         };
-        let mut first = Some(conn);
-        let parts = (0..POSTGRES_FOLD_PARTS).map(|n| part(n, first.take()));
-        let counts = futures::future::try_join_all(parts).await?;
-        Ok(counts.iter().fold(
-            Counts {
-                sightings: 0,
-                new: 0,
-            },
-            |sum, part| Counts {
-                sightings: sum.sightings + part.sightings,
-                new: sum.new + part.new,
-            },
-        ))
+        let parts = match self.pool.timeout_get(&at_once).await {
+            Ok(mut second) => {
+                let (first, second) = tokio::join!(
+                    self.fold_postgres_part(conn, lister_id, (0, 2)),
+                    self.fold_postgres_part(&mut second, lister_id, (1, 2)),
+                );
+                vec![first, second]
+            }
+            Err(_) => vec![self.fold_postgres_part(conn, lister_id, (0, 1)).await],
+        };
+        let (mut sum, mut failure) = (Counts::default(), None);
+        for part in parts {
+            match part {
+                Ok(part) => {
+                    sum.sightings += part.sightings;
+                    sum.new += part.new;
+                }
+                Err(error) => failure = Some(error),
+            }
+        }
+        (sum, failure)
+    }
+
+    /// Folds part `part.0` of `part.1`, on `conn`. A part whose plain insert meets an origin
+    /// that another transaction committed meanwhile is rolled back and folded again, upserting
+    /// every origin.
+    async fn fold_postgres_part(
+        &self,
+        conn: &mut DbConnection,
+        lister_id: Option<i64>,
+        part: (i32, i32),
+    ) -> Result<Counts> {
+        let DbConnection::Postgres(conn) = conn else {
+            unreachable!("a PostgreSQL store has PostgreSQL connections");
+        };
+        let failed = Error::query("folding sightings into listed origins");
+        match fold_part(conn, lister_id, part, NewOrigins::Inserted).await {
+            Err(QueryError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                tracing::debug!(?part, "an origin was listed meanwhile: folding again");
+                fold_part(conn, lister_id, part, NewOrigins::Upserted)
+                    .await
+                    .map_err(failed)
+            }
+            counts => counts.map_err(failed),
+        }
     }
 }

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{listed_origins, listers};
+use super::schema::{listed_origins, listers, origin_sightings, quarantined_sightings};
 use super::{Store, now};
 use crate::{Error, ListerKey, Result, dispatch};
 
@@ -62,6 +62,11 @@ pub struct ListerSummary {
     pub origins: i64,
     /// Origins enabled.
     pub enabled: i64,
+    /// Sightings committed but not folded yet (a run in progress, or one that was
+    /// interrupted): not counted in `origins` until a fold.
+    pub unfolded: i64,
+    /// Sightings the database refused at a fold (see [`Store::quarantined_sightings`]).
+    pub quarantined: i64,
     /// When a listing last reached the end.
     pub last_listing_finished_at: Option<DateTime<Utc>>,
 }
@@ -138,9 +143,9 @@ impl Store {
             .map_err(Error::query("recording the end of a listing")))
     }
 
-    /// Every lister instance with its origin counts.
+    /// Every lister instance with its origin counts. A reader: it folds nothing, and counts
+    /// the sightings waiting for a fold apart.
     pub async fn lister_summaries(&self) -> Result<Vec<ListerSummary>> {
-        self.fold_sightings(None).await?;
         let mut conn = self.connection().await?;
         let records: Vec<ListerRecord> = dispatch!(&mut *conn, conn => listers::table
             .order((listers::name, listers::instance))
@@ -151,21 +156,39 @@ impl Store {
         let mut summaries = Vec::with_capacity(records.len());
         for record in records {
             let mine = listed_origins::lister_id.eq(record.id);
-            let (origins, enabled): (i64, i64) = dispatch!(&mut *conn, conn => {
+            let counted = Error::query("counting origins");
+            let (origins, enabled, unfolded, quarantined) = dispatch!(&mut *conn, conn => {
                 let all = listed_origins::table.filter(mine).count().get_result(conn).await;
                 let enabled = listed_origins::table
                     .filter(mine.and(listed_origins::enabled.eq(true)))
                     .count()
                     .get_result(conn)
                     .await;
-                (all.map_err(Error::query("counting origins"))?,
-                 enabled.map_err(Error::query("counting origins"))?)
+                let unfolded = origin_sightings::table
+                    .filter(origin_sightings::lister_id.eq(record.id))
+                    .count()
+                    .get_result(conn)
+                    .await;
+                let quarantined = quarantined_sightings::table
+                    .filter(quarantined_sightings::lister_id.eq(record.id))
+                    .count()
+                    .get_result(conn)
+                    .await;
+                match (all, enabled, unfolded, quarantined) {
+                    (Ok(all), Ok(enabled), Ok(unfolded), Ok(quarantined)) => {
+                        (all, enabled, unfolded, quarantined)
+                    }
+                    (Err(error), ..) | (_, Err(error), ..) | (.., Err(error), _)
+                    | (.., Err(error)) => return Err(counted(error)),
+                }
             });
             summaries.push(ListerSummary {
                 lister: record.key(),
                 state: record.decode_state()?,
                 origins,
                 enabled,
+                unfolded,
+                quarantined,
                 last_listing_finished_at: record.last_listing_finished_at.map(|t| t.and_utc()),
             });
         }

@@ -14,7 +14,9 @@ mod fold_postgres;
 mod fold_sqlite;
 mod listers;
 mod origins;
+mod quarantine;
 mod queue_rows_after_fold;
+mod read_only;
 pub(crate) mod schema;
 
 use std::time::Duration;
@@ -26,6 +28,7 @@ pub use database_url::{DatabaseUrl, redact};
 pub use fold::Folded;
 pub use listers::{ListerRecord, ListerSummary};
 pub use origins::PageRecord;
+pub use quarantine::QuarantinedSighting;
 
 use crate::{Error, Result};
 use connection::{ConnectionManager, DbConnection};
@@ -69,31 +72,60 @@ impl Store {
         Self::open_url(DatabaseUrl::parse(url)?).await
     }
 
-    /// Opens an already parsed database URL.
+    /// Opens an already parsed database URL, for a run: a few pooled connections for
+    /// readers, and one for the writer.
     pub async fn open_url(url: DatabaseUrl) -> Result<Store> {
-        let conn = DbConnection::establish(&url).await?;
-        drop(conn.migrate(&url).await?);
+        let conn = DbConnection::establish(&url).await?.migrate(&url).await?;
         let size = match url {
             DatabaseUrl::Sqlite(_) => 4,
             DatabaseUrl::Postgres(_) => 8,
         };
-        let pool = |size| {
-            Pool::builder(ConnectionManager { url: url.clone() })
-                .max_size(size)
-                .wait_timeout(Some(Duration::from_secs(60)))
-                .runtime(deadpool::Runtime::Tokio1)
-                .build()
-                .map_err(|err| Error::Open {
-                    url: url.to_string(),
-                    reason: err.to_string(),
-                })
-        };
-        Ok(Store {
-            pool: pool(size)?,
-            writer: pool(1)?,
+        let pool = Self::pool(&url, size, Some(conn))?;
+        let writer = Self::pool(&url, 1, None)?;
+        Ok(Self::with_pools(url, pool, writer))
+    }
+
+    /// Opens the database for a one-shot command (`lister queue grab`, `ack`…), which reads
+    /// and writes through one connection from start to end: a thousand consumers calling it
+    /// at once take a thousand connections, not several thousand.
+    pub async fn open_one_shot(url: DatabaseUrl) -> Result<Store> {
+        let conn = DbConnection::establish(&url).await?.migrate(&url).await?;
+        let pool = Self::pool(&url, 1, Some(conn))?;
+        Ok(Self::with_pools(url, pool.clone(), pool))
+    }
+
+    /// Opens the database for reading only (`lister listers`, `lister origins`, `lister queue
+    /// stats`), through one connection that cannot write: it works on a read-only file or
+    /// mount, a full disk, or a PostgreSQL standby or read-only role. Nothing is migrated: a
+    /// database whose schema is older than this lister's is refused, and a writing command
+    /// brings it up to date.
+    pub async fn open_reader(url: DatabaseUrl) -> Result<Store> {
+        let conn = DbConnection::establish_reader(&url).await?;
+        let pool = Self::pool(&url, 1, Some(conn))?;
+        Ok(Self::with_pools(url, pool.clone(), pool))
+    }
+
+    /// A pool of at most `size` connections to `url`, handing out `first` before it opens
+    /// any.
+    fn pool(url: &DatabaseUrl, size: usize, first: Option<DbConnection>) -> Result<Pool> {
+        Pool::builder(ConnectionManager::new(url.clone(), first))
+            .max_size(size)
+            .wait_timeout(Some(Duration::from_secs(60)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|err| Error::Open {
+                url: url.to_string(),
+                reason: err.to_string(),
+            })
+    }
+
+    fn with_pools(url: DatabaseUrl, pool: Pool, writer: Pool) -> Store {
+        Store {
+            pool,
+            writer,
             url,
             resume: Default::default(),
-        })
+        }
     }
 
     /// The engine behind this store.

@@ -86,17 +86,14 @@ impl Store {
     }
 
     /// Up to `limit` origins of a lister instance, ordered by (url, visit type), starting
-    /// after `after`: repeated calls walk millions of rows in constant memory. The first call
-    /// (`after` is `None`) folds the instance's sightings first.
+    /// after `after`: repeated calls walk millions of rows in constant memory. A reader: it
+    /// folds nothing, so sightings a run has not folded yet are not in it.
     pub async fn listed_origins_page(
         &self,
         lister: &ListerRecord,
         after: Option<(&str, &str)>,
         limit: i64,
     ) -> Result<Vec<ListedOrigin>> {
-        if after.is_none() {
-            self.fold_sightings(Some(lister.id)).await?;
-        }
         let mut conn = self.connection().await?;
         let (after_url, after_type) = after.unwrap_or(("", ""));
         let rows: Vec<StoredOrigin> = dispatch!(&mut *conn, conn => listed_origins::table

@@ -56,11 +56,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    quarantined_sightings (id) {
+        id -> BigInt,
+        lister_id -> BigInt,
+        url -> Text,
+        visit_type -> Text,
+        seen_at -> Timestamp,
+        last_update -> Nullable<Timestamp>,
+        enabled -> Bool,
+        is_fork -> Nullable<Bool>,
+        extra_loader_arguments -> Text,
+        reason -> Text,
+        quarantined_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(listed_origins -> listers (lister_id));
 diesel::joinable!(page_validators -> listers (lister_id));
 diesel::allow_tables_to_appear_in_same_query!(
     listers,
     listed_origins,
     origin_sightings,
-    page_validators
+    page_validators,
+    quarantined_sightings
 );
