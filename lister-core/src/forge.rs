@@ -7,6 +7,7 @@ use crate::cursor::Cursor;
 use crate::next::NextCursor;
 use crate::page::{Classification, PageResponse, ParseError};
 use crate::request::PageRequest;
+use crate::sub_listing::SubPage;
 use crate::{Origin, page_url_with};
 
 /// Form fields, names and values, in order.
@@ -156,6 +157,22 @@ pub trait Forge: Send + Sync + 'static {
     /// ending with `/`: for forges whose items name a repository but not its URL
     /// (`site.join(name)`).
     fn origin(&self, item: Self::Item<'_>, site: &Url) -> Option<Origin>;
+
+    /// Two-level forges (Tuleap: projects, then each project's git repositories): the request
+    /// of the listing `item` names, whose pages go to [`sub_page`](Self::sub_page) (see
+    /// `sub_listing` for what is committed when). `None`, the default: the item is listed by
+    /// [`origin`](Self::origin) alone.
+    fn sub_listing(&self, item: &Self::Item<'_>, site: &Url) -> Option<PageRequest> {
+        let _ = (item, site);
+        None
+    }
+
+    /// One page of a sub-listing ([`sub_listing`](Self::sub_listing)): its origins and the
+    /// request of its next page. Empty by default.
+    fn sub_page(&self, response: &PageResponse, site: &Url) -> Result<SubPage, ParseError> {
+        let _ = (response, site);
+        Ok(SubPage::default())
+    }
 
     /// The cursor an item stands for (GitHub: its id), when the next cursor is one of the
     /// page's items: a next cursor past the furthest of them is then refused, so that a

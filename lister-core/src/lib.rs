@@ -57,6 +57,7 @@ pub mod request;
 pub mod run;
 pub mod source;
 pub mod store;
+pub mod sub_listing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod validate;
@@ -70,7 +71,7 @@ pub use lister::Lister;
 pub use listing::Listing;
 pub use next::{NextCursor, link_cursor, url_cursor};
 pub use origin::{ListedOrigin, ListerKey, Origin};
-pub use page::{Classification, PageResponse, ParseError, QuotaSignal, Validators};
+pub use page::{Classification, GzipError, PageResponse, ParseError, QuotaSignal, Validators};
 pub use parse::{PageOrigins, page_origins};
 pub use progress::{RunContext, RunProgress};
 pub use request::{PageRequest, RequestBody, page_url, page_url_with};
@@ -80,4 +81,5 @@ pub use run::{
 };
 pub use source::{FetchError, Fetched, PageSource};
 pub use store::{Backend, DatabaseUrl, Store};
+pub use sub_listing::SubPage;
 pub use walk::SavedState;

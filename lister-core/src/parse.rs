@@ -12,6 +12,7 @@ use crate::forge::Forge;
 use crate::items::RejectedItem;
 use crate::origin_cleaner::{OriginCleaner, loggable};
 use crate::page::{PageResponse, ParseError};
+use crate::request::PageRequest;
 use crate::{Error, Origin};
 
 /// What a forge makes of a page: the origins of its items, and the items that did not parse.
@@ -24,6 +25,8 @@ pub struct PageOrigins<C> {
     /// The furthest cursor the page's items stand for ([`Forge::item_cursor`]), if the forge
     /// says.
     pub furthest: Option<C>,
+    /// The sub-listings the page's items name ([`Forge::sub_listing`]), in page order.
+    pub sub_listings: Vec<PageRequest>,
 }
 
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
@@ -40,7 +43,9 @@ pub fn page_origins<F: Forge>(
         Err(_) => (String::from_utf8_lossy(body), true),
     };
     let (mut origins, mut furthest) = (Vec::new(), None::<F::Cursor>);
+    let mut sub_listings = Vec::new();
     let take = |item: F::Item<'_>| {
+        sub_listings.extend(forge.sub_listing(&item, site));
         if let Some(cursor) = forge.item_cursor(&item) {
             let further = furthest.as_ref().and_then(|f| cursor.compare(f));
             if furthest.is_none() || further.is_some_and(|order| order.is_gt()) {
@@ -54,10 +59,12 @@ pub fn page_origins<F: Forge>(
         origins,
         rejected,
         furthest,
+        sub_listings,
     })
 }
 
-/// The origins of the items in `response`, each rejected item logged and counted. A next
+/// The origins of the items in `response` and the sub-listings they name, each rejected item
+/// logged and counted. A next
 /// cursor past the furthest item of a page whose items all parsed is refused: a hostile or
 /// broken forge cannot make the state skip what it did not list.
 pub(crate) fn origins<F: Forge>(
@@ -66,7 +73,7 @@ pub(crate) fn origins<F: Forge>(
     response: &PageResponse,
     next: Option<&F::Cursor>,
     cleaner: &OriginCleaner,
-) -> Result<Vec<Origin>, Error> {
+) -> Result<(Vec<Origin>, Vec<PageRequest>), Error> {
     let page_error = |source| Error::PageParse {
         url: response.url.to_string(),
         source,
@@ -76,6 +83,7 @@ pub(crate) fn origins<F: Forge>(
         origins,
         rejected,
         furthest,
+        sub_listings,
     } = read;
     // A rejected item's cursor is unknown: the bound holds only when every item was read.
     if let (Some(next), Some(furthest), true) = (next, &furthest, rejected.is_empty())
@@ -98,7 +106,7 @@ pub(crate) fn origins<F: Forge>(
         );
     }
     cleaner.count_rejected_items(rejected.len() as u64);
-    Ok(origins)
+    Ok((origins, sub_listings))
 }
 
 /// Where the JSON starts in `body`: after `prefix` and the rest of its line when the body

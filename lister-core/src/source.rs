@@ -33,4 +33,12 @@ pub trait PageSource: Send + Sync {
         known: Option<&Validators>,
         context: &RunContext,
     ) -> Result<Fetched, FetchError>;
+
+    /// Whether `error`, one of this source's, says the page is not there (HTTP `404`, `410`)
+    /// or not to be shown (`403`): a sub-listing answered so is skipped (see
+    /// [`Forge::sub_listing`](crate::Forge::sub_listing)). `false` by default.
+    fn is_absent(&self, error: &FetchError) -> bool {
+        let _ = error;
+        false
+    }
 }

@@ -4,7 +4,9 @@
 //!    the forge from the cursor, asked conditionally when the store knows the page; the
 //!    forge names the next cursor from the response, and the [`LoopGuard`] checks it;
 //! 2. **parse** ([`parse`]): the page's items become origins, validated and de-duplicated, on
-//!    a blocking thread, while the fetch stage goes on to the next page;
+//!    a blocking thread, while the fetch stage goes on to the next page; a two-level forge's
+//!    page also gets the origins of the listings its items name
+//!    ([`sub_listing`](crate::sub_listing));
 //! 3. **hand over** ([`walk`]): each parsed page, in page order, goes to the
 //!    [writer](crate::page_writer) with the state that follows it, to be committed.
 //!
@@ -30,6 +32,7 @@ use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunOptions, StopReason};
 use crate::source::{Fetched, PageSource};
 use crate::store::{PageRecord, StateWrite, Store};
+use crate::sub_listing::list_sub;
 use crate::{Error, Origin, Result};
 
 /// Pages parsing at once. The fetch stage goes on while fewer are: with three, a page that
@@ -358,7 +361,17 @@ async fn parse<F: Forge>(
     }
 }
 
-/// Parses one page (see [`parse`]).
+/// Runs `work` on the blocking thread pool (a panic there goes on here).
+async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+    }
+}
+
+/// Parses one page (see [`parse`]), and lists the sub-listings its items name.
 async fn parse_page<F: Forge>(
     walk: &Walk<'_, F>,
     page: FetchedPage<F::Cursor>,
@@ -370,23 +383,26 @@ async fn parse_page<F: Forge>(
         next,
         mut held,
     } = page;
-    let origins = match response {
+    let (mut origins, sub_listings) = match response {
         Some(response) => {
             let (forge, site, cleaner) =
                 (walk.forge.clone(), walk.site.clone(), walk.cleaner.clone());
             let next = next.clone();
-            let parsing = tokio::task::spawn_blocking(move || {
-                let origins =
-                    crate::parse::origins(&*forge, &site, &response, next.as_ref(), &cleaner)?;
-                Ok::<_, Error>(cleaner.clean(origins))
-            });
-            match parsing.await {
-                Ok(parsed) => parsed?,
-                Err(failed) => std::panic::resume_unwind(failed.into_panic()),
-            }
+            on_blocking_thread(move || {
+                crate::parse::origins(&*forge, &site, &response, next.as_ref(), &cleaner)
+            })
+            .await?
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
+    // A two-level forge: the page goes on with the origins of the listings its items name.
+    for request in sub_listings {
+        let source = walk.source;
+        let listed = list_sub(&**walk.forge, walk.site, source, request, walk.context).await?;
+        origins.extend(listed);
+    }
+    let cleaner = walk.cleaner.clone();
+    let origins = on_blocking_thread(move || Ok(cleaner.clean(origins))).await?;
     // Parsed: the page now holds what its origins take, up to the whole budget.
     let size = crate::parse::held_bytes(&origins).clamp(1, walk.budget.total);
     match size.checked_sub(held.num_permits()) {

@@ -83,6 +83,11 @@ impl<F: Forge> PageSource for HttpSource<F> {
     ) -> Result<Fetched, FetchError> {
         Ok(self.fetch_page(request, known, context).await?)
     }
+
+    fn is_absent(&self, error: &FetchError) -> bool {
+        let status = error.downcast_ref::<Error>().and_then(Error::status);
+        status.is_some_and(|status| [403, 404, 410].contains(&status.as_u16()))
+    }
 }
 
 /// A transient failure, kept to report if the retries run out.
