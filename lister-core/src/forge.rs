@@ -98,6 +98,10 @@ pub trait Forge: Send + Sync + 'static {
     const FORM: FormFields = &[];
     /// The form field that carries the cursor, with [`FORM`](Self::FORM).
     const CURSOR_FIELD: &'static str = "after";
+    /// A GraphQL query (sourcehut): when set, a page is a POST to `PATH` of the JSON document
+    /// `{"query": GRAPHQL, "variables": {"cursor": …}}` (`null` while the cursor is empty),
+    /// and GraphQL errors inside a `200` stop the run ([`graphql_errors`]).
+    const GRAPHQL: &'static str = "";
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
 
@@ -132,6 +136,11 @@ pub trait Forge: Send + Sync + 'static {
     fn request(&self, api: &Url, cursor: &Self::Cursor) -> Result<PageRequest, ParseError> {
         let text = cursor.text();
         let url = page_url_with(api, Self::PATH, &cursor.placeholders())?;
+        if !Self::GRAPHQL.is_empty() {
+            let variables = serde_json::json!({ "cursor": Some(text).filter(|t| !t.is_empty()) });
+            let document = serde_json::json!({ "query": Self::GRAPHQL, "variables": variables });
+            return Ok(PageRequest::post_json(url, document));
+        }
         if Self::FORM.is_empty() {
             return Ok(PageRequest::get(url));
         }
@@ -184,10 +193,13 @@ pub trait Forge: Send + Sync + 'static {
 
     /// The forge's own reading of a response, asked before the default classifier (quota
     /// headers, status codes); `None` hands over to it. Phabricator reports errors inside a
-    /// 200; GitHub's secondary limit is a 403 with a message.
+    /// 200; GitHub's secondary limit is a 403 with a message. By default, a
+    /// [`GRAPHQL`](Self::GRAPHQL) forge's GraphQL errors.
     fn classify(&self, response: &PageResponse) -> Option<Classification> {
-        let _ = response;
-        None
+        match Self::GRAPHQL.is_empty() {
+            true => None,
+            false => graphql_errors(response),
+        }
     }
 }
 
@@ -249,4 +261,26 @@ pub fn error_in_body(response: &PageResponse, code: &str, info: &str) -> Option<
     let info: Option<String> = response.json_at(info).ok().flatten();
     let info = info.unwrap_or_default();
     code.map(|code| Classification::Fatal(format!("{code}: {info}")))
+}
+
+/// The errors a GraphQL API reports inside a successful answer (`{"errors": [{"message"}]}`):
+/// fatal, with their messages; `None` when there are none, or the body is not JSON. For
+/// [`Forge::classify`].
+///
+/// ```
+/// use lister_core::{Classification, PageResponse};
+/// let failed = PageResponse::ok("https://git.example.org/query",
+///     r#"{"data": null, "errors": [{"message": "Access denied"}, {"message": "Try again"}]}"#);
+/// assert_eq!(lister_core::graphql_errors(&failed), Some(Classification::Fatal("Access denied; Try again".into())));
+/// let fine = PageResponse::ok("https://git.example.org/query", r#"{"data": {"me": null}}"#);
+/// assert_eq!(lister_core::graphql_errors(&fine), None);
+/// ```
+pub fn graphql_errors(response: &PageResponse) -> Option<Classification> {
+    #[derive(Deserialize)]
+    struct GraphqlError {
+        message: String,
+    }
+    let errors: Option<Vec<GraphqlError>> = response.json_at("/errors").ok()?;
+    let messages: Vec<String> = errors?.into_iter().map(|error| error.message).collect();
+    (!messages.is_empty()).then(|| Classification::Fatal(messages.join("; ")))
 }

@@ -65,7 +65,7 @@ mod walk;
 
 pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex, TimeKey};
 pub use error::{Error, Result};
-pub use forge::{Auth, Forge, FormFields, api_under, error_in_body};
+pub use forge::{Auth, Forge, FormFields, api_under, error_in_body, graphql_errors};
 pub use items::RejectedItem;
 pub use lister::Lister;
 pub use listing::Listing;
