@@ -83,6 +83,12 @@ pub trait Forge: Send + Sync + 'static {
     /// Where the items are in a page: a JSON pointer (`/data`) to an array of items, or to an
     /// object whose values are the items; empty when the page is that array or object.
     const ITEMS: &'static str = "";
+    /// The field name under which each item of an object of items (see [`ITEMS`](Self::ITEMS))
+    /// receives its key, when the key is a fact the value does not repeat (grokmirror maps each
+    /// repository's path to its facts): the item is deserialized as if its value held one more
+    /// field, of this name, whose value is the key. Empty: keys are dropped. Items of an array
+    /// have no key; a value that also has a field of this name is rejected (a duplicate field).
+    const ITEM_KEY: &'static str = "";
     /// What the forge puts before its JSON to guard against cross-site script inclusion
     /// (Gerrit's and Gitiles' `)]}'`): removed, with what follows it on its line, when a page
     /// starts with it.
@@ -181,6 +187,15 @@ pub trait Forge: Send + Sync + 'static {
     fn sub_page(&self, response: &PageResponse, site: &Url) -> Result<SubPage, ParseError> {
         let _ = (response, site);
         Ok(SubPage::default())
+    }
+
+    /// Other addresses of the repository an item stands for (grokmirror's `symlinks`: other
+    /// paths to the same repository), each recorded as an origin of its own with the facts of
+    /// the item's [`origin`](Self::origin) (visit type, last update, fork, enabled), after it;
+    /// dropped when `origin` skips the item. By default none.
+    fn aliases(&self, item: &Self::Item<'_>, site: &Url) -> Vec<String> {
+        let _ = (item, site);
+        Vec::new()
     }
 
     /// The cursor an item stands for (GitHub: its id), when the next cursor is one of the

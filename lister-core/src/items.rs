@@ -4,11 +4,16 @@
 //! A page is parsed once, all its items together, which is the fast path every well-formed
 //! page takes. Only when that fails is it read again, item by item: each item's text is cut
 //! out (as a borrowed [`RawValue`]) and parsed on its own.
+//!
+//! The items of an object may receive their keys ([`Forge::ITEM_KEY`](crate::Forge::ITEM_KEY)):
+//! each value is then deserialized as if its key were one more field of it ([`WithKey`]),
+//! without copying the value.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -92,53 +97,278 @@ pub(crate) fn at_pointer<'de, T: Deserialize<'de>>(
     text: &'de str,
     pointer: &str,
 ) -> Result<T, serde_json::Error> {
-    let path = segments(pointer);
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let seed = AtPath {
-        path: &path,
-        seed: Plain::<T>(PhantomData),
-    };
-    let found = seed.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    match found {
+    match seed_at_pointer(text, pointer, Plain::<T>(PhantomData))? {
         Some(value) => Ok(value),
         None => T::deserialize(serde_json::Value::Null),
     }
 }
 
-/// The items of a page: a JSON array, or an object whose values are the items (Gitiles maps
-/// each repository's name to its description; the names are in the items too).
-struct List<T>(Vec<T>);
+/// Deserializes the value at `pointer` in `text` with `seed`; `None` when it is not there.
+fn seed_at_pointer<'de, S: DeserializeSeed<'de>>(
+    text: &'de str,
+    pointer: &str,
+    seed: S,
+) -> Result<Option<S::Value>, serde_json::Error> {
+    let path = segments(pointer);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let found = AtPath { path: &path, seed }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(found)
+}
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+/// What becomes of the keys of an object of items.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    /// Dropped (Gitiles maps each repository's name to its description; the names are in the
+    /// items too).
+    Drop,
+    /// Kept beside each item, to be presented to it later.
+    Keep,
+    /// Presented to each item as one more field, of this name.
+    Field(&'static str),
+}
+
+/// An item, with its key when it was an object's value and [`Keys::Keep`] kept it.
+type Entry<'de, T> = (Option<Cow<'de, str>>, T);
+
+/// A key, borrowed from the page when its text has no escapes (`Cow`'s own `Deserialize`
+/// always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor(PhantomData))
+        deserializer.deserialize_str(KeyText)
     }
 }
 
-struct ListVisitor<T>(PhantomData<T>);
+struct KeyText;
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-    type Value = List<T>;
+impl<'de> Visitor<'de> for KeyText {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(key.to_owned())))
+    }
+}
+
+/// Reads the items of a page: a JSON array, or an object whose values are the items; `null`
+/// is no items.
+struct ListSeed<T> {
+    keys: Keys,
+    item: PhantomData<T>,
+}
+
+impl<T> ListSeed<T> {
+    fn new(keys: Keys) -> Self {
+        ListSeed {
+            keys,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ListSeed<T> {
+    type Value = Vec<Entry<'de, T>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListSeed<T> {
+    type Value = Vec<Entry<'de, T>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a list of items (an array, or an object of them)")
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(List(items))
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
-        let mut items = Vec::new();
-        while let Some((_, item)) = map.next_entry::<IgnoredAny, T>()? {
-            items.push(item);
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push((None, item));
         }
-        Ok(List(items))
+        Ok(items)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            items.push(match self.keys {
+                Keys::Drop => (None, map.next_value()?),
+                Keys::Keep => (Some(key), map.next_value()?),
+                Keys::Field(field) => (None, map.next_value_seed(KeyedSeed::new(field, key))?),
+            });
+        }
+        Ok(items)
+    }
+}
+
+/// Deserializes a `T` from an object entry's value, its key presented as the field `field`.
+struct KeyedSeed<'de, T> {
+    field: &'static str,
+    key: Cow<'de, str>,
+    item: PhantomData<T>,
+}
+
+impl<'de, T> KeyedSeed<'de, T> {
+    fn new(field: &'static str, key: Cow<'de, str>) -> Self {
+        KeyedSeed {
+            field,
+            key,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for KeyedSeed<'de, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, inner: D) -> Result<T, D::Error> {
+        T::deserialize(WithKey {
+            field: self.field,
+            key: self.key,
+            inner,
+        })
+    }
+}
+
+/// A deserializer of an object that presents `key` as its first field, named `field`, before
+/// the object's own fields (a chained [`MapAccess`]): how an object's items receive their keys
+/// ([`Forge::ITEM_KEY`](crate::Forge::ITEM_KEY)). The key borrows from the page when the
+/// page's text of it has no escapes. `null` reads as `None` for an `Option`; anything else
+/// that is not an object is an error of the item.
+pub(crate) struct WithKey<'de, D> {
+    field: &'static str,
+    key: Cow<'de, str>,
+    inner: D,
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for WithKey<'de, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let (field, key) = (self.field, self.key);
+        self.inner.deserialize_map(KeyedVisitor {
+            field,
+            key,
+            visitor,
+        })
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let (field, key) = (self.field, self.key);
+        self.inner.deserialize_option(KeyedOption {
+            field,
+            key,
+            visitor,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+/// Hands an object's entries to `visitor` after the key's field.
+struct KeyedVisitor<'de, V> {
+    field: &'static str,
+    key: Cow<'de, str>,
+    visitor: V,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for KeyedVisitor<'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, rest: A) -> Result<V::Value, A::Error> {
+        self.visitor.visit_map(Chained {
+            first: Some((self.field, self.key)),
+            value: None,
+            rest,
+        })
+    }
+}
+
+/// `None` for `null`; else the value with its key.
+struct KeyedOption<'de, V> {
+    field: &'static str,
+    key: Cow<'de, str>,
+    visitor: V,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for KeyedOption<'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.visitor.visit_none()
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.visitor.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<V::Value, D::Error> {
+        let (field, key) = (self.field, self.key);
+        self.visitor.visit_some(WithKey { field, key, inner })
+    }
+}
+
+/// The key's field, then the object's own entries.
+struct Chained<'de, A> {
+    first: Option<(&'static str, Cow<'de, str>)>,
+    value: Option<Cow<'de, str>>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chained<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some((field, key)) => {
+                self.value = Some(key);
+                seed.deserialize(BorrowedStrDeserializer::new(field))
+                    .map(Some)
+            }
+            None => self.rest.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        match self.value.take() {
+            Some(Cow::Borrowed(key)) => seed.deserialize(BorrowedStrDeserializer::new(key)),
+            Some(Cow::Owned(key)) => seed.deserialize(StringDeserializer::new(key)),
+            None => self.rest.next_value_seed(seed),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        let first = usize::from(self.first.is_some());
+        self.rest.size_hint().map(|rest| rest + first)
     }
 }
 
@@ -199,29 +429,35 @@ pub struct RejectedItem {
 }
 
 /// Parses the items at `pointer` in `text` and hands each to `take`, in order; `null` items
-/// are skipped. Returns the items that did not parse; fails only when the page itself does not
-/// hold a list of items there. With `lossy`, the text was not UTF-8 and its bad bytes were
-/// replaced: an item holding a replacement character is rejected.
+/// are skipped. With a `key_field`, the items of an object receive their keys as that field
+/// (see [`WithKey`]). Returns the items that did not parse; fails only when the page itself
+/// does not hold a list of items there. With `lossy`, the text was not UTF-8 and its bad bytes
+/// were replaced: an item holding a replacement character is rejected.
 pub(crate) fn each_item<'t, T: Deserialize<'t>>(
     text: &'t str,
     pointer: &str,
+    key_field: &'static str,
     lossy: bool,
     mut take: impl FnMut(T),
 ) -> Result<Vec<RejectedItem>, ParseError> {
-    if !lossy && let Ok(items) = at_pointer::<Option<List<Option<T>>>>(text, pointer) {
+    let field = (!key_field.is_empty()).then_some(key_field);
+    let keys = field.map_or(Keys::Drop, Keys::Field);
+    if !lossy && let Ok(items) = seed_at_pointer(text, pointer, ListSeed::<Option<T>>::new(keys)) {
         items
             .into_iter()
-            .flat_map(|list| list.0)
             .flatten()
+            .filter_map(|e| e.1)
             .for_each(take);
         return Ok(Vec::new());
     }
-    let raw: Option<List<&'t RawValue>> = at_pointer(text, pointer).map_err(|err| ParseError {
+    let keys = field.map_or(Keys::Drop, |_| Keys::Keep);
+    let raw = seed_at_pointer(text, pointer, ListSeed::<&'t RawValue>::new(keys));
+    let raw = raw.map_err(|err| ParseError {
         path: pointer_or_root(pointer),
         message: err.to_string(),
     })?;
     let mut rejected = Vec::new();
-    for (position, item) in raw.into_iter().flat_map(|list| list.0).enumerate() {
+    for (position, (key, item)) in raw.into_iter().flatten().enumerate() {
         let reject = |at: String, message: String| RejectedItem {
             path: format!("{pointer}[{position}]{at}"),
             message,
@@ -231,7 +467,15 @@ pub(crate) fn each_item<'t, T: Deserialize<'t>>(
             continue;
         }
         let mut deserializer = serde_json::Deserializer::from_str(item.get());
-        match serde_path_to_error::deserialize::<_, Option<T>>(&mut deserializer) {
+        let parsed = match (field, key) {
+            (Some(field), Some(key)) => serde_path_to_error::deserialize::<_, Option<T>>(WithKey {
+                field,
+                key,
+                inner: &mut deserializer,
+            }),
+            _ => serde_path_to_error::deserialize::<_, Option<T>>(&mut deserializer),
+        };
+        match parsed {
             Ok(Some(item)) => take(item),
             Ok(None) => {}
             Err(err) => {
@@ -269,7 +513,8 @@ mod tests {
 
     fn parse(text: &str, pointer: &str, lossy: bool) -> (Vec<u64>, Vec<RejectedItem>) {
         let mut ids = Vec::new();
-        let rejected = each_item(text, pointer, lossy, |repo: Repo<'_>| ids.push(repo.id)).unwrap();
+        let rejected =
+            each_item(text, pointer, "", lossy, |repo: Repo<'_>| ids.push(repo.id)).unwrap();
         (ids, rejected)
     }
 
@@ -311,13 +556,76 @@ mod tests {
         assert_eq!((ids, rejected[0].path.as_str()), (vec![1], "[1].id"));
     }
 
+    /// An item whose path is its key in an object of items (grokmirror's manifest).
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Keyed<'a> {
+        #[serde(borrow)]
+        path: Cow<'a, str>,
+        modified: Option<u64>,
+    }
+
+    /// A keyed item's path, whether it borrows from the page, and its date.
+    type KeyedFacts = (String, bool, Option<u64>);
+
+    fn keyed(text: &str, lossy: bool) -> (Vec<KeyedFacts>, Vec<RejectedItem>) {
+        let mut items = Vec::new();
+        let rejected = each_item(text, "", "path", lossy, |item: Keyed<'_>| {
+            let borrowed = matches!(item.path, Cow::Borrowed(_));
+            items.push((item.path.into_owned(), borrowed, item.modified));
+        })
+        .unwrap();
+        (items, rejected)
+    }
+
+    #[test]
+    fn the_items_of_an_object_receive_their_keys() {
+        let page = r#"{"/pub/a.git": {"modified": 7, "symlinks": ["/b.git"]},
+            "/pub/\u00e9.git": {}, "/none.git": null}"#;
+        let (items, rejected) = keyed(page, false);
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(
+            items,
+            [
+                ("/pub/a.git".to_owned(), true, Some(7)),
+                ("/pub/é.git".to_owned(), false, None)
+            ],
+            "borrowed when the key has no escapes; a null item is skipped"
+        );
+        // An array's items have no key: they are read as they are.
+        let (items, _) = keyed(r#"[{"path": "/c.git"}]"#, false);
+        assert_eq!(items, [("/c.git".to_owned(), true, None)]);
+    }
+
+    #[test]
+    fn a_malformed_keyed_item_is_rejected_and_the_rest_keep_their_keys() {
+        let page = r#"{"/a.git": {"modified": 1}, "/b.git": {"modified": "yesterday"},
+            "/c.git": "not an object", "/d.git": {"path": "/twice.git"}, "/e.git": {"modified": 5}}"#;
+        let (items, rejected) = keyed(page, false);
+        let paths: Vec<&str> = items.iter().map(|item| item.0.as_str()).collect();
+        assert_eq!(paths, ["/a.git", "/e.git"]);
+        assert_eq!(items[1].2, Some(5));
+        let at: Vec<&str> = rejected.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(at, ["[1].modified", "[2]", "[3]"]);
+        assert!(
+            rejected[2].message.contains("duplicate field"),
+            "{rejected:?}"
+        );
+        // Lossy text: the item with a bad byte is rejected, the others keep their keys.
+        let body =
+            b"{\"/x.git\": {\"modified\": 1, \"d\": \"\xff\"}, \"/y.git\": {\"modified\": 2}}";
+        let text = String::from_utf8_lossy(body);
+        let (items, rejected) = keyed(&text, true);
+        assert_eq!(items, [("/y.git".to_owned(), true, Some(2))]);
+        assert_eq!(rejected[0].path, "[0]");
+    }
+
     #[test]
     fn a_page_that_is_no_list_of_items_fails() {
         let mut ignore = |_: Repo<'_>| {};
-        let error = each_item(r#"{"data": 5}"#, "/data", false, &mut ignore).unwrap_err();
+        let error = each_item(r#"{"data": 5}"#, "/data", "", false, &mut ignore).unwrap_err();
         assert_eq!(error.path, "/data");
-        assert!(each_item(r#"[{"id": 1, "name": "a"}"#, "", false, &mut ignore).is_err());
-        assert!(each_item("<html>", "", false, &mut ignore).is_err());
+        assert!(each_item(r#"[{"id": 1, "name": "a"}"#, "", "", false, &mut ignore).is_err());
+        assert!(each_item("<html>", "", "", false, &mut ignore).is_err());
     }
 
     #[test]

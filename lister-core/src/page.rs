@@ -113,6 +113,65 @@ impl PageResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// Whether the body is a gzip file: it starts with gzip's magic bytes `1f 8b`, which no
+    /// JSON document, guard line or HTML page starts with.
+    pub fn is_gzip(&self) -> bool {
+        self.body.starts_with(&GZIP_MAGIC)
+    }
+
+    /// Replaces a gzip body ([`is_gzip`](Self::is_gzip): a file served gzipped, such as
+    /// grokmirror's `manifest.js.gz`, not a `Content-Encoding`) by what it decompresses to,
+    /// reading no more than `cap` bytes of it: a body that would decompress to more (a gzip
+    /// bomb: 64 MiB of zeros gzip to 64 KiB) is refused, not buffered. Concatenated gzip
+    /// members are read as one file. A body that is not gzip is left as it is. The transport
+    /// calls it on every answer, with its body cap.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    /// gzip.write_all(br#"{"/a.git": {}}"#).unwrap();
+    /// let gzipped = gzip.finish().unwrap();
+    /// let mut page = lister_core::PageResponse::ok("https://git.example.org/manifest.js.gz", gzipped.clone());
+    /// assert!(page.is_gzip());
+    /// page.gunzip(1024).unwrap();
+    /// assert_eq!(page.body, r#"{"/a.git": {}}"#);
+    /// let mut page = lister_core::PageResponse::ok("https://git.example.org/manifest.js.gz", gzipped);
+    /// let error = page.gunzip(8).unwrap_err();
+    /// assert_eq!(error, lister_core::page::GzipError::TooLarge { cap: 8 });
+    /// ```
+    pub fn gunzip(&mut self, cap: u64) -> Result<(), GzipError> {
+        use std::io::Read;
+        if !self.is_gzip() {
+            return Ok(());
+        }
+        let decoder = flate2::read::MultiGzDecoder::new(&self.body[..]);
+        let mut plain = Vec::new();
+        let read = decoder.take(cap.saturating_add(1)).read_to_end(&mut plain);
+        read.map_err(|err| GzipError::Corrupt(err.to_string()))?;
+        if plain.len() as u64 > cap {
+            return Err(GzipError::TooLarge { cap });
+        }
+        self.body = Bytes::from(plain);
+        Ok(())
+    }
+}
+
+/// The magic bytes a gzip file starts with.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Why a gzip body was refused ([`PageResponse::gunzip`]): retrying cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GzipError {
+    /// It decompresses to more than the cap; it was not read further.
+    #[error("the gzip body decompresses to more than the {cap}-byte cap; not read further")]
+    TooLarge {
+        /// The cap, in bytes.
+        cap: u64,
+    },
+    /// It is not valid gzip (cut short, corrupt, or followed by other bytes).
+    #[error("the body is not valid gzip: {0}")]
+    Corrupt(String),
 }
 
 /// A page that did not parse: a deterministic failure, so the run stops with it. (A body cut
@@ -234,6 +293,59 @@ mod tests {
             .json::<Vec<Repo<'_>>>()
             .unwrap_err();
         assert!(err.message.contains("EOF"), "{err}");
+    }
+
+    fn gzipped(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(data).unwrap();
+        gzip.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_body_is_decompressed_within_the_cap() {
+        let json = br#"{"/pub/scm/a.git": {"modified": 1}}"#;
+        let mut page = response(&gzipped(json));
+        page.gunzip(json.len() as u64).unwrap();
+        assert_eq!(page.body, &json[..], "exactly the cap is accepted");
+        // Two gzip members are one file, as gzip(1) reads them.
+        let mut twice = gzipped(b"[1, ");
+        twice.extend(gzipped(b"2]"));
+        let mut page = response(&twice);
+        page.gunzip(1024).unwrap();
+        assert_eq!(page.body, "[1, 2]");
+        // A body that is not gzip is left as it is.
+        let mut plain = response(json);
+        assert!(!plain.is_gzip());
+        plain.gunzip(4).unwrap();
+        assert_eq!(plain.body, &json[..]);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_without_being_buffered() {
+        // 64 MiB of zeros gzip to about 64 KiB; the cap is the transport's default, 32 MiB.
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = gzipped(&zeros);
+        drop(zeros);
+        assert!(bomb.len() < 256 << 10, "{} bytes", bomb.len());
+        let mut page = response(&bomb);
+        let error = page.gunzip(32 << 20).unwrap_err();
+        assert_eq!(error, GzipError::TooLarge { cap: 32 << 20 });
+        assert!(error.to_string().contains("33554432-byte cap"), "{error}");
+        assert_eq!(page.body.len(), bomb.len(), "the body is left as it came");
+    }
+
+    #[test]
+    fn corrupt_or_truncated_gzip_is_refused() {
+        let whole = gzipped(br#"{"/a.git": {}}"#);
+        let mut cut = response(&whole[..whole.len() - 6]);
+        assert!(matches!(cut.gunzip(1024), Err(GzipError::Corrupt(_))));
+        let mut trailing = whole.clone();
+        trailing.extend_from_slice(b"<html>");
+        assert!(matches!(
+            response(&trailing).gunzip(1024),
+            Err(GzipError::Corrupt(_))
+        ));
     }
 
     #[test]

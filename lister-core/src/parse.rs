@@ -30,7 +30,9 @@ pub struct PageOrigins<C> {
 }
 
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
-/// without validating them): how a forge's tests check it on a real page. Fails only when the
+/// without validating them): how a forge's tests check it on a real page. Each item's
+/// [`origin`](Forge::origin) comes first, then its [`aliases`](Forge::aliases). A gzip body is
+/// read as the transport leaves it: [`PageResponse::gunzip`] it first. Fails only when the
 /// page holds no list of items where the forge says ([`Forge::ITEMS`]).
 pub fn page_origins<F: Forge>(
     forge: &F,
@@ -52,9 +54,18 @@ pub fn page_origins<F: Forge>(
                 furthest = Some(cursor);
             }
         }
-        origins.extend(forge.origin(item, site));
+        let aliases = forge.aliases(&item, site);
+        if let Some(origin) = forge.origin(item, site) {
+            let same = |url| Origin {
+                url,
+                ..origin.clone()
+            };
+            let aliases: Vec<Origin> = aliases.into_iter().map(same).collect();
+            origins.push(origin);
+            origins.extend(aliases);
+        }
     };
-    let rejected = crate::items::each_item(&text, F::ITEMS, lossy, take)?;
+    let rejected = crate::items::each_item(&text, F::ITEMS, F::ITEM_KEY, lossy, take)?;
     Ok(PageOrigins {
         origins,
         rejected,

@@ -14,8 +14,8 @@ pub struct TransportConfig {
     pub connect_timeout: Duration,
     /// Time allowed for a whole request, body included (default 60 s).
     pub request_timeout: Duration,
-    /// The largest body read; a larger one fails the page without being buffered (default
-    /// 32 MiB).
+    /// The largest body read, and the most a gzip body may decompress to; a larger one fails
+    /// the page without being buffered (default 32 MiB).
     pub max_body_bytes: u64,
     /// The longest single quota wait accepted; a forge asking for more fails the page with
     /// an error naming the wait (default 1 h).

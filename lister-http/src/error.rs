@@ -98,6 +98,20 @@ pub enum Error {
         /// Requests made.
         attempts: u32,
     },
+    /// A gzip body that decompresses past the body cap, or is not valid gzip; it was not read
+    /// further, nor retried (it would not decompress better the second time).
+    #[error("{url}: HTTP {status}: {source} (attempt {attempts})")]
+    Gzip {
+        /// The URL, scrubbed.
+        url: String,
+        /// The status.
+        status: StatusCode,
+        /// What was wrong (the cap, when it was that).
+        #[source]
+        source: lister_core::GzipError,
+        /// Requests made.
+        attempts: u32,
+    },
     /// The forge is only self-hosted, and no address was given.
     #[error(
         "{forge} has no main instance: give an instance's address with --url (no request sent)"
@@ -184,7 +198,9 @@ impl Error {
     /// The last HTTP status, if an answer came.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Status { status, .. } | Error::BodyTooLarge { status, .. } => Some(*status),
+            Error::Status { status, .. }
+            | Error::BodyTooLarge { status, .. }
+            | Error::Gzip { status, .. } => Some(*status),
             Error::QuotaWaitTooLong { status, .. } | Error::QuotaWaitsExhausted { status, .. } => {
                 *status
             }
@@ -200,6 +216,7 @@ impl Error {
             | Error::Request { attempts, .. }
             | Error::Status { attempts, .. }
             | Error::BodyTooLarge { attempts, .. }
+            | Error::Gzip { attempts, .. }
             | Error::QuotaWaitTooLong { attempts, .. }
             | Error::QuotaWaitsExhausted { attempts, .. }
             | Error::Cancelled { attempts, .. } => *attempts,

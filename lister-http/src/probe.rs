@@ -52,6 +52,12 @@ impl Prober {
                 limit: self.transport.max_body(),
                 attempts: 1,
             }),
+            Err(Failure::Gzip { status, error }) => Err(Error::Gzip {
+                url: scrub(&request.url),
+                status,
+                source: error,
+                attempts: 1,
+            }),
             Err(Failure::Http(error)) => Err(Error::Request {
                 url: scrub(&request.url),
                 attempts,
@@ -76,6 +82,56 @@ mod tests {
         let url = Url::parse("http://forge.example.org/").unwrap();
         let error = Prober::new(&url, &TransportConfig::default()).unwrap_err();
         assert!(matches!(error, Error::InsecureHttp { .. }), "{error}");
+    }
+
+    /// A loopback server answering every request with `body`, gzipped, as a file.
+    async fn serving_gzipped(body: Vec<u8>) -> Url {
+        use std::io::Write;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&body).unwrap();
+        let gzipped = gzip.finish().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0; 1024];
+                let _ = stream.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/gzip\r\ncontent-length: {}\r\n\r\n",
+                    gzipped.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&gzipped).await;
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_gzip_body_is_decompressed_and_a_gzip_bomb_refused_naming_the_url() {
+        let base = serving_gzipped(br#"{"/a.git": {"modified": 1}}"#.to_vec()).await;
+        let prober = Prober::new(&base, &TransportConfig::default()).unwrap();
+        let manifest = PageRequest::get(base.join("manifest.js.gz").unwrap());
+        let answer = prober.send(&manifest).await.unwrap();
+        assert_eq!(answer.body, r#"{"/a.git": {"modified": 1}}"#);
+
+        // 64 MiB of zeros, about 64 KiB gzipped, against a 1 MiB cap.
+        let base = serving_gzipped(vec![0; 64 << 20]).await;
+        let config = TransportConfig {
+            max_body_bytes: 1 << 20,
+            ..TransportConfig::default()
+        };
+        let prober = Prober::new(&base, &config).unwrap();
+        let bomb = PageRequest::get(base.join("manifest.js.gz").unwrap());
+        let error = prober.send(&bomb).await.unwrap_err();
+        assert!(matches!(error, Error::Gzip { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains(bomb.url.as_str()) && text.contains("1048576-byte cap"),
+            "{text}"
+        );
+        assert!(!error.is_retryable());
     }
 
     #[tokio::test]

@@ -170,6 +170,12 @@ impl<F: Forge> Fetch<'_, F> {
                 limit: self.source.config.max_body_bytes,
                 attempts: self.attempts,
             }),
+            Err(Failure::Gzip { status, error }) => Err(Error::Gzip {
+                url: scrub(&self.request.url),
+                status,
+                source: error,
+                attempts: self.attempts,
+            }),
             Err(Failure::Http(error)) if is_transient(&error) => {
                 self.retry(Transient::Request(error.without_url())).await?;
                 Ok(None)

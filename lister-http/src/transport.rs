@@ -1,5 +1,6 @@
 //! One HTTP exchange: the client, which URLs it may fetch (the base URL's scheme, host and
-//! port only), the headers it sends, and the body read under a size cap.
+//! port only), the headers it sends, and the body read under a size cap (a gzip body is
+//! decompressed, under the same cap).
 
 use std::error::Error as StdError;
 use std::net::IpAddr;
@@ -27,6 +28,13 @@ pub(crate) enum Failure {
     TooLarge {
         /// The response's status.
         status: StatusCode,
+    },
+    /// The body is gzip that decompresses past the cap, or is not valid gzip.
+    Gzip {
+        /// The response's status.
+        status: StatusCode,
+        /// What was wrong.
+        error: lister_core::GzipError,
     },
 }
 
@@ -176,12 +184,17 @@ impl Transport {
                 body.freeze()
             }
         };
-        Ok(PageResponse {
+        let mut response = PageResponse {
             url: url.clone(),
             status,
             headers,
             body,
-        })
+        };
+        // A file served gzipped (grokmirror's `manifest.js.gz`), read under the same cap.
+        response
+            .gunzip(self.max_body)
+            .map_err(|error| Failure::Gzip { status, error })?;
+        Ok(response)
     }
 }
 

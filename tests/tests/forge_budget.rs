@@ -16,6 +16,7 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-pagure", &["pagure"], 40),
     ("lister-gerrit", &["gerrit"], 40),
     ("lister-launchpad", &["launchpad", "launchpad-bzr"], 40),
+    ("lister-grokmirror", &["grokmirror"], 40),
 ];
 
 /// Lines of code of a crate's `lib.rs` before its tests.
