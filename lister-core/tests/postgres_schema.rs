@@ -1,33 +1,17 @@
-//! PostgreSQL's schema beyond what the store contract sees: the migrations that key
-//! listed_origins by origin first and that compare origins byte by byte revert and reapply
-//! without losing a row, a fold still finds the key it upserts on afterwards, and the queue's
-//! trigger gives a large insert's origins the rows its definition says.
+//! PostgreSQL's schema beyond what the store contract sees: origins compare byte by byte and
+//! are keyed by origin first, a fold finds the key it upserts on, and the queue's trigger
+//! gives a large insert's origins the rows its definition says.
 //! Skipped (with a printed reason) when `LISTER_TEST_POSTGRES_URL` is unset.
 
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use lister_core::store::Folded;
-use lister_core::testing::{TestDatabase, commit_origins, register_github};
+use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin};
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
 type Connection = AsyncConnectionWrapper<AsyncPgConnection>;
-
-#[derive(QueryableByName, Debug, PartialEq)]
-struct ListingRow {
-    #[diesel(sql_type = BigInt)]
-    lister_id: i64,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Text)]
-    first_seen: String,
-}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -41,54 +25,56 @@ struct Definition {
     definition: String,
 }
 
-fn listings(conn: &mut Connection) -> Vec<ListingRow> {
-    diesel::sql_query(
-        "SELECT lister_id, url, first_seen::text AS first_seen FROM listed_origins \
-         ORDER BY url, lister_id",
-    )
-    .load(conn)
-    .unwrap()
-}
-
-/// The definitions of listed_origins's indexes, in name order.
-fn indexes(conn: &mut Connection) -> Vec<String> {
-    let rows: Vec<Definition> = diesel::sql_query(
-        "SELECT indexdef AS definition FROM pg_indexes WHERE tablename = 'listed_origins' \
-         ORDER BY indexname",
-    )
-    .load(conn)
-    .unwrap();
+fn definitions(conn: &mut Connection, sql: &str) -> Vec<String> {
+    let rows: Vec<Definition> = diesel::sql_query(sql).load(conn).unwrap();
     rows.into_iter().map(|row| row.definition).collect()
 }
 
-/// Reverts the key migration, checks, and applies it again (on a blocking thread: the
-/// migration harness is synchronous).
-fn revert_and_reapply(url: String) -> (Vec<ListingRow>, Vec<ListingRow>, Vec<String>) {
+/// Each origin column with its collation, and listed_origins's indexes.
+fn origin_schema(url: String) -> (Vec<String>, Vec<String>) {
     let mut conn: Connection = diesel::Connection::establish(&url).unwrap();
-    let before = listings(&mut conn);
-    let keyed_by_origin = indexes(&mut conn);
-    assert_eq!(keyed_by_origin.len(), 1, "{keyed_by_origin:?}");
-    assert!(keyed_by_origin[0].ends_with("(url, visit_type, lister_id)"));
-
-    revert(&mut conn, "_listed_origins_keyed_by_origin");
-    let reverted = indexes(&mut conn);
-    assert_eq!(listings(&mut conn), before);
-    assert!(reverted[0].ends_with("(url, visit_type)"), "{reverted:?}");
-    assert!(
-        reverted[1].ends_with("(lister_id, url, visit_type)"),
-        "{reverted:?}"
+    let collations = definitions(
+        &mut conn,
+        "SELECT table_name || '.' || column_name || ' ' || coalesce(collation_name, 'default') \
+            AS definition \
+         FROM information_schema.columns \
+         WHERE column_name IN ('url', 'visit_type') AND table_name IN \
+            ('listed_origins', 'visit_stats', 'origin_sightings', 'page_validators') \
+         ORDER BY 1",
     );
+    let indexes = definitions(
+        &mut conn,
+        "SELECT indexdef AS definition FROM pg_indexes WHERE tablename = 'listed_origins' \
+         ORDER BY indexname",
+    );
+    (collations, indexes)
+}
 
-    conn.run_pending_migrations(MIGRATIONS).unwrap();
-    (before, listings(&mut conn), indexes(&mut conn))
+fn count(conn: &mut Connection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 #[tokio::test]
-async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
+async fn origins_compare_byte_by_byte_keyed_by_origin_and_a_fold_finds_its_key() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
     };
     let store = database.open().await;
+    let url = database.url.clone();
+    let (collations, indexes) = tokio::task::spawn_blocking(move || origin_schema(url))
+        .await
+        .unwrap();
+    assert_eq!(collations.len(), 7, "{collations:?}");
+    assert!(
+        collations.iter().all(|c| c.ends_with(" C")),
+        "{collations:?}"
+    );
+    assert_eq!(indexes.len(), 1, "only the key: {indexes:?}");
+    assert!(
+        indexes[0].ends_with("(url, visit_type, lister_id)"),
+        "{indexes:?}"
+    );
+
     let github = store
         .register_lister(&ListerKey::new("github", "default"))
         .await
@@ -101,115 +87,17 @@ async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
     commit_origins(&store, &github, std::slice::from_ref(&shared)).await;
     commit_origins(&store, &mirror, std::slice::from_ref(&shared)).await;
     store.fold_sightings(None).await.unwrap();
-
-    let url = database.url.clone();
-    let (before, after, indexes) = tokio::task::spawn_blocking(move || revert_and_reapply(url))
-        .await
-        .unwrap();
-    assert_eq!(before.len(), 2);
-    assert_eq!(after, before);
-    assert_eq!(indexes.len(), 1, "{indexes:?}");
-
-    // A fold upserts on the new key: the shared origin again is an update, a new one new.
+    // A fold upserts on the key: the shared origin again is an update, a new one new.
     let two = Origin::new("https://github.com/b/two", "git");
     commit_origins(&store, &github, &[shared, two]).await;
     let folded = store.fold_sightings(Some(github.id)).await.unwrap();
-    assert_eq!(
-        folded,
-        Folded {
-            new: 1,
-            updated: 1,
-            quarantined: 0
-        }
-    );
-    drop(store);
-    database.drop_database().await;
-}
-
-/// Reverts the embedded migration whose name ends with `suffix`.
-fn revert(conn: &mut Connection, suffix: &str) {
-    let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS).unwrap();
-    let migration = migrations
-        .iter()
-        .find(|migration| migration.name().to_string().ends_with(suffix))
-        .expect("the migration is embedded");
-    conn.revert_migration(migration.as_ref()).unwrap();
-}
-
-/// The collation of every origin URL and visit type column, "default" when none is declared.
-fn origin_collations(conn: &mut Connection) -> Vec<String> {
-    let rows: Vec<Definition> = diesel::sql_query(
-        "SELECT table_name || '.' || column_name || ' ' || coalesce(collation_name, 'default') \
-            AS definition \
-         FROM information_schema.columns \
-         WHERE column_name IN ('url', 'visit_type') AND table_name IN \
-            ('listed_origins', 'visit_stats', 'origin_sightings', 'page_validators') \
-         ORDER BY 1",
-    )
-    .load(conn)
-    .unwrap();
-    rows.into_iter().map(|row| row.definition).collect()
-}
-
-fn count(conn: &mut Connection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
-}
-
-/// Reverts the queue trigger's and the byte order's migrations, checks, applies them again.
-fn revert_and_reapply_byte_order(url: String) -> (Vec<ListingRow>, Vec<ListingRow>, Vec<String>) {
-    let mut conn: Connection = diesel::Connection::establish(&url).unwrap();
-    let before = listings(&mut conn);
-    revert(&mut conn, "_visit_stats_probed_once");
-    revert(&mut conn, "_origins_in_byte_order");
-    let reverted = origin_collations(&mut conn);
-    assert_eq!(reverted.len(), 7, "{reverted:?}");
-    assert!(
-        reverted.iter().all(|c| c.ends_with(" default")),
-        "{reverted:?}"
-    );
-    assert_eq!(listings(&mut conn), before);
-    // The update trigger, dropped and created again both ways, still follows the listing.
-    diesel::sql_query("UPDATE listed_origins SET enabled = false")
-        .execute(&mut conn)
-        .unwrap();
-    let enabled = "SELECT sum(enabled_listings)::bigint AS n FROM visit_stats";
-    assert_eq!(count(&mut conn, enabled), 0);
-    diesel::sql_query("UPDATE listed_origins SET enabled = true")
-        .execute(&mut conn)
-        .unwrap();
-
-    conn.run_pending_migrations(MIGRATIONS).unwrap();
-    assert_eq!(count(&mut conn, enabled), 2);
-    (before, listings(&mut conn), origin_collations(&mut conn))
-}
-
-#[tokio::test]
-async fn the_byte_order_migrations_revert_and_reapply_keeping_every_row() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
+    let expected = Folded {
+        new: 1,
+        updated: 1,
+        quarantined: 0,
     };
-    let store = database.open().await;
-    let github = register_github(&store, "default").await;
-    let origins = [
-        Origin::new("https://github.com/a/one", "git"),
-        Origin::new("https://github.com/B/two", "git"),
-    ];
-    commit_origins(&store, &github, &origins).await;
-    store.fold_sightings(None).await.unwrap();
+    assert_eq!(folded, expected);
     drop(store);
-
-    let url = database.url.clone();
-    let (before, after, collations) =
-        tokio::task::spawn_blocking(move || revert_and_reapply_byte_order(url))
-            .await
-            .unwrap();
-    assert_eq!(before.len(), 2);
-    assert_eq!(after, before);
-    assert_eq!(collations.len(), 7, "{collations:?}");
-    assert!(
-        collations.iter().all(|c| c.ends_with(" C")),
-        "{collations:?}"
-    );
     database.drop_database().await;
 }
 

@@ -1,20 +1,14 @@
-//! SQLite's schema beyond what the store contract sees: the migrations that rebuild a table
-//! (visit_stats's CHECK respelled, listed_origins keyed by origin first, origin_sightings
-//! without its foreign key) revert and reapply without losing a row or the queue's triggers,
-//! a fold's delete of every sighting empties the table at once, the check still holds, an insert into
-//! visit_stats builds no temporary B-tree (what made every fold's trigger slow), a lookup by
-//! origin searches listed_origins's key, and a sighting's time is text in the format diesel
-//! writes every other time in.
+//! SQLite's schema beyond what the store contract sees: the queue's triggers follow listings,
+//! a lookup by origin searches listed_origins's key, a fold's delete of every sighting empties
+//! the table at once, visit_stats's check holds, an insert into visit_stats builds no
+//! temporary B-tree (what made every fold's trigger slow), and a sighting's time is text in
+//! the format diesel writes every other time in.
 
-use diesel::migration::MigrationSource;
-use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel::sqlite::SqliteConnection;
 use diesel::{QueryableByName, RunQueryDsl};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use lister_core::store::{ListerRecord, PageWrite, StateWrite};
 use lister_core::testing::{TestDatabase, commit_origins};
 use lister_core::{ListerKey, Origin, Store};
-
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 #[derive(QueryableByName, Debug, PartialEq)]
 struct VisitStatsRow {
@@ -79,36 +73,6 @@ fn opcodes(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
 
 const INSERT: &str = "INSERT INTO visit_stats (url, visit_type) VALUES ('https://x.org/y', 'git')";
 
-/// Reverts the embedded migration whose name ends with `suffix`.
-fn revert(conn: &mut SqliteConnection, suffix: &str) {
-    let migrations = MigrationSource::<Sqlite>::migrations(&MIGRATIONS).unwrap();
-    let migration = migrations
-        .iter()
-        .find(|migration| migration.name().to_string().ends_with(suffix))
-        .expect("the migration is embedded");
-    conn.revert_migration(migration.as_ref()).unwrap();
-}
-
-#[derive(QueryableByName, Debug, PartialEq)]
-struct ListingRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    lister_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    url: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    first_seen: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    enabled: bool,
-}
-
-fn listings(conn: &mut SqliteConnection) -> Vec<ListingRow> {
-    diesel::sql_query(
-        "SELECT lister_id, url, first_seen, enabled FROM listed_origins ORDER BY url, lister_id",
-    )
-    .load(conn)
-    .unwrap()
-}
-
 #[derive(QueryableByName)]
 struct PlanStep {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -126,53 +90,16 @@ fn plan(conn: &mut SqliteConnection, sql: &str) -> String {
 /// How the queue finds the listings of an origin.
 const BY_ORIGIN: &str = "SELECT lister_id FROM listed_origins WHERE url = 'https://github.com/a/one' AND visit_type = 'git'";
 
+/// A new listing enters the queue and a disabled one leaves it, through the triggers; the
+/// queue finds an origin's listings by listed_origins's key.
 #[tokio::test]
-async fn the_check_migration_reverts_and_reapplies_keeping_every_row() {
+async fn listings_enter_and_leave_the_queue_through_the_triggers() {
     let (database, mut conn) = listed_store().await;
-    let before = visit_stats(&mut conn);
-    assert_eq!(before.len(), 2);
-    assert_eq!(before[0].last_visit_status.as_deref(), Some("failed"));
-
-    revert(&mut conn, "_visit_stats_check_without_in");
-    assert_eq!(visit_stats(&mut conn), before);
-    assert!(opcodes(&mut conn, INSERT).contains(&"OpenEphemeral".to_owned()));
-
-    conn.run_pending_migrations(MIGRATIONS).unwrap();
-    assert_eq!(visit_stats(&mut conn), before);
-    // The queue's triggers came back with the table: a new listing still counts.
-    diesel::sql_query(
-        "INSERT INTO listed_origins (lister_id, url, visit_type, first_seen, last_seen) \
-         SELECT id, 'https://github.com/b/two', 'git', updated, updated FROM listers \
-         WHERE name = 'github' AND instance = 'default' \
-         ON CONFLICT DO UPDATE SET enabled = 0",
-    )
-    .execute(&mut conn)
-    .unwrap();
-    assert_eq!(visit_stats(&mut conn)[1].enabled_listings, 0);
-    database.drop_database().await;
-}
-
-#[tokio::test]
-async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
-    let (database, mut conn) = listed_store().await;
-    let (before, queue) = (listings(&mut conn), visit_stats(&mut conn));
-    assert_eq!(before.len(), 2);
-    assert!(plan(&mut conn, BY_ORIGIN).contains("USING PRIMARY KEY"));
-
-    revert(&mut conn, "_listed_origins_keyed_by_origin");
-    assert_eq!(listings(&mut conn), before);
-    assert!(plan(&mut conn, BY_ORIGIN).contains("listed_origins_origin"));
-
-    conn.run_pending_migrations(MIGRATIONS).unwrap();
-    assert_eq!(listings(&mut conn), before);
-    assert_eq!(visit_stats(&mut conn), queue);
     let steps = plan(&mut conn, BY_ORIGIN);
     assert!(
         steps.contains("SEARCH listed_origins USING PRIMARY KEY (url=? AND visit_type=?)"),
         "{steps}"
     );
-    // The queue's triggers came back with the table: a new origin enters the queue, and a
-    // listing disabled leaves it.
     diesel::sql_query(
         "INSERT INTO listed_origins (lister_id, url, visit_type, first_seen, last_seen) \
          SELECT id, 'https://github.com/c/three', 'git', updated, updated FROM listers",
@@ -193,6 +120,10 @@ async fn the_key_migration_reverts_and_reapplies_keeping_every_row() {
             ("https://github.com/b/two".to_owned(), 0),
             ("https://github.com/c/three".to_owned(), 1),
         ]
+    );
+    assert_eq!(
+        visit_stats(&mut conn)[0].last_visit_status.as_deref(),
+        Some("failed")
     );
     database.drop_database().await;
 }
@@ -281,31 +212,22 @@ fn sightings(conn: &mut SqliteConnection) -> Vec<Sighting> {
         .unwrap()
 }
 
-/// Sightings not folded yet (as a killed run leaves them) keep their ids through the
-/// migration that drops origin_sightings's foreign key. With the key, a delete of every
-/// sighting went row by row; without it, SQLite frees the table's pages at once (`Clear`).
+/// Sightings not folded yet (as a killed run leaves them) are folded, then deleted at once:
+/// origin_sightings is no foreign key's child, so SQLite frees its pages in one step
+/// (`Clear`) instead of deleting row by row.
 #[tokio::test]
-async fn the_sightings_migration_reverts_and_reapplies_keeping_unfolded_sightings() {
+async fn a_fold_deletes_every_sighting_at_once() {
     let (database, store, lister, origins) = committed_store().await;
     commit_origins(&store, &lister, &origins[1..]).await;
     drop(store);
     let mut conn = database.sqlite_connection();
-    // As every connection of the store has it: the key is checked only when this is on.
+    // As every connection of the store has it: a key is checked only when this is on.
     diesel::sql_query("PRAGMA foreign_keys = ON")
         .execute(&mut conn)
         .unwrap();
-    const DELETE_ALL: &str = "DELETE FROM origin_sightings";
-    let before = sightings(&mut conn);
-    assert_eq!(before.len(), 3);
-    assert!(opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
-
-    revert(&mut conn, "_origin_sightings_without_foreign_key");
-    assert_eq!(sightings(&mut conn), before);
-    assert!(!opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
-
-    conn.run_pending_migrations(MIGRATIONS).unwrap();
-    assert_eq!(sightings(&mut conn), before);
-    assert!(opcodes(&mut conn, DELETE_ALL).contains(&"Clear".to_owned()));
+    assert_eq!(sightings(&mut conn).len(), 3);
+    let program = opcodes(&mut conn, "DELETE FROM origin_sightings");
+    assert!(program.contains(&"Clear".to_owned()), "{program:?}");
     drop(conn);
     let store = database.open().await;
     let folded = store.fold_sightings(None).await.unwrap();

@@ -23,11 +23,10 @@ const MIGRATION_LOCK: i64 = 0x6c69_7374_6572;
 /// Session settings of every SQLite connection:
 ///
 /// - 8 KiB pages in a new database (an existing one keeps its page size: SQLite only sets it
-///   before the first table). A fold wrote its origins into seven B-trees then (five since
-///   migration 000007); with pages twice as large, they are shallower and the fold reads and
-///   writes half as many pages, each one system call. 100,000 origins: `pread` and `pwrite` calls 169,000 → 92,000, the fold a
-///   fifth faster (4 interleaved pairs); 1,000,000 origins: 47 → 35 s. 16 KiB pages made the
-///   walk slower and the process 3 MiB larger.
+///   before the first table). With pages twice as large, the B-trees a fold writes are
+///   shallower and the fold reads and writes half as many pages, each one system call:
+///   100,000 origins made 92,000 `pread` and `pwrite` calls instead of 169,000, and the fold
+///   was a fifth faster. 16 KiB pages made the walk slower and the process 3 MiB larger.
 /// - WAL with `synchronous = NORMAL`: a commit is durable once the WAL is synced at a
 ///   checkpoint, and never torn.
 /// - A 2 MiB page cache: 8 MiB listed no faster and held 14 MiB more.

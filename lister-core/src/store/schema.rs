@@ -16,7 +16,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Keyed by origin first (migration 000007).
+    /// Keyed by origin first.
     listed_origins (url, visit_type, lister_id) {
         lister_id -> BigInt,
         url -> Text,

@@ -1,2 +1,0 @@
-DROP TABLE origin_sightings;
-ALTER TABLE listed_origins ADD FOREIGN KEY (lister_id) REFERENCES listers (id);

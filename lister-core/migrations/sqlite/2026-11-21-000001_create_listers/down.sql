@@ -1,3 +1,0 @@
-DROP TABLE page_validators;
-DROP TABLE listed_origins;
-DROP TABLE listers;

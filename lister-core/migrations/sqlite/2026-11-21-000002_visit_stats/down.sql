@@ -1,5 +1,0 @@
-DROP TRIGGER listed_origins_delete_visit_stats;
-DROP TRIGGER listed_origins_update_visit_stats;
-DROP TRIGGER listed_origins_insert_visit_stats;
-DROP INDEX listed_origins_origin;
-DROP TABLE visit_stats;

@@ -1,1 +1,0 @@
-DROP TABLE quarantined_sightings;

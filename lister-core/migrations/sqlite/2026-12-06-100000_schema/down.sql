@@ -1,0 +1,6 @@
+DROP TABLE listed_origins;
+DROP TABLE page_validators;
+DROP TABLE origin_sightings;
+DROP TABLE quarantined_sightings;
+DROP TABLE visit_stats;
+DROP TABLE listers;
