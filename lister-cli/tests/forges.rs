@@ -26,9 +26,10 @@ enum Forge {
     Gerrit,
     Launchpad,
     LaunchpadBzr,
+    Grokmirror,
 }
 
-const ALL: [Forge; 13] = [
+const ALL: [Forge; 14] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -42,6 +43,7 @@ const ALL: [Forge; 13] = [
     Forge::Gerrit,
     Forge::Launchpad,
     Forge::LaunchpadBzr,
+    Forge::Grokmirror,
 ];
 
 impl Forge {
@@ -60,6 +62,7 @@ impl Forge {
             Forge::Gerrit => "gerrit",
             Forge::Launchpad => "launchpad",
             Forge::LaunchpadBzr => "launchpad-bzr",
+            Forge::Grokmirror => "grokmirror",
         }
     }
 
@@ -78,6 +81,7 @@ impl Forge {
             Forge::Pagure => fake.pagure_url(),
             Forge::Gerrit => fake.gerrit_url(),
             Forge::Launchpad | Forge::LaunchpadBzr => fake.launchpad_url(),
+            Forge::Grokmirror => fake.grokmirror_url(),
         };
         url.to_string()
     }
@@ -110,6 +114,7 @@ impl Forge {
             Forge::Gerrit => fake.gerrit_origins(),
             Forge::Launchpad => fake.launchpad_origins(),
             Forge::LaunchpadBzr => fake.launchpad_bzr_origins(),
+            Forge::Grokmirror => fake.grokmirror_origins(),
         }
     }
 
@@ -128,6 +133,7 @@ impl Forge {
             Forge::Gerrit => fake.add_gerrit_projects(n),
             Forge::Launchpad => fake.add_launchpad_repositories(n),
             Forge::LaunchpadBzr => fake.add_launchpad_branches(n),
+            Forge::Grokmirror => fake.add_grokmirror_repositories(n),
         }
     }
 }
@@ -412,6 +418,42 @@ async fn launchpad_reruns_find_what_was_modified_since_and_keep_git_and_bzr_apar
         let bzr = listed_facts(&db.url, Forge::LaunchpadBzr).await;
         assert_eq!(bzr, expected_facts(fake.launchpad_bzr_origins()));
         assert!(bzr.iter().all(|facts| facts.1 == "bzr"));
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_grokmirror_manifest_costs_one_request_answered_304() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        let first = list(&db.url, Forge::Grokmirror, &fake, false).await;
+        assert_eq!(first.code, 0, "{first:?}");
+        assert_eq!(first.summary()["requests"], 1, "one document");
+        let expected = expected_facts(fake.grokmirror_origins());
+        assert!(expected.iter().any(|facts| facts.3 == Some(true)), "forks");
+        assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
+        let sent = fake.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].path_and_query, "/grokmirror/manifest.js.gz");
+        assert!(sent[0].header("if-modified-since").is_none());
+
+        // Unchanged: the rerun asks with the manifest's Last-Modified, is answered 304, and
+        // lists nothing new.
+        fake.clear_requests();
+        let again = list(&db.url, Forge::Grokmirror, &fake, false).await;
+        assert_eq!(again.code, 0, "{again:?}");
+        let summary = again.summary();
+        assert_eq!(summary["requests"], 1, "{summary}");
+        assert_eq!(summary["not_modified"], 1, "{summary}");
+        assert_eq!(summary["origins_new"], 0, "{summary}");
+        assert_eq!(summary["stopped"], "end_of_listing", "{summary}");
+        let sent = fake.requests();
+        assert_eq!(sent.len(), 1);
+        let since = sent[0]
+            .header("if-modified-since")
+            .expect("a conditional request");
+        assert!(since.ends_with(" GMT"), "{since}");
+        assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
         db.drop_database().await;
     }
 }

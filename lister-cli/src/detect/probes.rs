@@ -126,6 +126,14 @@ pub(crate) const PROBES: &[Probe] = &[
         read: read_gitlab_projects,
     },
     Probe {
+        method: Method::GET,
+        path: "manifest.js.gz",
+        accept: "*/*",
+        forges: &["grokmirror"],
+        refines: None,
+        read: read_grokmirror_manifest,
+    },
+    Probe {
         method: Method::POST,
         path: "api/conduit.ping",
         accept: JSON,
@@ -317,6 +325,29 @@ fn read_gitlab_projects(answer: &PageResponse, what: &str, _: &Known<'_>) -> Ver
             found("gitlab", Confidence::Likely, evidence)
         }
         _ => Verdict::Nothing,
+    }
+}
+
+/// A grokmirror manifest (the transport has decompressed the gzip file): an object from
+/// repository paths (`/…`) to objects with grokmirror's facts. An empty one is likely.
+fn read_grokmirror_manifest(answer: &PageResponse, what: &str, _: &Known<'_>) -> Verdict {
+    let Some((serde_json::Value::Object(manifest), false)) = json(answer) else {
+        return Verdict::Nothing;
+    };
+    let grok = |(path, facts): (&String, &serde_json::Value)| {
+        path.starts_with('/')
+            && ["modified", "fingerprint"]
+                .iter()
+                .any(|k| facts.get(k).is_some())
+    };
+    let repositories = manifest.iter().filter(|entry| grok(*entry)).count();
+    if answer.status != StatusCode::OK || repositories < manifest.len() {
+        return Verdict::Nothing;
+    }
+    let evidence = format!("{what} answered a grokmirror manifest of {repositories} repositories");
+    match repositories {
+        0 => found("grokmirror", Confidence::Likely, evidence),
+        _ => found("grokmirror", Confidence::Certain, evidence),
     }
 }
 
@@ -620,6 +651,29 @@ mod tests {
         let jira = page(200, r#"{"version":"9.1.0","displayName":"Jira"}"#);
         assert_eq!(
             software(read_bitbucket_properties(&jira, "GET a", &NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_grokmirror_manifest() {
+        let read = |status, body| {
+            software(read_grokmirror_manifest(
+                &page(status, body),
+                "GET m",
+                &NONE,
+            ))
+        };
+        let manifest = r#"{"/pub/scm/git/git.git": {"modified": 1714600000, "fingerprint": "5e9c", "reference": null, "symlinks": []}}"#;
+        assert_eq!(
+            read(200, manifest),
+            Some(("grokmirror", Confidence::Certain))
+        );
+        assert_eq!(read(200, "{}"), Some(("grokmirror", Confidence::Likely)));
+        assert_eq!(read(404, manifest), None);
+        assert_eq!(read(200, r#"{"version": "0.31"}"#), None);
+        assert_eq!(
+            read(200, r#"{"/a.git": {"modified": 1}, "b": {"x": 1}}"#),
             None
         );
     }

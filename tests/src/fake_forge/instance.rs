@@ -9,7 +9,8 @@ use super::quota::{QuotaKey, Usage};
 use super::routes::Call;
 use super::server::{Body, Dropped};
 use super::{
-    bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, launchpad, pagure,
+    bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, grokmirror, launchpad,
+    pagure,
 };
 
 /// One of the forges served besides GitHub and Bitbucket.
@@ -41,11 +42,13 @@ pub(crate) enum Instance {
     Launchpad,
     /// Launchpad's Bazaar branches: `/launchpad/devel/branches?ws.op=getBranches`.
     LaunchpadBzr,
+    /// A grokmirror manifest: `/grokmirror/manifest.js.gz`.
+    Grokmirror,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 13] = [
+    pub(crate) const ALL: [Instance; 14] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -59,6 +62,7 @@ impl Instance {
         Instance::Gerrit,
         Instance::Launchpad,
         Instance::LaunchpadBzr,
+        Instance::Grokmirror,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -78,6 +82,7 @@ impl Instance {
             Instance::Pagure => "/pagure",
             Instance::Gerrit => "/gerrit",
             Instance::Launchpad | Instance::LaunchpadBzr => "/launchpad",
+            Instance::Grokmirror => "/grokmirror",
             _ => "",
         }
     }
@@ -105,6 +110,7 @@ impl Instance {
             Instance::Gerrit => "/projects/",
             Instance::Launchpad => "/devel/+git",
             Instance::LaunchpadBzr => "/devel/branches",
+            Instance::Grokmirror => "/manifest.js.gz",
         }
     }
 
@@ -124,6 +130,8 @@ impl Instance {
             Instance::Gerrit => "gerrit.example.org",
             Instance::Launchpad => "git.launchpad.example.org",
             Instance::LaunchpadBzr => "code.launchpad.example.org",
+            // Its origins are under the mirror's own address, which the listing names.
+            Instance::Grokmirror => "127.0.0.1",
         }
     }
 
@@ -153,6 +161,7 @@ impl Instance {
             Instance::Gerrit => gerrit::projects(call).await,
             Instance::Launchpad => launchpad::batch(call, Collection::Git).await,
             Instance::LaunchpadBzr => launchpad::batch(call, Collection::Bzr).await,
+            Instance::Grokmirror => grokmirror::manifest(call).await,
         }
     }
 
@@ -222,6 +231,11 @@ mod tests {
             Instance::route("/launchpad/devel/branches"),
             Some(Instance::LaunchpadBzr)
         );
+        assert_eq!(
+            Instance::route("/grokmirror/manifest.js.gz"),
+            Some(Instance::Grokmirror)
+        );
+        assert_eq!(Instance::route("/manifest.js.gz"), None);
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);
         assert!(

@@ -17,6 +17,7 @@
 //! | Pagure | `GET /pagure/api/0/projects?per_page=N&page=P` | body `pagination.next` (`null` on the last page) | projects and forks, by name |
 //! | Gerrit | `GET /gerrit/projects/?n=N&S=OFFSET` | `_more_projects` on a page's last entry, after `)]}'` | name → `ProjectInfo` |
 //! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
+//! | grokmirror | `GET /grokmirror/manifest.js.gz` | none: the whole mirror, a gzip file (`304` to `If-Modified-Since`) | path → `{modified, reference, symlinks, …}` |
 //!
 //! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
 //! [`FakeForge::site_url`]) where it answers its home page and version endpoints as the real
@@ -56,6 +57,7 @@ mod gitiles;
 mod gitlab;
 mod gitlab_route;
 mod gogs;
+mod grokmirror;
 mod instance;
 mod launchpad;
 mod origins;
@@ -136,6 +138,9 @@ pub struct Config {
     pub launchpad_repositories: u64,
     /// How many Bazaar branches Launchpad has.
     pub launchpad_branches: u64,
+    /// How many repositories the grokmirror manifest lists (every 5th a fork, every 4th with
+    /// symlinks).
+    pub grokmirror_repositories: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -163,6 +168,7 @@ impl Default for Config {
             gerrit_projects: 1_200,
             launchpad_repositories: 700,
             launchpad_branches: 700,
+            grokmirror_repositories: 250,
             quota: QuotaConfig::default(),
         }
     }
@@ -207,6 +213,7 @@ impl FakeForge {
                 config.gerrit_projects,
                 config.launchpad_repositories,
                 config.launchpad_branches,
+                config.grokmirror_repositories,
             ]
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),

@@ -9,8 +9,8 @@ use super::instance::Instance;
 use super::launchpad::Collection;
 use super::server::lock;
 use super::{
-    FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, launchpad, pagure,
-    phabricator,
+    FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, grokmirror, launchpad,
+    pagure, phabricator,
 };
 
 /// One origin a correct lister produces, as swh-lister would record it.
@@ -268,5 +268,23 @@ impl FakeForge {
     /// Phorge's origins, as [`phabricator_origins`](Self::phabricator_origins).
     pub fn phorge_origins(&self) -> Vec<ExpectedOrigin> {
         phabricator::origins(Instance::Phorge, self.count(Instance::Phorge))
+    }
+
+    /// The grokmirror mirror's address, `http://127.0.0.1:PORT/grokmirror/` (manifest at
+    /// `manifest.js.gz`).
+    pub fn grokmirror_url(&self) -> Url {
+        self.instance_url(Instance::Grokmirror)
+    }
+
+    /// Adds `n` repositories to the grokmirror manifest (its `Last-Modified` moves on).
+    pub fn add_grokmirror_repositories(&self, n: u64) {
+        self.add(Instance::Grokmirror, n);
+    }
+
+    /// grokmirror's origins: each path, then its symlinks, under the mirror's address; `git`,
+    /// the last update from `modified`, a fork where `reference` is set.
+    pub fn grokmirror_origins(&self) -> Vec<ExpectedOrigin> {
+        let site = self.grokmirror_url();
+        grokmirror::origins(self.count(Instance::Grokmirror), site.as_str())
     }
 }

@@ -38,6 +38,8 @@ pub enum Site {
     Pagure,
     /// Gerrit, at `/gerrit`.
     Gerrit,
+    /// A grokmirror mirror, at `/grokmirror`: a plain web server's index page.
+    Grokmirror,
 }
 
 /// Forgejo's version since 7.0: its own, then the Gitea version it is compatible with
@@ -50,7 +52,7 @@ pub const GHES_VERSION: &str = "3.12.3";
 
 impl Site {
     /// Every site.
-    pub const ALL: [Site; 12] = [
+    pub const ALL: [Site; 13] = [
         Site::Gitlab,
         Site::Heptapod,
         Site::Gitea,
@@ -63,6 +65,7 @@ impl Site {
         Site::GithubEnterprise,
         Site::Pagure,
         Site::Gerrit,
+        Site::Grokmirror,
     ];
 
     /// The name lister gives the forge.
@@ -80,6 +83,7 @@ impl Site {
             Site::GithubEnterprise => "github",
             Site::Pagure => "pagure",
             Site::Gerrit => "gerrit",
+            Site::Grokmirror => "grokmirror",
         }
     }
 
@@ -98,6 +102,7 @@ impl Site {
             Site::Gitiles => "/gitiles",
             Site::Pagure => "/pagure",
             Site::Gerrit => "/gerrit",
+            Site::Grokmirror => "/grokmirror",
         }
     }
 
@@ -124,8 +129,15 @@ pub(crate) fn answer(method: &Method, path: &str, base: &str) -> Option<Response
         Site::GithubEnterprise => github_enterprise(rest, &home),
         Site::Pagure => pagure(rest),
         Site::Gerrit => gerrit(rest),
+        // The manifest is the listing; the rest is a web server's directory index and 404s.
+        Site::Grokmirror if rest == "/" => html(
+            StatusCode::OK,
+            "<html><head><title>Index of /</title></head><body><h1>Index of /</h1><pre>\
+             <a href=\"manifest.js.gz\">manifest.js.gz</a>\n<a href=\"pub/\">pub/</a>\n</pre></body></html>\n"
+                .to_owned(),
+        ),
         // Gitiles' host index is the listing; anything else here is a plain 404.
-        Site::Gitiles => full(
+        Site::Gitiles | Site::Grokmirror => full(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             "Not Found",
