@@ -6,6 +6,7 @@ use url::Url;
 use crate::cursor::Cursor;
 use crate::next::NextCursor;
 use crate::page::{Classification, PageResponse, ParseError};
+use crate::parse::PageRead;
 use crate::request::PageRequest;
 use crate::sub_listing::SubPage;
 use crate::{Origin, page_url_with};
@@ -172,6 +173,15 @@ pub trait Forge: Send + Sync + 'static {
     /// ending with `/`: for forges whose items name a repository but not its URL
     /// (`site.join(name)`).
     fn origin(&self, item: Self::Item<'_>, site: &Url) -> Option<Origin>;
+
+    /// Forges whose pages are not JSON (an HTML index, an XML sitemap): the page's origins and
+    /// the sub-listings it names, read by the forge itself (with a maintained parser: `scraper`
+    /// for HTML, `quick-xml` for XML). `None`, the default: the page is JSON, read item by item
+    /// at [`ITEMS`](Self::ITEMS).
+    fn read_page(&self, page: &PageResponse, site: &Url) -> Option<Result<PageRead, ParseError>> {
+        let _ = (page, site);
+        None
+    }
 
     /// Two-level forges (Tuleap: projects, then each project's git repositories): the request
     /// of the listing `item` names, whose pages go to [`sub_page`](Self::sub_page) (see

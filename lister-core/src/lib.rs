@@ -72,7 +72,7 @@ pub use listing::Listing;
 pub use next::{NextCursor, link_cursor, url_cursor};
 pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use page::{Classification, GzipError, PageResponse, ParseError, QuotaSignal, Validators};
-pub use parse::{PageOrigins, page_origins};
+pub use parse::{PageOrigins, PageRead, page_origins};
 pub use progress::{RunContext, RunProgress};
 pub use request::{PageRequest, RequestBody, page_url, page_url_with};
 pub use run::{

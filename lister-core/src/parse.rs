@@ -29,6 +29,16 @@ pub struct PageOrigins<C> {
     pub sub_listings: Vec<PageRequest>,
 }
 
+/// What a forge reads on a page it parses itself ([`Forge::read_page`]: HTML, XML).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRead {
+    /// The origins on the page.
+    pub origins: Vec<Origin>,
+    /// The listings the page names (a repository's summary page, a sitemap's shard…), each
+    /// listed as a sub-listing ([`Forge::sub_page`]).
+    pub sub_listings: Vec<PageRequest>,
+}
+
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
 /// without validating them): how a forge's tests check it on a real page. Each item's
 /// [`origin`](Forge::origin) comes first, then its [`aliases`](Forge::aliases). A gzip body is
@@ -39,6 +49,19 @@ pub fn page_origins<F: Forge>(
     site: &Url,
     response: &PageResponse,
 ) -> Result<PageOrigins<F::Cursor>, ParseError> {
+    if let Some(read) = forge.read_page(response, site) {
+        let PageRead {
+            origins,
+            sub_listings,
+        } = read?;
+        let (rejected, furthest) = (Vec::new(), None);
+        return Ok(PageOrigins {
+            origins,
+            rejected,
+            furthest,
+            sub_listings,
+        });
+    }
     let body = &response.body[after_prefix(&response.body, F::JSON_PREFIX)..];
     let (text, lossy) = match std::str::from_utf8(body) {
         Ok(text) => (Cow::Borrowed(text), false),
@@ -139,4 +162,68 @@ pub(crate) fn held_bytes(origins: &[Origin]) -> usize {
         .iter()
         .map(|origin| each + origin.url.len() + origin.visit_type.len())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NextCursor;
+
+    /// A forge whose page is plain text: a clone URL per line, and `more PATH` naming a page
+    /// of more of them.
+    struct Lines;
+
+    impl Forge for Lines {
+        type Cursor = u64;
+        type Item<'a> = serde::de::IgnoredAny;
+        const NAME: &'static str = "lines";
+        const DEFAULT_URL: &'static str = "https://lines.example.org";
+        const NEXT: NextCursor = NextCursor::None;
+
+        fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
+            None
+        }
+
+        fn read_page(
+            &self,
+            page: &PageResponse,
+            site: &Url,
+        ) -> Option<Result<PageRead, ParseError>> {
+            let text = std::str::from_utf8(&page.body).ok()?;
+            let mut read = PageRead::default();
+            for line in text.lines() {
+                match line.strip_prefix("more ") {
+                    Some(path) => read
+                        .sub_listings
+                        .push(PageRequest::get(site.join(path).ok()?)),
+                    None => read.origins.push(Origin::new(line, "git")),
+                }
+            }
+            Some(Ok(read))
+        }
+    }
+
+    #[test]
+    fn a_forge_reads_a_page_that_is_not_json_itself() {
+        let site = Url::parse("https://lines.example.org/").unwrap();
+        let page = PageResponse::ok(
+            "https://lines.example.org/",
+            "https://lines.example.org/a.git\nmore page/2\nhttps://lines.example.org/b.git\n",
+        );
+        let read = page_origins(&Lines, &site, &page).unwrap();
+        let urls: Vec<&str> = read.origins.iter().map(|o| o.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://lines.example.org/a.git",
+                "https://lines.example.org/b.git"
+            ]
+        );
+        assert_eq!(read.sub_listings.len(), 1);
+        assert_eq!(
+            read.sub_listings[0].url.as_str(),
+            "https://lines.example.org/page/2"
+        );
+        assert!(read.rejected.is_empty());
+    }
 }
