@@ -57,6 +57,7 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_gerrit::Gerrit>(),
     entry::<lister_launchpad::Launchpad>(),
     entry::<lister_launchpad::LaunchpadBzr>(),
+    entry::<lister_tuleap::Tuleap>(),
     entry::<lister_grokmirror::Grokmirror>(),
 ];
 

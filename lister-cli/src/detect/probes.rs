@@ -173,6 +173,14 @@ pub(crate) const PROBES: &[Probe] = &[
         refines: None,
         read: read_pagure_version,
     },
+    Probe {
+        method: Method::GET,
+        path: "api/projects?limit=1",
+        accept: JSON,
+        forges: &["tuleap"],
+        refines: None,
+        read: read_tuleap_projects,
+    },
 ];
 
 fn found(software: &'static str, confidence: Confidence, evidence: String) -> Verdict {
@@ -186,6 +194,24 @@ fn found(software: &'static str, confidence: Confidence, evidence: String) -> Ve
 /// A JSON object's string field.
 fn field<'a>(value: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     value.get(name).and_then(serde_json::Value::as_str)
+}
+
+/// Tuleap's projects (when it lets anonymous callers see them): a JSON array paged by the
+/// headers of Tuleap's REST layer, `X-PAGINATION-SIZE` and `X-PAGINATION-LIMIT-MAX`.
+fn read_tuleap_projects(answer: &PageResponse, what: &str, _: &Known<'_>) -> Verdict {
+    let document = json(answer).filter(|(_, guarded)| !guarded).map(|(d, _)| d);
+    let max = header(answer, "x-pagination-limit-max");
+    let paged = header(answer, "x-pagination-size").is_some();
+    match (answer.status, document, max) {
+        (StatusCode::OK, Some(serde_json::Value::Array(_)), Some(max)) if paged => {
+            let evidence = format!(
+                "{what} answered projects paged by X-PAGINATION-SIZE, at most {}",
+                quote(max)
+            );
+            found("tuleap", Confidence::Certain, evidence)
+        }
+        _ => Verdict::Nothing,
+    }
 }
 
 /// The address itself (with `?format=JSON`, which only Gitiles reads): Gitiles' host index,
@@ -486,6 +512,38 @@ mod tests {
                 assert!(known, "{} names {name}, which is no forge", probe.path);
             }
         }
+    }
+
+    #[test]
+    fn tuleap_from_its_paged_projects() {
+        let paged = |status, body: &str, headers: &[(&'static str, &str)]| {
+            let mut answer = page(status, body);
+            for (name, value) in headers {
+                answer.headers.insert(*name, value.parse().unwrap());
+            }
+            software(read_tuleap_projects(&answer, "GET p", &NONE))
+        };
+        let headers = [
+            ("x-pagination-size", "1234"),
+            ("x-pagination-limit-max", "50"),
+        ];
+        let projects = r#"[{"id": 101, "shortname": "guinea-pig", "resources": []}]"#;
+        assert_eq!(
+            paged(200, projects, &headers),
+            Some(("tuleap", Confidence::Certain))
+        );
+        assert_eq!(
+            paged(200, "[]", &headers),
+            Some(("tuleap", Confidence::Certain))
+        );
+        assert_eq!(paged(200, projects, &headers[..1]), None);
+        assert_eq!(
+            paged(200, projects, &[]),
+            None,
+            "GitLab's projects are no Tuleap's"
+        );
+        let refused = r#"{"error": {"code": 401, "message": "Unauthorized"}}"#;
+        assert_eq!(paged(401, refused, &headers), None);
     }
 
     #[test]

@@ -82,6 +82,14 @@ pub enum Fault {
     LoopingNext,
     /// The next link points to this other base URL (`http://localhost:PORT2`, `127.0.0.2`…).
     OffHostNext(Url),
+    /// `fault`, on the requests to `path` alone (Tuleap's git listing of one project, say):
+    /// the other requests are served normally and do not spend it.
+    OnPath {
+        /// The request path (`/tuleap/api/projects/101/git`), without the query.
+        path: String,
+        /// The fault those requests get.
+        fault: Box<Fault>,
+    },
     /// A 200 whose body is `bytes` long, streamed; with a Content-Length when `declare_length`.
     Oversized {
         /// The body size.
@@ -310,16 +318,23 @@ impl Script {
         });
     }
 
-    /// Counts one listing request and returns the fault it gets, if any.
-    pub(crate) fn next(&mut self) -> Option<Fault> {
+    /// Counts one listing request, to `path`, and returns the fault it gets, if any.
+    pub(crate) fn next(&mut self, path: &str) -> Option<Fault> {
         let number = self.served;
         self.served += 1;
+        let applies = |fault: &Fault| match fault {
+            Fault::OnPath { path: only, .. } => only == path,
+            _ => true,
+        };
         let entry = self
             .entries
             .iter_mut()
-            .find(|entry| entry.remaining > 0 && entry.from <= number)?;
+            .find(|entry| entry.remaining > 0 && entry.from <= number && applies(&entry.fault))?;
         entry.remaining -= 1;
-        let fault = entry.fault.clone();
+        let fault = match &entry.fault {
+            Fault::OnPath { fault, .. } => (**fault).clone(),
+            fault => fault.clone(),
+        };
         self.entries.retain(|entry| entry.remaining > 0);
         Some(fault)
     }

@@ -10,7 +10,7 @@ use super::routes::Call;
 use super::server::{Body, Dropped};
 use super::{
     bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, grokmirror, launchpad,
-    pagure,
+    pagure, tuleap,
 };
 
 /// One of the forges served besides GitHub and Bitbucket.
@@ -44,11 +44,13 @@ pub(crate) enum Instance {
     LaunchpadBzr,
     /// A grokmirror manifest: `/grokmirror/manifest.js.gz`.
     Grokmirror,
+    /// Tuleap: `/tuleap/api/projects`, then `/tuleap/api/projects/{id}/git`.
+    Tuleap,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 14] = [
+    pub(crate) const ALL: [Instance; 15] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -63,6 +65,7 @@ impl Instance {
         Instance::Launchpad,
         Instance::LaunchpadBzr,
         Instance::Grokmirror,
+        Instance::Tuleap,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -83,6 +86,7 @@ impl Instance {
             Instance::Gerrit => "/gerrit",
             Instance::Launchpad | Instance::LaunchpadBzr => "/launchpad",
             Instance::Grokmirror => "/grokmirror",
+            Instance::Tuleap => "/tuleap",
             _ => "",
         }
     }
@@ -110,6 +114,7 @@ impl Instance {
             Instance::Gerrit => "/projects/",
             Instance::Launchpad => "/devel/+git",
             Instance::LaunchpadBzr => "/devel/branches",
+            Instance::Tuleap => "/api/projects",
             Instance::Grokmirror => "/manifest.js.gz",
         }
     }
@@ -130,16 +135,23 @@ impl Instance {
             Instance::Gerrit => "gerrit.example.org",
             Instance::Launchpad => "git.launchpad.example.org",
             Instance::LaunchpadBzr => "code.launchpad.example.org",
+            // Its origins are under the instance's own address.
+            Instance::Tuleap => "127.0.0.1",
             // Its origins are under the mirror's own address, which the listing names.
             Instance::Grokmirror => "127.0.0.1",
         }
     }
 
-    /// The instance whose listing endpoint `path` is.
+    /// The instance whose listing endpoint `path` is (Tuleap's second level included).
     pub(crate) fn route(path: &str) -> Option<Instance> {
         Instance::ALL.into_iter().find(|instance| {
             let mut prefixes = std::iter::once(instance.prefix()).chain(instance.alias());
-            prefixes.any(|prefix| path.strip_prefix(prefix) == Some(instance.endpoint()))
+            prefixes.any(|prefix| {
+                path.strip_prefix(prefix).is_some_and(|rest| {
+                    rest == instance.endpoint()
+                        || (*instance == Instance::Tuleap && tuleap::git_project(rest).is_some())
+                })
+            })
         })
     }
 
@@ -161,6 +173,7 @@ impl Instance {
             Instance::Gerrit => gerrit::projects(call).await,
             Instance::Launchpad => launchpad::batch(call, Collection::Git).await,
             Instance::LaunchpadBzr => launchpad::batch(call, Collection::Bzr).await,
+            Instance::Tuleap => tuleap::serve(call).await,
             Instance::Grokmirror => grokmirror::manifest(call).await,
         }
     }
@@ -236,6 +249,16 @@ mod tests {
             Some(Instance::Grokmirror)
         );
         assert_eq!(Instance::route("/manifest.js.gz"), None);
+        assert_eq!(
+            Instance::route("/tuleap/api/projects"),
+            Some(Instance::Tuleap)
+        );
+        assert_eq!(
+            Instance::route("/tuleap/api/projects/151/git"),
+            Some(Instance::Tuleap)
+        );
+        assert_eq!(Instance::route("/tuleap/api/projects/x/git"), None);
+        assert_eq!(Instance::route("/api/projects/151/git"), None);
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);
         assert!(

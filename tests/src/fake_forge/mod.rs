@@ -18,6 +18,7 @@
 //! | Gerrit | `GET /gerrit/projects/?n=N&S=OFFSET` | `_more_projects` on a page's last entry, after `)]}'` | name → `ProjectInfo` |
 //! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
 //! | grokmirror | `GET /grokmirror/manifest.js.gz` | none: the whole mirror, a gzip file (`304` to `If-Modified-Since`) | path → `{modified, reference, symlinks, …}` |
+//! | Tuleap | `GET /tuleap/api/projects?limit=L&offset=O`, then each project's `…/projects/{id}/git?limit=L&offset=O&order_by=path` | offset to `X-PAGINATION-SIZE` (limit at most 50) | projects; `{"repositories": […]}` (some projects without, one answering 403) |
 //!
 //! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
 //! [`FakeForge::site_url`]) where it answers its home page and version endpoints as the real
@@ -69,6 +70,7 @@ mod quota;
 mod routes;
 mod server;
 mod signatures;
+mod tuleap;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,6 +143,8 @@ pub struct Config {
     /// How many repositories the grokmirror manifest lists (every 5th a fork, every 4th with
     /// symlinks).
     pub grokmirror_repositories: u64,
+    /// How many Tuleap projects exist (see `tuleap.rs` for their repositories).
+    pub tuleap_projects: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -169,6 +173,7 @@ impl Default for Config {
             launchpad_repositories: 700,
             launchpad_branches: 700,
             grokmirror_repositories: 250,
+            tuleap_projects: 120,
             quota: QuotaConfig::default(),
         }
     }
@@ -214,6 +219,7 @@ impl FakeForge {
                 config.launchpad_repositories,
                 config.launchpad_branches,
                 config.grokmirror_repositories,
+                config.tuleap_projects,
             ]
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),

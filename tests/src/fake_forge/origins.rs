@@ -10,7 +10,7 @@ use super::launchpad::Collection;
 use super::server::lock;
 use super::{
     FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, grokmirror, launchpad,
-    pagure, phabricator,
+    pagure, phabricator, tuleap,
 };
 
 /// One origin a correct lister produces, as swh-lister would record it.
@@ -286,5 +286,37 @@ impl FakeForge {
     pub fn grokmirror_origins(&self) -> Vec<ExpectedOrigin> {
         let site = self.grokmirror_url();
         grokmirror::origins(self.count(Instance::Grokmirror), site.as_str())
+    }
+
+    /// Tuleap's instance URL, `http://127.0.0.1:PORT/tuleap/` (API at `api/projects`).
+    pub fn tuleap_url(&self) -> Url {
+        self.instance_url(Instance::Tuleap)
+    }
+
+    /// Adds `n` Tuleap projects, with ids after the existing ones.
+    pub fn add_tuleap_projects(&self, n: u64) {
+        self.add(Instance::Tuleap, n);
+    }
+
+    /// Tuleap's origins in listing order (projects by id, each one's repositories by path):
+    /// `{instance}/plugins/git/{path}`, `git`, `last_update_date`; the repositories the caller
+    /// may not read and those of the project whose git listing answers 403 are not listed.
+    pub fn tuleap_origins(&self) -> Vec<ExpectedOrigin> {
+        tuleap::origins(self.count(Instance::Tuleap), &self.tuleap_url())
+    }
+
+    /// The Tuleap projects (numbered from 1) whose git listing answers 403: a correct lister
+    /// skips and counts them.
+    pub fn tuleap_forbidden_projects(&self) -> Vec<u64> {
+        (tuleap::FORBIDDEN <= self.count(Instance::Tuleap))
+            .then_some(tuleap::FORBIDDEN)
+            .into_iter()
+            .collect()
+    }
+
+    /// The path of Tuleap project `k`'s git listing (`/tuleap/api/projects/{100 + k}/git`),
+    /// for [`Fault::OnPath`](super::Fault::OnPath).
+    pub fn tuleap_git_path(&self, k: u64) -> String {
+        format!("{}{}", Instance::Tuleap.prefix(), tuleap::git_path(k))
     }
 }

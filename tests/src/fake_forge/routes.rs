@@ -67,6 +67,8 @@ pub(crate) struct Call<'a> {
     pub(crate) fault: Option<Fault>,
     pub(crate) key: QuotaKey,
     pub(crate) headers: &'a HeaderMap,
+    /// The request's path (`/tuleap/api/projects/101/git`).
+    pub(crate) path: &'a str,
     /// The query parameters, then those of a form-encoded body.
     pub(crate) query: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT`, as the request reached the fake.
@@ -138,7 +140,7 @@ pub(crate) async fn handle(
             "Method Not Allowed",
         ));
     }
-    let fault = lock(&state.script).next();
+    let fault = lock(&state.script).next(parts.uri.path());
     let mut query: Vec<(String, String)> =
         parse_form(parts.uri.query().unwrap_or("").as_bytes()).collect();
     let form = parts
@@ -185,6 +187,7 @@ pub(crate) async fn handle(
         fault,
         key,
         headers: &parts.headers,
+        path: parts.uri.path(),
         query,
         base: format!("http://{local}"),
     };
