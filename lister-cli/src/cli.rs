@@ -166,6 +166,16 @@ pub(crate) struct RunArgs {
     /// Allow a plain-http API base URL on a non-loopback host (tokens would travel in clear).
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,
+
+    /// Requests in flight at once to the instance [default: 4 on a forge's main instance, 2
+    /// on a self-hosted one, no bound on loopback].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) max_concurrency: Option<u16>,
+
+    /// Requests started a second, at most [default: no bound on a forge's main instance,
+    /// whose quota paces the run; 5 on a self-hosted one; no bound on loopback].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub(crate) rate: Option<f64>,
 }
 
 #[derive(Debug, Args)]

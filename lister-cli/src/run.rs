@@ -36,11 +36,14 @@ pub(crate) async fn run(
     let credentials = credentials::resolve(forge.name, args.token_file.as_deref(), &instance)
         .map_err(Failure::usage)?;
     let url = args.url.clone().or_else(|| instance.url.clone());
+    let (max_concurrency, rate) = politeness(args, forge, url.as_ref())?;
     let transport = TransportConfig {
         credentials,
         request_timeout: seconds("--timeout", args.timeout)?,
         max_quota_wait: seconds("--max-quota-wait", args.max_quota_wait)?,
         allow_insecure_http: args.allow_insecure_http,
+        max_concurrency,
+        rate,
         ..TransportConfig::default()
     };
     let lister = (forge.build)(Some(&name), url, transport).map_err(Failure::usage)?;
@@ -128,6 +131,37 @@ async fn detected(args: &RunArgs) -> Result<&'static registry::Entry, Failure> {
         ),
     }
     Ok(forge)
+}
+
+/// Requests in flight and a second: as given, else generous on a forge's main instance (its
+/// quota paces the run), conservative on a self-hosted one (a small server, often one machine),
+/// and unbounded on loopback (the operator's own).
+fn politeness(
+    args: &RunArgs,
+    forge: &crate::registry::Entry,
+    url: Option<&url::Url>,
+) -> Result<(Option<usize>, Option<f64>), Failure> {
+    if let Some(rate) = args.rate
+        && !(rate > 0.0 && rate <= 10_000.0)
+    {
+        let message = format!(
+            "--rate needs a number of requests a second above 0, at most 10000, not {rate}"
+        );
+        return Err(Failure::usage(anyhow::anyhow!(message)));
+    }
+    let loopback = url.and_then(url::Url::host).is_some_and(|host| match host {
+        url::Host::Domain(name) => name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    });
+    let main = url.is_none_or(|url| forge.is_main_instance(url));
+    let (concurrency, rate) = match (loopback, main) {
+        (true, _) => (None, None),
+        (false, true) => (Some(4), None),
+        (false, false) => (Some(2), Some(5.0)),
+    };
+    let concurrency = args.max_concurrency.map(usize::from).or(concurrency);
+    Ok((concurrency, args.rate.or(rate)))
 }
 
 pub(crate) fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {

@@ -39,7 +39,12 @@ pub struct TransportConfig {
     pub allow_insecure_http: bool,
     /// Text appended to the `User-Agent` (an operator's contact, say).
     pub user_agent_suffix: Option<String>,
-    /// The clock of quota waits and backoff sleeps (default real time).
+    /// Requests in flight at once to the instance, retries and sub-listings included
+    /// (default no bound).
+    pub max_concurrency: Option<usize>,
+    /// Requests started a second, at most (default no bound).
+    pub rate: Option<f64>,
+    /// The clock of quota waits, backoff sleeps and the rate's pauses (default real time).
     pub clock: Arc<dyn Clock>,
 }
 
@@ -58,6 +63,8 @@ impl Default for TransportConfig {
             credentials: Vec::new(),
             allow_insecure_http: false,
             user_agent_suffix: None,
+            max_concurrency: None,
+            rate: None,
             clock: Arc::new(SystemClock),
         }
     }

@@ -49,6 +49,7 @@ mod config;
 mod credential;
 mod error;
 mod headers;
+mod pace;
 mod probe;
 mod schedule;
 mod source;

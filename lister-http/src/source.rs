@@ -2,6 +2,7 @@
 //! for when the forge answers with a quota signal, rotating credentials as their quotas run
 //! out.
 
+use crate::pace::Pace;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub struct HttpSource<F> {
     forge: Arc<F>,
     transport: Transport,
     pool: Pool,
+    pace: Pace,
     config: TransportConfig,
 }
 
@@ -43,10 +45,12 @@ impl<F: Forge> HttpSource<F> {
         }
         let pool = Pool::new(&config.credentials, F::AUTH)?;
         let transport = Transport::new(api, F::NAME, F::HEADERS, &config)?;
+        let pace = Pace::new(config.max_concurrency, config.rate, config.clock.clone());
         Ok(HttpSource {
             forge,
             transport,
             pool,
+            pace,
             config,
         })
     }
@@ -151,6 +155,7 @@ impl<F: Forge> Fetch<'_, F> {
         if self.attempts > 1 {
             RunProgress::add(&progress.retries, 1);
         }
+        let _slot = self.source.pace.admit().await;
         match self
             .source
             .transport
