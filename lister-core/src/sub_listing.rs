@@ -6,7 +6,9 @@
 //! that page and its sub-listings again (never more than the page in progress and the pages
 //! parsing beside it). A sub-listing the forge says is not there (`404`, `410`) or not to be
 //! shown (`403`) is skipped, logged and counted as a rejected item, so that one project cannot
-//! stop the listing; any other failure fails the page, as a page's own failure does.
+//! stop the listing, and so is the rest of a sub-listing whose page does not parse (a
+//! deterministic failure that would otherwise stop every later run at the same page); any
+//! other failure fails the page, as a page's own failure does.
 
 use std::collections::HashSet;
 
@@ -32,6 +34,14 @@ pub struct SubPage {
 /// The most pages one sub-listing may take; one that asks for more, or for a page it already
 /// listed, is taken for a loop.
 const MAX_SUB_PAGES: usize = 10_000;
+
+/// Logs and counts a sub-listing page that does not parse: like a malformed item, it is
+/// rejected (with what it already gave), and the listing goes on.
+fn skipped(context: &RunContext, url: &Url, error: &ParseError) {
+    tracing::warn!(url = %loggable(url.as_str()), reason = %loggable(&error.to_string()),
+        "a sub-listing page does not parse: the rest of that sub-listing is skipped");
+    RunProgress::add(&context.progress.items_rejected, 1);
+}
 
 /// The origins of the sub-listing that starts at `first`, every page of it.
 pub(crate) async fn list_sub<F: Forge>(
@@ -64,13 +74,141 @@ pub(crate) async fn list_sub<F: Forge>(
         };
         let start = crate::parse::after_prefix(&response.body, F::JSON_PREFIX);
         response.body = response.body.slice(start..);
-        let page = forge.sub_page(&response, site);
-        let page = page.map_err(|source: ParseError| Error::PageParse {
-            url: response.url.to_string(),
-            source,
-        })?;
+        let page = match forge.sub_page(&response, site) {
+            Ok(page) => page,
+            Err(error) => {
+                skipped(context, &response.url, &error);
+                break;
+            }
+        };
         origins.extend(page.origins);
         next = page.next;
     }
     Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::page::PageResponse;
+    use crate::source::FetchError;
+    use crate::{NextCursor, PageRequest};
+
+    /// Pages by URL: a body, or "absent" (the forge's 404).
+    struct Pages(HashMap<&'static str, &'static str>);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("404 at {0}")]
+    struct Absent(String);
+
+    #[async_trait]
+    impl PageSource for Pages {
+        async fn fetch(
+            &self,
+            request: &PageRequest,
+            _: Option<&crate::page::Validators>,
+            _: &RunContext,
+        ) -> Result<Fetched, FetchError> {
+            match self.0.get(request.url.as_str()) {
+                Some(&"absent") | None => Err(Box::new(Absent(request.url.to_string()))),
+                Some(body) => Ok(Fetched::Page(PageResponse::ok(request.url.as_str(), *body))),
+            }
+        }
+
+        fn is_absent(&self, error: &FetchError) -> bool {
+            error.downcast_ref::<Absent>().is_some()
+        }
+    }
+
+    /// A sub-listing page: `url url … [next PATH]`, or `garbage`.
+    struct Words;
+
+    impl Forge for Words {
+        type Cursor = u64;
+        type Item<'a> = serde::de::IgnoredAny;
+        const NAME: &'static str = "words";
+        const DEFAULT_URL: &'static str = "https://words.example.org";
+        const NEXT: NextCursor = NextCursor::None;
+
+        fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
+            None
+        }
+
+        fn sub_page(&self, page: &PageResponse, site: &Url) -> Result<SubPage, ParseError> {
+            let text =
+                std::str::from_utf8(&page.body).map_err(|e| ParseError::new(e.to_string()))?;
+            let mut words = text.split_whitespace();
+            let mut read = SubPage::default();
+            while let Some(word) = words.next() {
+                match word {
+                    "garbage" => return Err(ParseError::new("not a page")),
+                    "next" => {
+                        let path = words.next().unwrap_or_default();
+                        read.next = Some(PageRequest::get(site.join(path).unwrap()));
+                    }
+                    url => read.origins.push(Origin::new(url, "git")),
+                }
+            }
+            Ok(read)
+        }
+    }
+
+    async fn listed(
+        pages: &[(&'static str, &'static str)],
+        first: &str,
+    ) -> (Result<Vec<String>>, u64) {
+        let source = Pages(pages.iter().copied().collect());
+        let context = RunContext::default();
+        let site = Url::parse("https://words.example.org/").unwrap();
+        let first = PageRequest::get(site.join(first).unwrap());
+        let listed = list_sub(&Words, &site, &source, first, &context).await;
+        let urls = listed.map(|origins| origins.into_iter().map(|o| o.url).collect());
+        (urls, RunProgress::get(&context.progress.items_rejected))
+    }
+
+    #[tokio::test]
+    async fn every_page_of_a_sub_listing_is_listed() {
+        let pages = [
+            (
+                "https://words.example.org/p/1",
+                "https://h/a https://h/b next p/2",
+            ),
+            ("https://words.example.org/p/2", "https://h/c"),
+        ];
+        let (urls, rejected) = listed(&pages, "p/1").await;
+        assert_eq!(urls.unwrap(), ["https://h/a", "https://h/b", "https://h/c"]);
+        assert_eq!(rejected, 0);
+    }
+
+    #[tokio::test]
+    async fn an_absent_or_unparsable_page_skips_the_rest_and_is_counted() {
+        let pages = [
+            ("https://words.example.org/p/1", "https://h/a next p/2"),
+            ("https://words.example.org/p/2", "garbage"),
+        ];
+        let (urls, rejected) = listed(&pages, "p/1").await;
+        assert_eq!(urls.unwrap(), ["https://h/a"], "what came before is kept");
+        assert_eq!(rejected, 1);
+        let (urls, rejected) = listed(&[("https://words.example.org/p/1", "absent")], "p/1").await;
+        assert_eq!((urls.unwrap().len(), rejected), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn a_sub_listing_that_comes_back_is_a_loop() {
+        let pages = [
+            ("https://words.example.org/p/1", "https://h/a next p/2"),
+            ("https://words.example.org/p/2", "https://h/b next p/1"),
+        ];
+        let (urls, _) = listed(&pages, "p/1").await;
+        let error = urls.unwrap_err();
+        assert!(matches!(error, Error::PaginationLoop(_)), "{error}");
+        assert!(
+            error.to_string().contains("https://words.example.org/p/1"),
+            "{error}"
+        );
+    }
 }
