@@ -38,9 +38,11 @@
 //! }
 //! ```
 
+pub mod clone_url;
 pub mod cursor;
 pub mod error;
 pub mod forge;
+pub mod html;
 mod items;
 pub mod link;
 pub mod lister;
@@ -63,6 +65,7 @@ pub mod testing;
 pub mod validate;
 mod walk;
 
+pub use clone_url::preferred_clone_url;
 pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex, TimeKey};
 pub use error::{Error, Result};
 pub use forge::{Auth, Forge, FormFields, api_under, error_in_body, graphql_errors};

@@ -39,6 +39,18 @@ pub struct PageRead {
     pub sub_listings: Vec<PageRequest>,
 }
 
+impl PageRead {
+    /// A page that holds no origins itself and names the listings at `urls`, each asked with a
+    /// GET (an index naming each repository's page).
+    pub fn naming(urls: impl IntoIterator<Item = Url>) -> PageRead {
+        let sub_listings = urls.into_iter().map(PageRequest::get).collect();
+        PageRead {
+            origins: Vec::new(),
+            sub_listings,
+        }
+    }
+}
+
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but
 /// without validating them): how a forge's tests check it on a real page. Each item's
 /// [`origin`](Forge::origin) comes first, then its [`aliases`](Forge::aliases). A gzip body is
@@ -225,5 +237,21 @@ mod tests {
             "https://lines.example.org/page/2"
         );
         assert!(read.rejected.is_empty());
+    }
+
+    #[test]
+    fn a_page_naming_listings_asks_each_with_a_get() {
+        let urls = [
+            "https://h.example.org/a.git/",
+            "https://h.example.org/b.git/",
+        ];
+        let read = PageRead::naming(urls.map(|url| Url::parse(url).unwrap()));
+        assert!(read.origins.is_empty());
+        let asked: Vec<_> = read
+            .sub_listings
+            .iter()
+            .map(|r| (r.method.as_str(), r.url.as_str()))
+            .collect();
+        assert_eq!(asked, [("GET", urls[0]), ("GET", urls[1])]);
     }
 }

@@ -17,6 +17,8 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-gerrit", &["gerrit"], 40),
     ("lister-launchpad", &["launchpad", "launchpad-bzr"], 40),
     ("lister-grokmirror", &["grokmirror"], 40),
+    ("lister-cgit", &["cgit"], 60),
+    ("lister-gitweb", &["gitweb"], 60),
     ("lister-tuleap", &["tuleap"], 60),
 ];
 

@@ -84,9 +84,9 @@ pub(crate) const HOSTED_ONLY: &[&str] = &["bitbucket", "launchpad", "launchpad-b
 /// Software the probes can name besides the registry's forges (a name the registry does not
 /// hold is named, and said unlisted).
 #[cfg(test)]
-pub(crate) const OTHER_SOFTWARE: &[&str] = &["cgit", "gitweb", "pagure", "gerrit"];
+pub(crate) const OTHER_SOFTWARE: &[&str] = &["pagure", "gerrit"];
 
-/// Generators of pages lister cannot list.
+/// Generators of the pages of forges without an API, named by their `generator` meta tag.
 const GENERATORS: &[&str] = &["cgit", "gitweb"];
 
 const JSON: &str = "application/json";
