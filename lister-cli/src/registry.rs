@@ -59,6 +59,8 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_launchpad::LaunchpadBzr>(),
     entry::<lister_tuleap::Tuleap>(),
     entry::<lister_grokmirror::Grokmirror>(),
+    entry::<lister_sourcehut::Sourcehut>(),
+    entry::<lister_sourcehut::SourcehutHg>(),
     entry::<lister_cgit::Cgit>(),
     entry::<lister_gitweb::Gitweb>(),
 ];

@@ -119,6 +119,8 @@ async fn main_instances_are_known_by_host_without_a_request() {
         ("https://api.github.com/", "github"),
         ("https://bitbucket.org/atlassian", "bitbucket"),
         ("https://codeberg.org", "forgejo"),
+        ("https://git.sr.ht/~sircmpwn/scdoc", "sourcehut"),
+        ("https://hg.sr.ht", "sourcehut-hg"),
     ] {
         let out = detect(&[url, "--json"]).await;
         assert_eq!(out.code, 0, "{url}: {out:?}");
@@ -195,4 +197,25 @@ async fn run_without_a_forge_name_detects_it_and_lists_complete() {
         assert!(out.stderr.contains("name the forge"), "{out:?}");
         db.drop_database().await;
     }
+}
+
+#[tokio::test]
+async fn a_self_hosted_sourcehut_is_likely_from_its_graphql_endpoint() {
+    let fake = FakeForge::start().await;
+    let url = fake.sourcehut_url();
+    let out = detect(&[url.as_str(), "--json"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("JSON");
+    assert_eq!(summary["forge"], "sourcehut", "{out:?}");
+    assert_eq!(summary["confidence"], "likely", "hg.sr.ht answers alike");
+    let evidence = summary["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("POST /sourcehut/query")
+            && evidence.contains("Authorization header is required"),
+        "{evidence}"
+    );
+    let sent = fake.requests();
+    let last = sent.last().unwrap();
+    assert_eq!(last.path_and_query, "/sourcehut/query");
+    assert!(sent.iter().all(|r| r.header("authorization").is_none()));
 }

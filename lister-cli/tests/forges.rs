@@ -10,6 +10,9 @@ use lister_tests::fake_forge::{ExpectedOrigin, FakeForge, Fault};
 /// A 32-character Conduit token.
 const CONDUIT_TOKEN: &str = "api-abcdefghijklmnopqrstuvwxyz01";
 
+/// A token of sourcehut's OAuth 2.0 shape (sourcehut refuses others with a 400).
+const SOURCEHUT_TOKEN: &str = "AIAAqB6sNYw4qd3o0zVSDb0HlZsLP+Bx9iyS2dhRdD0VAGxpc3Rlcg";
+
 /// One forge of this file, as a test drives it.
 #[derive(Clone, Copy, Debug)]
 enum Forge {
@@ -28,9 +31,11 @@ enum Forge {
     LaunchpadBzr,
     Tuleap,
     Grokmirror,
+    Sourcehut,
+    SourcehutHg,
 }
 
-const ALL: [Forge; 15] = [
+const ALL: [Forge; 17] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -46,6 +51,8 @@ const ALL: [Forge; 15] = [
     Forge::LaunchpadBzr,
     Forge::Grokmirror,
     Forge::Tuleap,
+    Forge::Sourcehut,
+    Forge::SourcehutHg,
 ];
 
 impl Forge {
@@ -66,6 +73,8 @@ impl Forge {
             Forge::LaunchpadBzr => "launchpad-bzr",
             Forge::Tuleap => "tuleap",
             Forge::Grokmirror => "grokmirror",
+            Forge::Sourcehut => "sourcehut",
+            Forge::SourcehutHg => "sourcehut-hg",
         }
     }
 
@@ -86,6 +95,8 @@ impl Forge {
             Forge::Launchpad | Forge::LaunchpadBzr => fake.launchpad_url(),
             Forge::Tuleap => fake.tuleap_url(),
             Forge::Grokmirror => fake.grokmirror_url(),
+            Forge::Sourcehut => fake.sourcehut_url(),
+            Forge::SourcehutHg => fake.sourcehut_hg_url(),
         };
         url.to_string()
     }
@@ -98,6 +109,7 @@ impl Forge {
         );
         match self {
             Forge::Phabricator | Forge::Phorge => (variable, CONDUIT_TOKEN),
+            Forge::Sourcehut | Forge::SourcehutHg => (variable, SOURCEHUT_TOKEN),
             _ => (variable, "glpat-0123456789abcdef"),
         }
     }
@@ -120,6 +132,8 @@ impl Forge {
             Forge::LaunchpadBzr => fake.launchpad_bzr_origins(),
             Forge::Tuleap => fake.tuleap_origins(),
             Forge::Grokmirror => fake.grokmirror_origins(),
+            Forge::Sourcehut => fake.sourcehut_origins(),
+            Forge::SourcehutHg => fake.sourcehut_hg_origins(),
         }
     }
 
@@ -140,6 +154,8 @@ impl Forge {
             Forge::LaunchpadBzr => fake.add_launchpad_branches(n),
             Forge::Tuleap => fake.add_tuleap_projects(n),
             Forge::Grokmirror => fake.add_grokmirror_repositories(n),
+            Forge::Sourcehut => fake.add_sourcehut_repositories(n),
+            Forge::SourcehutHg => fake.add_sourcehut_hg_repositories(n),
         }
     }
 
@@ -156,8 +172,24 @@ impl Forge {
 /// A rerun's requests: a page or two, not the whole listing again. Tuleap's rerun asks its
 /// last page of projects (at offset 100 of the first 120) again, with every one of those
 /// projects' repositories, then the projects created since; nothing before that page.
+/// sourcehut lists the token owner's repositories most recently updated first, so what is
+/// new is on the first page: its rerun lists them all again, one request a page, from the
+/// first (no cursor).
 fn assert_rerun_cost(forge: Forge, fake: &FakeForge, summary: &serde_json::Value) {
     let requests = summary["requests"].as_u64().unwrap();
+    if matches!(forge, Forge::Sourcehut | Forge::SourcehutHg) {
+        let repositories = forge.expected(fake, true).len() as u64;
+        let pages = repositories.div_ceil(fake.sourcehut_page_size());
+        assert_eq!(requests, pages, "{forge:?}: {summary}");
+        let sent = fake.requests();
+        assert_eq!(sent.len() as u64, pages, "{forge:?}");
+        let first: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+        assert!(
+            first["variables"]["cursor"].is_null(),
+            "{forge:?}: the rerun starts at the first page: {first}"
+        );
+        return;
+    }
     if !matches!(forge, Forge::Tuleap) {
         assert!(requests <= 3, "{forge:?}: {summary}");
         return;
@@ -314,6 +346,7 @@ async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
         Forge::Phorge,
         Forge::Pagure,
         Forge::Tuleap,
+        Forge::Sourcehut,
     ];
     for forge in forges {
         fake.clear_requests();
@@ -323,12 +356,15 @@ async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
         for request in fake.requests() {
             let presented = match forge {
                 Forge::GitLab => request.header("private-token").map(str::to_owned),
-                Forge::Gitea | Forge::Pagure => request.header("authorization").map(str::to_owned),
+                Forge::Gitea | Forge::Pagure | Forge::Sourcehut => {
+                    request.header("authorization").map(str::to_owned)
+                }
                 Forge::Tuleap => request.header("x-auth-accesskey").map(str::to_owned),
                 _ => request.form("api.token"),
             };
             let expected = match forge {
                 Forge::Gitea | Forge::Pagure => format!("token {token}"),
+                Forge::Sourcehut => format!("Bearer {token}"),
                 _ => token.to_owned(),
             };
             assert_eq!(presented.as_deref(), Some(expected.as_str()), "{forge:?}");
@@ -381,6 +417,77 @@ async fn faults_are_survived_or_reported_clearly() {
     let looping = list(&db.url, Forge::Phabricator, &fake, true).await;
     assert_eq!(looping.code, 1, "{looping:?}");
     assert!(looping.stderr.contains("pagination loop"), "{looping:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sourcehut_needs_a_token_and_stops_on_its_errors_naming_them() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        for forge in [Forge::Sourcehut, Forge::SourcehutHg] {
+            // Without a token, the run is refused before any request, naming the variable.
+            fake.clear_requests();
+            let none = list(&db.url, forge, &fake, false).await;
+            assert_eq!(none.code, 2, "{forge:?} {none:?}");
+            let (variable, token) = forge.token();
+            assert!(none.stderr.contains(&variable), "{forge:?} {none:?}");
+            assert!(fake.requests().is_empty(), "{forge:?}: nothing sent");
+
+            // A GraphQL error inside a 200 (a token without access to the repositories) stops
+            // the run at once with sourcehut's message, and the token is never printed.
+            fake.inject(Fault::GraphqlError("Access denied".into()), 1, 0);
+            let denied = list(&db.url, forge, &fake, true).await;
+            assert_eq!(denied.code, 1, "{forge:?} {denied:?}");
+            assert!(
+                denied.stderr.contains("Access denied"),
+                "{forge:?} {denied:?}"
+            );
+            assert_eq!(fake.requests().len(), 1, "{forge:?}: not retried");
+            assert!(!denied.stderr.contains(token) && !denied.stdout.contains(token));
+
+            // The same on a later page: the pages before it stay listed, and the next run
+            // resumes at the page that failed.
+            fake.clear_requests();
+            fake.inject(Fault::GraphqlError("Access denied".into()), 1, 2);
+            let later = list(&db.url, forge, &fake, true).await;
+            assert_eq!(later.code, 1, "{forge:?} {later:?}");
+            assert_eq!(fake.requests().len(), 3, "{forge:?}");
+            let listed = listed_facts(&db.url, forge).await.len();
+            assert_eq!(listed, 50, "{forge:?}: the two pages before the error");
+
+            // An expired token is refused with a 403 and core.sr.ht's message (whose last word,
+            // after "bearer", the log scrubs as it would a token).
+            fake.clear_requests();
+            fake.inject(Fault::Status(403), 1, 0);
+            let expired = list(&db.url, forge, &fake, true).await;
+            assert_eq!(expired.code, 1, "{forge:?} {expired:?}");
+            assert!(
+                expired.stderr.contains(
+                    "HTTP 403 Forbidden: Authentication error: Invalid or expired OAuth 2.0"
+                ),
+                "{forge:?} {expired:?}"
+            );
+            assert!(!expired.stderr.contains(token) && !expired.stdout.contains(token));
+
+            // Then the rest is listed, from the page that failed.
+            fake.clear_requests();
+            let out = list(&db.url, forge, &fake, true).await;
+            assert_eq!(out.code, 0, "{forge:?} {out:?}");
+            let first: serde_json::Value =
+                serde_json::from_slice(&fake.requests()[0].body).unwrap();
+            assert!(
+                first["variables"]["cursor"].is_string(),
+                "{forge:?}: {first}"
+            );
+            assert_eq!(fake.requests().len(), 8, "{forge:?}: pages 3 to 10");
+            assert_eq!(
+                listed_facts(&db.url, forge).await,
+                expected_facts(forge.expected(&fake, true)),
+                "{forge:?} (PostgreSQL: {})",
+                db.is_postgres()
+            );
+        }
+        db.drop_database().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,6 +109,11 @@ pub trait Forge: Send + Sync + 'static {
     /// `{"query": GRAPHQL, "variables": {"cursor": …}}` (`null` while the cursor is empty),
     /// and GraphQL errors inside a `200` stop the run ([`graphql_errors`]).
     const GRAPHQL: &'static str = "";
+    /// Whether the listing comes newest first (sourcehut: by last update, most recent first),
+    /// so that what is new is at its start: a listing that reached its end then saves
+    /// [`first_cursor`](Self::first_cursor), and the next run lists from the first page
+    /// rather than asking the last one again.
+    const NEWEST_FIRST: bool = false;
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
 

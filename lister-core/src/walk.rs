@@ -48,7 +48,8 @@ const PARSING_FACTOR: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedState<C> {
     /// Where the next run starts: the next page's cursor, or the last page's own cursor when
-    /// the listing ended (so a rerun asks that page again, conditionally where it can).
+    /// the listing ended (so a rerun asks that page again, conditionally where it can; the
+    /// first cursor for a [`Forge::NEWEST_FIRST`](crate::Forge::NEWEST_FIRST) listing).
     pub cursor: C,
 }
 
@@ -410,7 +411,13 @@ async fn parse_page<F: Forge>(
         Some(more) => held.merge(walk.budget.hold(more).await),
         None => drop(held.split(held.num_permits() - size)),
     }
-    let saved = next.unwrap_or_else(|| cursor.clone());
+    // At the end, the next run asks the last page again, or starts over when new
+    // repositories come first.
+    let saved = match next {
+        Some(next) => next,
+        None if F::NEWEST_FIRST => walk.forge.first_cursor(),
+        None => cursor.clone(),
+    };
     Ok(Step::Page(ParsedPage {
         cursor,
         saved,

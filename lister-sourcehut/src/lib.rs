@@ -2,11 +2,13 @@
 //!
 //! sourcehut has no list of every repository, and no list of its users: the API lists the
 //! repositories of the account whose OAuth token is given (`me { repositories }`), public,
-//! unlisted and private, 100 a page behind an opaque cursor. So a sourcehut listing is the
-//! token owner's repositories, and an archive lists an account's repositories with that
-//! account's token. The origin is `{instance}/~owner/name`, as sourcehut shows it; private
-//! repositories are recorded disabled. A token is required (`SOURCEHUT_TOKEN`,
-//! `SOURCEHUT_HG_TOKEN`). An incremental run asks the last page again, and goes on from there.
+//! unlisted and private, 25 a page behind an opaque cursor, most recently updated first. So a
+//! sourcehut listing is the token owner's repositories, and an archive lists an account's
+//! repositories with that account's token. The origin is `{instance}/~owner/name`, as
+//! sourcehut shows it; private repositories are recorded disabled. A token is required
+//! (`SOURCEHUT_TOKEN`, `SOURCEHUT_HG_TOKEN`). New and updated repositories come first, so a
+//! run that reached the end starts the next one over from the first page
+//! ([`Forge::NEWEST_FIRST`]): a rerun costs one request a page of the account's repositories.
 //! GraphQL errors come inside a `200`: they stop the run with sourcehut's message.
 //!
 //! ```no_run
@@ -47,6 +49,7 @@ impl<const K: usize> Forge for SourcehutFamily<K> {
     const NEXT: NextCursor = NextCursor::BodyValue("/data/me/repositories/cursor");
     const VISIT_TYPE: &'static str = ["git", "hg"][K];
     const NEEDS_CREDENTIAL: bool = true;
+    const NEWEST_FIRST: bool = true;
     const GRAPHQL: &'static str = QUERY;
 
     /// A repository: `{name, visibility, updated, owner {canonicalName}}`.

@@ -181,6 +181,14 @@ pub(crate) const PROBES: &[Probe] = &[
         refines: None,
         read: read_tuleap_projects,
     },
+    Probe {
+        method: Method::POST,
+        path: "query",
+        accept: JSON,
+        forges: &["sourcehut", "sourcehut-hg"],
+        refines: None,
+        read: read_sourcehut_query,
+    },
 ];
 
 fn found(software: &'static str, confidence: Confidence, evidence: String) -> Verdict {
@@ -209,6 +217,27 @@ fn read_tuleap_projects(answer: &PageResponse, what: &str, _: &Known<'_>) -> Ver
                 quote(max)
             );
             found("tuleap", Confidence::Certain, evidence)
+        }
+        _ => Verdict::Nothing,
+    }
+}
+
+/// sourcehut's GraphQL endpoint asked without a token: core.sr.ht's authentication refuses
+/// it before reading the request, with its own message. git.sr.ht and hg.sr.ht answer alike,
+/// so the finding is likely, naming git.sr.ht (`sourcehut-hg` lists a Mercurial one).
+fn read_sourcehut_query(answer: &PageResponse, what: &str, _: &Known<'_>) -> Verdict {
+    const REFUSAL: &str = "Authentication error: Authorization header is required";
+    let document = json(answer).filter(|(_, guarded)| !guarded).map(|(d, _)| d);
+    let message = document.as_ref().and_then(|d| field(d, "message"));
+    match message {
+        Some(message)
+            if answer.status == StatusCode::UNAUTHORIZED && message.starts_with(REFUSAL) =>
+        {
+            let evidence = format!(
+                "{what} answered sourcehut's {} (hg.sr.ht answers alike: `lister run sourcehut-hg` for Mercurial)",
+                quote(message)
+            );
+            found("sourcehut", Confidence::Likely, evidence)
         }
         _ => Verdict::Nothing,
     }
@@ -544,6 +573,17 @@ mod tests {
         );
         let refused = r#"{"error": {"code": 401, "message": "Unauthorized"}}"#;
         assert_eq!(paged(401, refused, &headers), None);
+    }
+
+    #[test]
+    fn sourcehut_from_its_refusal_of_a_query_without_a_token() {
+        let read =
+            |status, body| software(read_sourcehut_query(&page(status, body), "POST q", &NONE));
+        let refusal = r#"{"message":"Authentication error: Authorization header is required. Expected 'Authorization: Bearer <token>'"}"#;
+        assert_eq!(read(401, refusal), Some(("sourcehut", Confidence::Likely)));
+        assert_eq!(read(403, refusal), None);
+        assert_eq!(read(401, r#"{"message":"Unauthorized"}"#), None);
+        assert_eq!(read(404, r#"{"message":"Not Found"}"#), None);
     }
 
     #[test]

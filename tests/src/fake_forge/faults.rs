@@ -90,6 +90,9 @@ pub enum Fault {
         /// The fault those requests get.
         fault: Box<Fault>,
     },
+    /// A 200 whose body is a GraphQL error with this message (`{"errors": [{"message"}],
+    /// "data": null}`), as a GraphQL API (sourcehut) reports a failed query.
+    GraphqlError(String),
     /// A 200 whose body is `bytes` long, streamed; with a Content-Length when `declare_length`.
     Oversized {
         /// The body size.
@@ -152,6 +155,9 @@ impl Fault {
                 response
             }
             Fault::BareTooManyRequests => too_many_requests(),
+            Fault::GraphqlError(message) => {
+                super::sourcehut::graphql_error(StatusCode::OK, message)
+            }
             Fault::Oversized {
                 bytes,
                 declare_length,

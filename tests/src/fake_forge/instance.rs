@@ -10,7 +10,7 @@ use super::routes::Call;
 use super::server::{Body, Dropped};
 use super::{
     bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, grokmirror, launchpad,
-    pagure, tuleap,
+    pagure, sourcehut, tuleap,
 };
 
 /// One of the forges served besides GitHub and Bitbucket.
@@ -46,11 +46,15 @@ pub(crate) enum Instance {
     Grokmirror,
     /// Tuleap: `/tuleap/api/projects`, then `/tuleap/api/projects/{id}/git`.
     Tuleap,
+    /// git.sr.ht's GraphQL API: `POST /sourcehut/query`.
+    Sourcehut,
+    /// hg.sr.ht's GraphQL API: `POST /sourcehut-hg/query`.
+    SourcehutHg,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 15] = [
+    pub(crate) const ALL: [Instance; 17] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -66,6 +70,8 @@ impl Instance {
         Instance::LaunchpadBzr,
         Instance::Grokmirror,
         Instance::Tuleap,
+        Instance::Sourcehut,
+        Instance::SourcehutHg,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -87,6 +93,8 @@ impl Instance {
             Instance::Launchpad | Instance::LaunchpadBzr => "/launchpad",
             Instance::Grokmirror => "/grokmirror",
             Instance::Tuleap => "/tuleap",
+            Instance::Sourcehut => "/sourcehut",
+            Instance::SourcehutHg => "/sourcehut-hg",
             _ => "",
         }
     }
@@ -116,6 +124,7 @@ impl Instance {
             Instance::LaunchpadBzr => "/devel/branches",
             Instance::Tuleap => "/api/projects",
             Instance::Grokmirror => "/manifest.js.gz",
+            Instance::Sourcehut | Instance::SourcehutHg => "/query",
         }
     }
 
@@ -139,6 +148,8 @@ impl Instance {
             Instance::Tuleap => "127.0.0.1",
             // Its origins are under the mirror's own address, which the listing names.
             Instance::Grokmirror => "127.0.0.1",
+            // `{instance}/~owner/name`.
+            Instance::Sourcehut | Instance::SourcehutHg => "127.0.0.1",
         }
     }
 
@@ -160,6 +171,11 @@ impl Instance {
         matches!(self, Instance::Phabricator | Instance::Phorge)
     }
 
+    /// Whether the endpoint is a GraphQL API (POST of a JSON document only).
+    pub(crate) fn is_graphql(self) -> bool {
+        matches!(self, Instance::Sourcehut | Instance::SourcehutHg)
+    }
+
     /// Serves a listing request.
     pub(crate) async fn serve(self, call: Call<'_>) -> Result<Response<Body>, Dropped> {
         match self {
@@ -175,6 +191,7 @@ impl Instance {
             Instance::LaunchpadBzr => launchpad::batch(call, Collection::Bzr).await,
             Instance::Tuleap => tuleap::serve(call).await,
             Instance::Grokmirror => grokmirror::manifest(call).await,
+            Instance::Sourcehut | Instance::SourcehutHg => sourcehut::query(call, self).await,
         }
     }
 
@@ -188,6 +205,7 @@ impl Instance {
         match self {
             Instance::Gitlab | Instance::Heptapod => gitlab_route::replacement(fault, usage, key),
             Instance::Phabricator | Instance::Phorge => conduit::replacement(fault),
+            Instance::Sourcehut | Instance::SourcehutHg => sourcehut::replacement(fault),
             _ => None,
         }
     }
@@ -258,6 +276,15 @@ mod tests {
             Some(Instance::Tuleap)
         );
         assert_eq!(Instance::route("/tuleap/api/projects/x/git"), None);
+        assert_eq!(
+            Instance::route("/sourcehut/query"),
+            Some(Instance::Sourcehut)
+        );
+        assert_eq!(
+            Instance::route("/sourcehut-hg/query"),
+            Some(Instance::SourcehutHg)
+        );
+        assert_eq!(Instance::route("/query"), None);
         assert_eq!(Instance::route("/api/projects/151/git"), None);
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);

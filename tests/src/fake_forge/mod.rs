@@ -19,6 +19,7 @@
 //! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
 //! | grokmirror | `GET /grokmirror/manifest.js.gz` | none: the whole mirror, a gzip file (`304` to `If-Modified-Since`) | path → `{modified, reference, symlinks, …}` |
 //! | Tuleap | `GET /tuleap/api/projects?limit=L&offset=O`, then each project's `…/projects/{id}/git?limit=L&offset=O&order_by=path` | offset to `X-PAGINATION-SIZE` (limit at most 50) | projects; `{"repositories": […]}` (some projects without, one answering 403) |
+//! | sourcehut | `POST /sourcehut/query` (git.sr.ht) and `/sourcehut-hg/query` (hg.sr.ht): GraphQL `me { repositories(cursor) }`, `Authorization: Bearer` required | body `cursor` (opaque, `null` on the last page), 25 a page, most recently updated first | the token owner's repositories: public, unlisted, private |
 //!
 //! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
 //! [`FakeForge::site_url`]) where it answers its home page and version endpoints as the real
@@ -70,6 +71,7 @@ mod quota;
 mod routes;
 mod server;
 mod signatures;
+mod sourcehut;
 mod tuleap;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -145,6 +147,10 @@ pub struct Config {
     pub grokmirror_repositories: u64,
     /// How many Tuleap projects exist (see `tuleap.rs` for their repositories).
     pub tuleap_projects: u64,
+    /// How many repositories the token owner has on git.sr.ht.
+    pub sourcehut_repositories: u64,
+    /// How many repositories the token owner has on hg.sr.ht.
+    pub sourcehut_hg_repositories: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -174,6 +180,8 @@ impl Default for Config {
             launchpad_branches: 700,
             grokmirror_repositories: 250,
             tuleap_projects: 120,
+            sourcehut_repositories: 250,
+            sourcehut_hg_repositories: 250,
             quota: QuotaConfig::default(),
         }
     }
@@ -220,6 +228,8 @@ impl FakeForge {
                 config.launchpad_branches,
                 config.grokmirror_repositories,
                 config.tuleap_projects,
+                config.sourcehut_repositories,
+                config.sourcehut_hg_repositories,
             ]
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),

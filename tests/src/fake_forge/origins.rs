@@ -10,7 +10,7 @@ use super::launchpad::Collection;
 use super::server::lock;
 use super::{
     FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, grokmirror, launchpad,
-    pagure, phabricator, tuleap,
+    pagure, phabricator, sourcehut, tuleap,
 };
 
 /// One origin a correct lister produces, as swh-lister would record it.
@@ -312,6 +312,47 @@ impl FakeForge {
             .then_some(tuleap::FORBIDDEN)
             .into_iter()
             .collect()
+    }
+
+    /// git.sr.ht's address, `http://127.0.0.1:PORT/sourcehut/` (GraphQL at `query`).
+    pub fn sourcehut_url(&self) -> Url {
+        self.instance_url(Instance::Sourcehut)
+    }
+
+    /// hg.sr.ht's address, `http://127.0.0.1:PORT/sourcehut-hg/` (GraphQL at `query`).
+    pub fn sourcehut_hg_url(&self) -> Url {
+        self.instance_url(Instance::SourcehutHg)
+    }
+
+    /// Adds `n` repositories to the token owner's on git.sr.ht, updated after every existing
+    /// one: they come first in the listing.
+    pub fn add_sourcehut_repositories(&self, n: u64) {
+        self.add(Instance::Sourcehut, n);
+    }
+
+    /// Adds `n` repositories to the token owner's on hg.sr.ht, as
+    /// [`add_sourcehut_repositories`](Self::add_sourcehut_repositories).
+    pub fn add_sourcehut_hg_repositories(&self, n: u64) {
+        self.add(Instance::SourcehutHg, n);
+    }
+
+    /// git.sr.ht's origins in listing order (most recently updated first):
+    /// `{instance}/~alice/{name}`, `git`, `updated`; the private ones disabled, the unlisted
+    /// ones enabled.
+    pub fn sourcehut_origins(&self) -> Vec<ExpectedOrigin> {
+        let count = self.count(Instance::Sourcehut);
+        sourcehut::origins(count, &self.sourcehut_url(), "git")
+    }
+
+    /// hg.sr.ht's origins, as [`sourcehut_origins`](Self::sourcehut_origins), visit type `hg`.
+    pub fn sourcehut_hg_origins(&self) -> Vec<ExpectedOrigin> {
+        let count = self.count(Instance::SourcehutHg);
+        sourcehut::origins(count, &self.sourcehut_hg_url(), "hg")
+    }
+
+    /// The repositories a sourcehut page holds (25).
+    pub fn sourcehut_page_size(&self) -> u64 {
+        sourcehut::PAGE_SIZE
     }
 
     /// The path of Tuleap project `k`'s git listing (`/tuleap/api/projects/{100 + k}/git`),

@@ -71,6 +71,8 @@ pub(crate) struct Call<'a> {
     pub(crate) path: &'a str,
     /// The query parameters, then those of a form-encoded body.
     pub(crate) query: Vec<(String, String)>,
+    /// The request's body (a GraphQL API's JSON document).
+    pub(crate) body: &'a [u8],
     /// `http://127.0.0.1:PORT`, as the request reached the fake.
     pub(crate) base: String,
 }
@@ -132,6 +134,7 @@ pub(crate) async fn handle(
         Route::Forge(instance) if instance.is_conduit() => {
             parts.method == Method::GET || parts.method == Method::POST
         }
+        Route::Forge(instance) if instance.is_graphql() => parts.method == Method::POST,
         _ => parts.method == Method::GET,
     };
     if !allowed {
@@ -189,6 +192,7 @@ pub(crate) async fn handle(
         headers: &parts.headers,
         path: parts.uri.path(),
         query,
+        body: &body,
         base: format!("http://{local}"),
     };
     match route {
