@@ -114,6 +114,11 @@ pub trait Forge: Send + Sync + 'static {
     /// [`first_cursor`](Self::first_cursor), and the next run lists from the first page
     /// rather than asking the last one again.
     const NEWEST_FIRST: bool = false;
+    /// Whether the forge is a website rather than an API (cgit, gitweb…): its `robots.txt` is
+    /// read once per run and obeyed (a page it disallows is not asked for, its `Crawl-delay`
+    /// slows the run), and an API's is not (an API is not crawled: `api.github.com`'s
+    /// disallows everything).
+    const WEBSITE: bool = false;
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
 

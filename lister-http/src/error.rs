@@ -41,6 +41,14 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A website's `robots.txt` keeps lister from a page (see `Forge::WEBSITE`): fatal.
+    #[error("not asking for {url}: {why} (no request sent there)")]
+    Robots {
+        /// The page's URL, scrubbed.
+        url: String,
+        /// What the `robots.txt` said, or why it could not be read.
+        why: String,
+    },
     /// A URL to fetch leaves the base URL's scheme, host or port.
     #[error(
         "refusing to fetch {url}: it is on {found}, not on the forge's {expected} \

@@ -51,6 +51,7 @@ mod error;
 mod headers;
 mod pace;
 mod probe;
+mod robots;
 mod schedule;
 mod source;
 mod transport;

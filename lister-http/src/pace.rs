@@ -14,7 +14,7 @@ pub(crate) struct Pace {
     /// Requests in flight at once; `None`: no bound.
     slots: Option<Arc<Semaphore>>,
     /// The time between the starts of two requests; `None`: no bound.
-    interval: Option<Duration>,
+    interval: Mutex<Option<Duration>>,
     /// When the next request may start.
     next: Mutex<Option<SystemTime>>,
     clock: Arc<dyn Clock>,
@@ -30,7 +30,9 @@ impl Pace {
         let rate = rate.filter(|rate| rate.is_finite() && *rate > 0.0);
         Pace {
             slots: max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-            interval: rate.and_then(|rate| Duration::try_from_secs_f64(1.0 / rate).ok()),
+            interval: Mutex::new(
+                rate.and_then(|rate| Duration::try_from_secs_f64(1.0 / rate).ok()),
+            ),
             next: Mutex::new(None),
             clock,
         }
@@ -43,13 +45,11 @@ impl Pace {
             Some(slots) => Some(slots.clone().acquire_owned().await.expect("never closed")),
             None => None,
         };
-        if let Some(interval) = self.interval {
+        let interval = *lock(&self.interval);
+        if let Some(interval) = interval {
             let now = self.clock.now();
             let start = {
-                let mut next = self
-                    .next
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut next = lock(&self.next);
                 let start = next.filter(|next| *next > now).unwrap_or(now);
                 *next = Some(start + interval);
                 start
@@ -62,6 +62,18 @@ impl Pace {
         }
         permit
     }
+
+    /// Slows down to at least `interval` between two requests (a `Crawl-delay`).
+    pub(crate) fn slow_to(&self, interval: Duration) {
+        let mut current = lock(&self.interval);
+        *current = Some(current.map_or(interval, |current| current.max(interval)));
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! out.
 
 use crate::pace::Pace;
+use crate::robots::Robots;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ pub struct HttpSource<F> {
     transport: Transport,
     pool: Pool,
     pace: Pace,
+    robots: Robots,
     config: TransportConfig,
 }
 
@@ -51,6 +53,7 @@ impl<F: Forge> HttpSource<F> {
             transport,
             pool,
             pace,
+            robots: Robots::default(),
             config,
         })
     }
@@ -62,6 +65,12 @@ impl<F: Forge> HttpSource<F> {
         known: Option<&Validators>,
         context: &RunContext,
     ) -> Result<Fetched, Error> {
+        if F::WEBSITE {
+            let rules = self.robots.check(&self.transport, &request.url).await?;
+            if let Some(delay) = rules.crawl_delay() {
+                self.pace.slow_to(delay);
+            }
+        }
         let schedule = Schedule::new(&self.config, self.config.clock.now());
         let mut fetch = Fetch {
             source: self,
