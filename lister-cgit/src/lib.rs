@@ -42,6 +42,7 @@ impl Forge for Cgit {
     type Cursor = u64;
     type Item<'a> = serde::de::IgnoredAny;
     const NAME: &'static str = "cgit";
+    const WEBSITE: bool = true;
     const DEFAULT_URL: &'static str = "";
     const PATH: &'static str = "/?ofs={cursor}";
     const NEXT: NextCursor = NextCursor::None;

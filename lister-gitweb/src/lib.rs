@@ -35,6 +35,7 @@ impl Forge for Gitweb {
     type Cursor = u64;
     type Item<'a> = serde::de::IgnoredAny;
     const NAME: &'static str = "gitweb";
+    const WEBSITE: bool = true;
     const DEFAULT_URL: &'static str = "";
     const NEXT: NextCursor = NextCursor::None;
 
