@@ -42,7 +42,13 @@ async fn every_forge_is_named_certain_in_at_most_four_requests() {
         let url = fake.site_url(site);
         let out = detect(&[url.as_str()]).await;
         assert_eq!(out.code, 0, "{site:?}: {out:?}");
-        let expected = format!("{} (certain: ", site.forge());
+        // git.sr.ht's refusal is hg.sr.ht's too: a self-hosted sourcehut stays likely.
+        let confidence = if site == Site::Sourcehut {
+            "likely"
+        } else {
+            "certain"
+        };
+        let expected = format!("{} ({confidence}: ", site.forge());
         assert!(out.stdout.starts_with(&expected), "{site:?}: {out:?}");
         let requests = fake.requests();
         assert!(
@@ -217,5 +223,11 @@ async fn a_self_hosted_sourcehut_is_likely_from_its_graphql_endpoint() {
     let sent = fake.requests();
     let last = sent.last().unwrap();
     assert_eq!(last.path_and_query, "/sourcehut/query");
+    assert_eq!(summary["requests"], sent.len() as u64);
+    assert!(
+        sent.len() <= 4,
+        "the home page's sourcehut icon sends /query first: {:?}",
+        sent.iter().map(|r| &r.path_and_query).collect::<Vec<_>>()
+    );
     assert!(sent.iter().all(|r| r.header("authorization").is_none()));
 }

@@ -3,9 +3,9 @@
 //! in [`HOSTED_ONLY`] for a forge that exists at its main instance alone).
 //!
 //! The first probe fetches the address itself: its answer is Gitiles' host index, names a
-//! cgit or gitweb page by its generator, or gives clues (a header, a redirect, a wordmark)
-//! that move the probes of the forge they point at to the front. Clues only change the
-//! order: a forge is named from what its own API answers.
+//! cgit or gitweb page by its generator, or gives clues (a header, a redirect, a wordmark, a
+//! body attribute, an icon) that move the probes of the forge they point at to the front.
+//! Clues only change the order: a forge is named from what its own API answers.
 
 use http::{Method, StatusCode};
 use lister_core::PageResponse;
@@ -90,6 +90,11 @@ pub(crate) const OTHER_SOFTWARE: &[&str] = &["pagure", "gerrit"];
 const GENERATORS: &[&str] = &["cgit", "gitweb"];
 
 const JSON: &str = "application/json";
+
+/// The start of the icon every sr.ht service's pages embed as a `data:` URI (artoj/core.sr.ht,
+/// srht/templates/layout.html, `{% block favicon %}`): a 128×128 PNG whose `tIME` chunk says
+/// it was saved on 2017-02-06 at 08:47:39, which no other forge's icon shares.
+pub(crate) const SOURCEHUT_ICON: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAIAAAACACAMAAAD04JH5AAAACXBIWXMAAAsTAAALEwEAmpwYAAAAB3RJTUUH4QIGCC8n92KyhQ";
 
 /// Every probe, in the order they are sent (clues aside).
 pub(crate) const PROBES: &[Probe] = &[
@@ -282,6 +287,14 @@ fn read_page(answer: &PageResponse, what: &str, _: &Known<'_>) -> Verdict {
             Some("Phabricator") => &["phabricator"],
             _ => &["phabricator", "phorge"],
         });
+    }
+    // Tuleap's BurningParrot theme (its home page's) writes the visitor's accessibility
+    // mode on `<body>` (Enalean/tuleap, src/themes/BurningParrot/templates/header.mustache).
+    if html.contains("data-user-has-accessibility-mode=") {
+        return Verdict::Clue(&["tuleap"]);
+    }
+    if html.contains(SOURCEHUT_ICON) {
+        return Verdict::Clue(&["sourcehut", "sourcehut-hg"]);
     }
     // Gerrit's web app is one custom element; Pagure signs its footer.
     if html.contains("<gr-app") {
@@ -714,6 +727,17 @@ mod tests {
         let gitlab = page(302, "").with_header("location", "https://g.example.org/users/sign_in");
         assert_eq!(clue(gitlab), Verdict::Clue(&["gitlab", "heptapod"]));
         assert_eq!(clue(page(200, "<html></html>")), Verdict::Nothing);
+        let tuleap = "<body class=\"theme-orange\" data-user-locale=\"en_US\" data-user-id=\"0\"\n\
+                      data-user-has-accessibility-mode=\"0\">";
+        assert_eq!(clue(page(200, tuleap)), Verdict::Clue(&["tuleap"]));
+        let sourcehut =
+            format!("<link rel=\"icon\" type=\"image/png\" href=\"{SOURCEHUT_ICON}AAAj1QTFRF\" />");
+        assert_eq!(
+            clue(page(200, &sourcehut)),
+            Verdict::Clue(&["sourcehut", "sourcehut-hg"])
+        );
+        let other_png = "<link rel=\"icon\" href=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAIAAAACACAMAAAD04JH5\">";
+        assert_eq!(clue(page(200, other_png)), Verdict::Nothing);
     }
 
     #[test]

@@ -40,6 +40,11 @@ pub enum Site {
     Gerrit,
     /// A grokmirror mirror, at `/grokmirror`: a plain web server's index page.
     Grokmirror,
+    /// Tuleap, at `/tuleap` (its listing, `/tuleap/api/projects`, is the probe's answer).
+    Tuleap,
+    /// A self-hosted git.sr.ht, at `/sourcehut` (its GraphQL `/sourcehut/query` is the
+    /// listing's). Named likely: hg.sr.ht answers alike.
+    Sourcehut,
 }
 
 /// Forgejo's version since 7.0: its own, then the Gitea version it is compatible with
@@ -52,7 +57,7 @@ pub const GHES_VERSION: &str = "3.12.3";
 
 impl Site {
     /// Every site.
-    pub const ALL: [Site; 13] = [
+    pub const ALL: [Site; 15] = [
         Site::Gitlab,
         Site::Heptapod,
         Site::Gitea,
@@ -66,6 +71,8 @@ impl Site {
         Site::Pagure,
         Site::Gerrit,
         Site::Grokmirror,
+        Site::Tuleap,
+        Site::Sourcehut,
     ];
 
     /// The name lister gives the forge.
@@ -84,6 +91,8 @@ impl Site {
             Site::Pagure => "pagure",
             Site::Gerrit => "gerrit",
             Site::Grokmirror => "grokmirror",
+            Site::Tuleap => "tuleap",
+            Site::Sourcehut => "sourcehut",
         }
     }
 
@@ -103,6 +112,8 @@ impl Site {
             Site::Pagure => "/pagure",
             Site::Gerrit => "/gerrit",
             Site::Grokmirror => "/grokmirror",
+            Site::Tuleap => "/tuleap",
+            Site::Sourcehut => "/sourcehut",
         }
     }
 
@@ -129,6 +140,8 @@ pub(crate) fn answer(method: &Method, path: &str, base: &str) -> Option<Response
         Site::GithubEnterprise => github_enterprise(rest, &home),
         Site::Pagure => pagure(rest),
         Site::Gerrit => gerrit(rest),
+        Site::Tuleap => tuleap(rest),
+        Site::Sourcehut => sourcehut(rest),
         // The manifest is the listing; the rest is a web server's directory index and 404s.
         Site::Grokmirror if rest == "/" => html(
             StatusCode::OK,
@@ -441,6 +454,68 @@ fn gerrit(rest: &str) -> Response<Body> {
             ")]}'\n\"3.9.1\"\n",
         ),
         _ => full(StatusCode::NOT_FOUND, "text/plain; charset=UTF-8", "Not found\n"),
+    }
+}
+
+/// Tuleap: its home page, in the BurningParrot theme (Enalean/tuleap,
+/// `src/themes/BurningParrot/templates/header.mustache`: the `<body>` data attributes,
+/// `data-user-has-accessibility-mode` among them); Restler's JSON 404 for an unknown REST
+/// route, the HTML one elsewhere.
+fn tuleap(rest: &str) -> Response<Body> {
+    let page = |status, title: &str| {
+        html(
+            status,
+            format!(
+                "<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>\n        <meta charset=\"utf-8\">\n\n\
+                 \x20       <title>{title}</title>\n\
+                 \x20       <meta name=\"theme-color\" content=\"#f79514\">\n    </head>\n\
+                 \x20   <body class=\"theme-orange\"\n\
+                 \x20         data-user-locale=\"en_US\"\n\
+                 \x20         data-user-id=\"0\"\n\
+                 \x20         data-user-timezone=\"Europe/Paris\"\n\
+                 \x20         data-date-time-format=\"d/m/Y H:i\"\n\
+                 \x20         data-user-has-accessibility-mode=\"0\"\n    >\n\
+                 \x20   <div id=\"main-container\"><main role=\"main\"></main></div>\n    </body>\n</html>\n"
+            ),
+        )
+    };
+    match rest {
+        "/" => page(StatusCode::OK, "Welcome - Tuleap"),
+        api if api.starts_with("/api/") => full(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            "{\"error\":{\"code\":404,\"message\":\"Not Found\"}}",
+        ),
+        _ => page(StatusCode::NOT_FOUND, "Page not found - Tuleap"),
+    }
+}
+
+/// A self-hosted git.sr.ht: core.sr.ht's `srht/templates/layout.html` (artoj/core.sr.ht:
+/// sourcehut's icon embedded as a `data:` URI, shortened here after the part that is its
+/// signature, the navbar naming the site) around git.sr.ht's `gitsrht/templates/index.html`
+/// (sourcehut-mirrors/git.sr.ht) for an anonymous visitor; Flask's 404 elsewhere (its
+/// GraphQL `query` is the listing's).
+fn sourcehut(rest: &str) -> Response<Body> {
+    match rest {
+        "/" => html(
+            StatusCode::OK,
+            "<!doctype html>\n<html lang=\"en\">\n  <head>\n    <meta charset=\"utf-8\">\n\
+             \x20   <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             \x20   <title>git.example.org</title>\n\
+             \x20   <link rel=\"icon\" type=\"image/png\" href=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAIAAAACACAMAAAD04JH5AAAACXBIWXMAAAsTAAALEwEAmpwYAAAAB3RJTUUH4QIGCC8n92KyhQAAAj1QTFRFAAAA\" />\n\
+             \x20   <link rel=\"stylesheet\" href=\"/static/main.min.css\">\n  </head>\n  <body>\n\
+             \x20   <nav class=\"container navbar navbar-light navbar-expand-sm\">\n\
+             \x20     <span class=\"navbar-brand\"><a class=\"navbar-brand\" href=\"/\">example\n\
+             \x20       <span class=\"text-danger\">git</span></a></span>\n    </nav>\n\
+             \x20   <div class=\"container\"><p>Welcome to <strong>git.example.org</strong>! This is the git\n\
+             \x20   hosting service for <a href=\"https://example.org\">example</a>.</p></div>\n  </body>\n</html>\n"
+                .to_owned(),
+        ),
+        _ => html(
+            StatusCode::NOT_FOUND,
+            "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+                .to_owned(),
+        ),
     }
 }
 
