@@ -90,10 +90,7 @@ impl Forge for Cgit {
         if origin.is_none() && next.is_none() {
             tracing::warn!(url = %page.url, "no clone URL on a cgit summary page: skipped");
         }
-        Ok(SubPage {
-            origins: origin.into_iter().collect(),
-            next,
-        })
+        Ok(SubPage::new(origin.into_iter().collect(), next))
     }
 }
 

@@ -63,6 +63,7 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_sourcehut::SourcehutHg>(),
     entry::<lister_cgit::Cgit>(),
     entry::<lister_gitweb::Gitweb>(),
+    entry::<lister_hgweb::Hgweb>(),
 ];
 
 impl Entry {

@@ -203,10 +203,14 @@ pub trait Forge: Send + Sync + 'static {
     }
 
     /// One page of a sub-listing ([`sub_listing`](Self::sub_listing)): its origins and the
-    /// request of its next page. Empty by default.
+    /// request of its next page. By default, the page read as [`read_page`](Self::read_page)
+    /// reads the forge's own pages, the listings it names walked in turn (a tree whose levels
+    /// read alike: hgweb's directories); empty for a JSON forge.
     fn sub_page(&self, response: &PageResponse, site: &Url) -> Result<SubPage, ParseError> {
-        let _ = (response, site);
-        Ok(SubPage::default())
+        match self.read_page(response, site) {
+            Some(read) => read.map(SubPage::from),
+            None => Ok(SubPage::default()),
+        }
     }
 
     /// Other addresses of the repository an item stands for (grokmirror's `symlinks`: other

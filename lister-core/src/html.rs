@@ -1,6 +1,7 @@
 //! Reading HTML pages, for forges without an API (cgit, gitweb): a page parsed by `scraper`
 //! (html5ever's HTML5 parser, re-exported as [`scraper`]), and what a forge asks of it: the
-//! links a CSS selection holds, or its texts. Markup is never matched with regular expressions.
+//! links a CSS selection holds, or its texts, in the whole page or within one part of it (each
+//! row of a table). Markup is never matched with regular expressions.
 //!
 //! ```
 //! use lister_core::PageResponse;
@@ -26,23 +27,49 @@ impl PageResponse {
     }
 }
 
-/// The elements of `html` that `css` selects and that have an `href`, each with it resolved
-/// against `base` (the page's URL); an `href` that does not resolve is left out.
-///
-/// Panics when `css` is not a valid selector: it is a forge's constant, which its tests catch.
-pub fn links<'a>(html: &'a Html, css: &str, base: &Url) -> Vec<(ElementRef<'a>, Url)> {
-    let selector = Selector::parse(css).expect("a valid CSS selector");
-    let link = |element: ElementRef<'a>| Some((element, base.join(element.attr("href")?).ok()?));
-    html.select(&selector).filter_map(link).collect()
+/// Where a selection looks: a whole page ([`Html`]), or one element of it (a table row, whose
+/// cells are then read apart from the other rows').
+pub trait Scope<'a> {
+    /// The elements under this scope that `selector` selects, in document order.
+    fn select_all(self, selector: &Selector) -> Vec<ElementRef<'a>>;
 }
 
-/// The text of each element of `html` that `css` selects, its ends trimmed.
+impl<'a> Scope<'a> for &'a Html {
+    fn select_all(self, selector: &Selector) -> Vec<ElementRef<'a>> {
+        self.select(selector).collect()
+    }
+}
+
+impl<'a> Scope<'a> for ElementRef<'a> {
+    fn select_all(self, selector: &Selector) -> Vec<ElementRef<'a>> {
+        self.select(selector).collect()
+    }
+}
+
+/// The elements of `scope` that `css` selects (the rows of a table, to read each apart).
 ///
-/// Panics when `css` is not a valid selector, as [`links`] does.
-pub fn texts(html: &Html, css: &str) -> Vec<String> {
-    let selector = Selector::parse(css).expect("a valid CSS selector");
+/// Panics when `css` is not a valid selector: it is a forge's constant, which its tests catch.
+pub fn elements<'a>(scope: impl Scope<'a>, css: &str) -> Vec<ElementRef<'a>> {
+    scope.select_all(&Selector::parse(css).expect("a valid CSS selector"))
+}
+
+/// The elements of `scope` (a page, or a part of it) that `css` selects and that have an
+/// `href`, each with it resolved against `base` (the page's URL); an `href` that does not
+/// resolve is left out.
+///
+/// Panics when `css` is not a valid selector, as [`elements`] does.
+pub fn links<'a>(scope: impl Scope<'a>, css: &str, base: &Url) -> Vec<(ElementRef<'a>, Url)> {
+    let link = |element: ElementRef<'a>| Some((element, base.join(element.attr("href")?).ok()?));
+    elements(scope, css).into_iter().filter_map(link).collect()
+}
+
+/// The text of each element of `scope` (a page, or a part of it) that `css` selects, its ends
+/// trimmed.
+///
+/// Panics when `css` is not a valid selector, as [`elements`] does.
+pub fn texts<'a>(scope: impl Scope<'a>, css: &str) -> Vec<String> {
     let text = |element: ElementRef<'_>| element.text().collect::<String>().trim().to_owned();
-    html.select(&selector).map(text).collect()
+    elements(scope, css).into_iter().map(text).collect()
 }
 
 #[cfg(test)]
@@ -70,6 +97,29 @@ mod tests {
         );
         assert_eq!(texts(&html, "#d"), ["3 < 4 é"]);
         assert!(texts(&html, "span").is_empty());
+    }
+
+    #[test]
+    fn a_selection_can_look_within_each_row() {
+        let body = "<table><tr><td><a href='a/'>a</a></td><td class='age'>1</td></tr>\
+            <tr><td><a href='b/'>b/</a></td></tr></table><p class='age'>outside</p>";
+        let page = PageResponse::ok("https://hg.example.org/", body);
+        let html = page.html();
+        let rows: Vec<_> = elements(&html, "tr")
+            .into_iter()
+            .map(|row| {
+                let (_, url) = links(row, "td > a", &page.url).pop().unwrap();
+                (url.to_string(), texts(row, ".age"))
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("https://hg.example.org/a/".to_owned(), vec!["1".to_owned()]),
+                ("https://hg.example.org/b/".to_owned(), vec![]),
+            ]
+        );
+        assert_eq!(texts(&html, ".age"), ["1", "outside"]);
     }
 
     #[test]

@@ -114,6 +114,16 @@ impl PageResponse {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
+    /// Whether the response says its body is JSON (`Content-Type: application/json`, or a
+    /// `+json` type such as `application/problem+json`): a website that answers JSON where
+    /// it can and HTML otherwise (hgweb's `?style=json`) is read as it answered.
+    pub fn is_json(&self) -> bool {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        let essence = essence.to_ascii_lowercase();
+        essence == "application/json" || essence.ends_with("+json")
+    }
+
     /// Whether the body is a gzip file: it starts with gzip's magic bytes `1f 8b`, which no
     /// JSON document, guard line or HTML page starts with.
     pub fn is_gzip(&self) -> bool {
@@ -273,6 +283,24 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::copy_from_slice(body),
         }
+    }
+
+    #[test]
+    fn the_content_type_says_whether_a_body_is_json() {
+        let typed = |value: &str| {
+            let mut page = response(b"{}");
+            page.headers.insert("content-type", value.parse().unwrap());
+            page.is_json()
+        };
+        assert!(typed("application/json"));
+        assert!(typed("Application/JSON; charset=utf-8"));
+        assert!(typed("application/problem+json"));
+        assert!(!typed("text/html; charset=utf-8"));
+        assert!(!typed("application/jsonp"));
+        assert!(
+            !response(b"{}").is_json(),
+            "no Content-Type: not said to be JSON"
+        );
     }
 
     #[test]

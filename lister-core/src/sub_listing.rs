@@ -1,5 +1,7 @@
 //! Two-level listings: an item of a page names a listing of its own (Tuleap: a project's git
-//! repositories), whose pages hold the origins.
+//! repositories), whose pages hold the origins. A sub-listing may be a tree: a page of it can
+//! name further listings of its own ([`SubPage::more`]: hgweb's directories, each an index of
+//! repositories and directories), walked depth first within the same sub-listing.
 //!
 //! A page is committed together with the origins of every sub-listing its items name, and the
 //! state moves past the page only then: a crash or an error loses nothing, and a rerun fetches
@@ -17,6 +19,7 @@ use url::Url;
 use crate::forge::Forge;
 use crate::origin_cleaner::loggable;
 use crate::page::ParseError;
+use crate::parse::PageRead;
 use crate::progress::{RunContext, RunProgress};
 use crate::request::PageRequest;
 use crate::source::{Fetched, PageSource};
@@ -29,10 +32,39 @@ pub struct SubPage {
     pub origins: Vec<Origin>,
     /// The request of the sub-listing's next page, if there is one.
     pub next: Option<PageRequest>,
+    /// The listings this page names in turn (a tree: hgweb's sub-directories), each walked as
+    /// part of the same sub-listing, after this page's [`next`](Self::next) pages, and
+    /// committed with the page that named the sub-listing.
+    pub more: Vec<PageRequest>,
 }
 
-/// The most pages one sub-listing may take; one that asks for more, or for a page it already
-/// listed, is taken for a loop.
+impl SubPage {
+    /// A page of `origins`, followed by the page `next` asks for (`None`: the last one), that
+    /// names no further listings.
+    pub fn new(origins: Vec<Origin>, next: Option<PageRequest>) -> SubPage {
+        SubPage {
+            origins,
+            next,
+            more: Vec::new(),
+        }
+    }
+}
+
+/// A page read as a whole ([`Forge::read_page`]: an index of origins and of the listings it
+/// names) is a sub-listing page without a next page, naming further listings: a tree whose
+/// every level reads alike (hgweb's directories) reads them all with one function.
+impl From<PageRead> for SubPage {
+    fn from(read: PageRead) -> SubPage {
+        SubPage {
+            origins: read.origins,
+            next: None,
+            more: read.sub_listings,
+        }
+    }
+}
+
+/// The most pages one sub-listing may take (a tree: all its branches); one that asks for more,
+/// or for a page it already listed, is taken for a loop.
 const MAX_SUB_PAGES: usize = 10_000;
 
 /// Logs and counts a sub-listing page that does not parse: like a malformed item, it is
@@ -43,7 +75,10 @@ fn skipped(context: &RunContext, url: &Url, error: &ParseError) {
     RunProgress::add(&context.progress.items_rejected, 1);
 }
 
-/// The origins of the sub-listing that starts at `first`, every page of it.
+/// The origins of the sub-listing that starts at `first`, every page of it, and of the
+/// listings its pages name in turn ([`SubPage::more`]), depth first. A page that is absent or
+/// does not parse ends its own chain of pages (and the branches it would have named); the
+/// branches named before it are still walked.
 pub(crate) async fn list_sub<F: Forge>(
     forge: &F,
     site: &Url,
@@ -52,8 +87,9 @@ pub(crate) async fn list_sub<F: Forge>(
     context: &RunContext,
 ) -> Result<Vec<Origin>> {
     let (mut origins, mut requested) = (Vec::new(), HashSet::new());
-    let mut next = Some(first);
-    while let Some(request) = next.take() {
+    // The requests still to make, the next one last.
+    let mut pending = vec![first];
+    while let Some(request) = pending.pop() {
         let asked = format!("{} {:?}", request.url, request.body);
         if requested.len() >= MAX_SUB_PAGES || !requested.insert(asked) {
             let message = format!(
@@ -64,11 +100,11 @@ pub(crate) async fn list_sub<F: Forge>(
         }
         let mut response = match source.fetch(&request, None, context).await {
             Ok(Fetched::Page(response)) => response,
-            Ok(Fetched::NotModified) => break,
+            Ok(Fetched::NotModified) => continue,
             Err(error) if source.is_absent(&error) => {
                 tracing::warn!(error = %loggable(&error.to_string()), "a sub-listing is skipped");
                 RunProgress::add(&context.progress.items_rejected, 1);
-                break;
+                continue;
             }
             Err(error) => return Err(Error::Fetch(error)),
         };
@@ -78,11 +114,13 @@ pub(crate) async fn list_sub<F: Forge>(
             Ok(page) => page,
             Err(error) => {
                 skipped(context, &response.url, &error);
-                break;
+                continue;
             }
         };
         origins.extend(page.origins);
-        next = page.next;
+        // Depth first, in the order the page names them: the last pushed is asked first.
+        pending.extend(page.more.into_iter().rev());
+        pending.extend(page.next);
     }
     Ok(origins)
 }
@@ -124,7 +162,7 @@ mod tests {
         }
     }
 
-    /// A sub-listing page: `url url … [next PATH]`, or `garbage`.
+    /// A sub-listing page: `url url … [next PATH] [dir PATH]…`, or `garbage`.
     struct Words;
 
     impl Forge for Words {
@@ -149,6 +187,10 @@ mod tests {
                     "next" => {
                         let path = words.next().unwrap_or_default();
                         read.next = Some(PageRequest::get(site.join(path).unwrap()));
+                    }
+                    "dir" => {
+                        let path = words.next().unwrap_or_default();
+                        read.more.push(PageRequest::get(site.join(path).unwrap()));
                     }
                     url => read.origins.push(Origin::new(url, "git")),
                 }
@@ -195,6 +237,39 @@ mod tests {
         assert_eq!(rejected, 1);
         let (urls, rejected) = listed(&[("https://words.example.org/p/1", "absent")], "p/1").await;
         assert_eq!((urls.unwrap().len(), rejected), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn a_tree_is_walked_depth_first_and_a_broken_branch_skips_only_itself() {
+        let pages = [
+            (
+                "https://words.example.org/",
+                "https://h/a dir d1/ dir d2/ dir gone/ next p/2",
+            ),
+            ("https://words.example.org/p/2", "https://h/b"),
+            ("https://words.example.org/d1/", "https://h/d1/x dir d1/e/"),
+            ("https://words.example.org/d1/e/", "https://h/d1/e/y"),
+            ("https://words.example.org/d2/", "garbage"),
+            ("https://words.example.org/gone/", "absent"),
+        ];
+        let (urls, rejected) = listed(&pages, "").await;
+        assert_eq!(
+            urls.unwrap(),
+            [
+                "https://h/a",
+                "https://h/b",
+                "https://h/d1/x",
+                "https://h/d1/e/y"
+            ]
+        );
+        assert_eq!(rejected, 2, "the unparsable and the absent directory");
+        // A branch named twice is a loop, as a page asked again is.
+        let pages = [
+            ("https://words.example.org/", "dir d1/"),
+            ("https://words.example.org/d1/", "https://h/x dir ../"),
+        ];
+        let (urls, _) = listed(&pages, "").await;
+        assert!(matches!(urls, Err(Error::PaginationLoop(_))), "{urls:?}");
     }
 
     #[tokio::test]

@@ -80,10 +80,7 @@ impl Forge for Gitweb {
             tracing::warn!(url = %page.url, "no clone URL on a gitweb summary page: skipped");
         }
         let origin = origin.map(|o| o.with_last_update(changed.map(|date| date.to_utc())));
-        Ok(SubPage {
-            origins: origin.into_iter().collect(),
-            next: None,
-        })
+        Ok(SubPage::new(origin.into_iter().collect(), None))
     }
 }
 

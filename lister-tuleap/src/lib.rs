@@ -100,7 +100,7 @@ impl Forge for Tuleap {
         let next = next_offset(offset.unwrap_or(0), page)?;
         let next = next.map(|next| git_page(page.url.clone(), next));
         let origins = repositories.into_iter().filter_map(origin).collect();
-        Ok(SubPage { origins, next })
+        Ok(SubPage::new(origins, next))
     }
 }
 

@@ -19,6 +19,7 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-grokmirror", &["grokmirror"], 40),
     ("lister-cgit", &["cgit"], 60),
     ("lister-gitweb", &["gitweb"], 60),
+    ("lister-hgweb", &["hgweb"], 60),
     ("lister-tuleap", &["tuleap"], 60),
     ("lister-sourcehut", &["sourcehut", "sourcehut-hg"], 40),
 ];
