@@ -33,9 +33,10 @@ enum Forge {
     Grokmirror,
     Sourcehut,
     SourcehutHg,
+    Sourceforge,
 }
 
-const ALL: [Forge; 17] = [
+const ALL: [Forge; 18] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -53,6 +54,7 @@ const ALL: [Forge; 17] = [
     Forge::Tuleap,
     Forge::Sourcehut,
     Forge::SourcehutHg,
+    Forge::Sourceforge,
 ];
 
 impl Forge {
@@ -75,6 +77,7 @@ impl Forge {
             Forge::Grokmirror => "grokmirror",
             Forge::Sourcehut => "sourcehut",
             Forge::SourcehutHg => "sourcehut-hg",
+            Forge::Sourceforge => "sourceforge",
         }
     }
 
@@ -97,6 +100,7 @@ impl Forge {
             Forge::Grokmirror => fake.grokmirror_url(),
             Forge::Sourcehut => fake.sourcehut_url(),
             Forge::SourcehutHg => fake.sourcehut_hg_url(),
+            Forge::Sourceforge => fake.sourceforge_url(),
         };
         url.to_string()
     }
@@ -134,6 +138,7 @@ impl Forge {
             Forge::Grokmirror => fake.grokmirror_origins(),
             Forge::Sourcehut => fake.sourcehut_origins(),
             Forge::SourcehutHg => fake.sourcehut_hg_origins(),
+            Forge::Sourceforge => fake.sourceforge_origins(),
         }
     }
 
@@ -156,14 +161,16 @@ impl Forge {
             Forge::Grokmirror => fake.add_grokmirror_repositories(n),
             Forge::Sourcehut => fake.add_sourcehut_repositories(n),
             Forge::SourcehutHg => fake.add_sourcehut_hg_repositories(n),
+            Forge::Sourceforge => fake.add_sourceforge_projects(n),
         }
     }
 
     /// The items a complete listing skips and counts: Tuleap's projects whose git listing
-    /// answers 403.
+    /// answers 403, SourceForge's projects whose description answers 404.
     fn rejected(self, fake: &FakeForge) -> usize {
         match self {
             Forge::Tuleap => fake.tuleap_forbidden_projects().len(),
+            Forge::Sourceforge => fake.sourceforge_gone_projects().len(),
             _ => 0,
         }
     }
@@ -174,9 +181,22 @@ impl Forge {
 /// projects' repositories, then the projects created since; nothing before that page.
 /// sourcehut lists the token owner's repositories most recently updated first, so what is
 /// new is on the first page: its rerun lists them all again, one request a page, from the
-/// first (no cursor).
+/// first (no cursor). New SourceForge projects can land in any shard of its sitemap: its
+/// rerun lists the index, every shard and every project's description again.
 fn assert_rerun_cost(forge: Forge, fake: &FakeForge, summary: &serde_json::Value) {
     let requests = summary["requests"].as_u64().unwrap();
+    if matches!(forge, Forge::Sourceforge) {
+        let expected = fake.sourceforge_listing_requests();
+        assert_eq!(requests, expected, "{forge:?}: {summary}");
+        let sent = fake.requests();
+        assert_eq!(sent.len() as u64, expected, "{forge:?}");
+        let first = &sent[0].path_and_query;
+        assert_eq!(
+            first, "/sourceforge/allura_sitemap/sitemap.xml",
+            "{forge:?}"
+        );
+        return;
+    }
     if matches!(forge, Forge::Sourcehut | Forge::SourcehutHg) {
         let repositories = forge.expected(fake, true).len() as u64;
         let pages = repositories.div_ceil(fake.sourcehut_page_size());
@@ -632,4 +652,74 @@ async fn launchpad_state(db: &str) -> serde_json::Value {
     let mut rows =
         rows.filter(|row: &serde_json::Value| row["lister"].to_string().contains("\"launchpad\""));
     rows.next().expect("the launchpad lister")["state"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        let forge = Forge::Sourceforge;
+        // A 502 on a project's description is retried; the listing is complete, each
+        // description asked once (several tools of a project are in the sitemap), never for
+        // the `projects/` duplicates, and the fragment carrying `lastmod` is never sent.
+        let flaky = "/sourceforge/rest/p/project-8".to_owned();
+        let fault = Box::new(Fault::Status(502));
+        fake.inject(Fault::OnPath { path: flaky, fault }, 1, 0);
+        let out = list(&db.url, forge, &fake, false).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        let summary = out.summary();
+        assert_eq!(summary["retries"], 1, "{summary}");
+        assert_eq!(
+            summary["items_rejected"], 1,
+            "project 13 answers 404: {summary}"
+        );
+        let sent: Vec<String> = fake
+            .requests()
+            .into_iter()
+            .map(|r| r.path_and_query)
+            .collect();
+        assert_eq!(
+            sent.len() as u64,
+            fake.sourceforge_listing_requests() + 1,
+            "{sent:?}"
+        );
+        let descriptions: Vec<&String> = sent.iter().filter(|p| p.contains("/rest/")).collect();
+        let distinct: std::collections::BTreeSet<&&String> = descriptions.iter().collect();
+        assert_eq!(
+            distinct.len() + 1,
+            descriptions.len(),
+            "one asked twice: the 502"
+        );
+        assert!(
+            sent.iter()
+                .all(|p| !p.contains('#') && !p.contains("/rest/projects/"))
+        );
+        let expected = expected_facts(forge.expected(&fake, false));
+        assert_eq!(listed_facts(&db.url, forge).await, expected);
+
+        // A shard answering 403 (SourceForge's rate limit) stops the run, naming it; the
+        // next run resumes at that shard, not at the index.
+        let shard = "/sourceforge/allura_sitemap/sitemap-3.xml".to_owned();
+        fake.add_sourceforge_projects(20);
+        let fault = Box::new(Fault::Status(403));
+        fake.inject(
+            Fault::OnPath {
+                path: shard.clone(),
+                fault,
+            },
+            1,
+            0,
+        );
+        fake.clear_requests();
+        let stopped = list(&db.url, forge, &fake, false).await;
+        assert_eq!(stopped.code, 1, "{stopped:?}");
+        assert!(stopped.stderr.contains("sitemap-3.xml"), "{stopped:?}");
+        fake.clear_requests();
+        let resumed = list(&db.url, forge, &fake, false).await;
+        assert_eq!(resumed.code, 0, "{resumed:?}");
+        assert_eq!(fake.requests()[0].path_and_query, shard);
+        let expected = expected_facts(forge.expected(&fake, false));
+        assert_eq!(listed_facts(&db.url, forge).await, expected);
+        db.drop_database().await;
+    }
 }

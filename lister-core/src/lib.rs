@@ -57,6 +57,7 @@ pub mod progress;
 pub mod queue;
 pub mod request;
 pub mod run;
+pub mod sitemap;
 pub mod source;
 pub mod store;
 pub mod sub_listing;

@@ -21,6 +21,7 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-gitweb", &["gitweb"], 60),
     ("lister-hgweb", &["hgweb"], 60),
     ("lister-tuleap", &["tuleap"], 60),
+    ("lister-sourceforge", &["sourceforge"], 60),
     ("lister-sourcehut", &["sourcehut", "sourcehut-hg"], 40),
 ];
 

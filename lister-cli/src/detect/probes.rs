@@ -80,7 +80,7 @@ pub(crate) struct Probe {
 /// Forges that exist at their main instance only: found by host, never probed (the test that
 /// every forge is detectable reads it).
 #[cfg(test)]
-pub(crate) const HOSTED_ONLY: &[&str] = &["bitbucket", "launchpad", "launchpad-bzr"];
+pub(crate) const HOSTED_ONLY: &[&str] = &["bitbucket", "launchpad", "launchpad-bzr", "sourceforge"];
 
 /// Software the probes can name besides the registry's forges (a name the registry does not
 /// hold is named, and said unlisted).

@@ -10,7 +10,7 @@ use super::routes::Call;
 use super::server::{Body, Dropped};
 use super::{
     bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, grokmirror, launchpad,
-    pagure, sourcehut, tuleap,
+    pagure, sourceforge, sourcehut, tuleap,
 };
 
 /// One of the forges served besides GitHub and Bitbucket.
@@ -50,11 +50,14 @@ pub(crate) enum Instance {
     Sourcehut,
     /// hg.sr.ht's GraphQL API: `POST /sourcehut-hg/query`.
     SourcehutHg,
+    /// SourceForge: `/sourceforge/allura_sitemap/sitemap.xml`, its shards, then
+    /// `/sourceforge/rest/{ns}/{project}`.
+    Sourceforge,
 }
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 17] = [
+    pub(crate) const ALL: [Instance; 18] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -72,6 +75,7 @@ impl Instance {
         Instance::Tuleap,
         Instance::Sourcehut,
         Instance::SourcehutHg,
+        Instance::Sourceforge,
     ];
 
     /// The position in [`Instance::ALL`].
@@ -95,6 +99,7 @@ impl Instance {
             Instance::Tuleap => "/tuleap",
             Instance::Sourcehut => "/sourcehut",
             Instance::SourcehutHg => "/sourcehut-hg",
+            Instance::Sourceforge => "/sourceforge",
             _ => "",
         }
     }
@@ -125,6 +130,7 @@ impl Instance {
             Instance::Tuleap => "/api/projects",
             Instance::Grokmirror => "/manifest.js.gz",
             Instance::Sourcehut | Instance::SourcehutHg => "/query",
+            Instance::Sourceforge => "/allura_sitemap/sitemap.xml",
         }
     }
 
@@ -150,6 +156,8 @@ impl Instance {
             Instance::Grokmirror => "127.0.0.1",
             // `{instance}/~owner/name`.
             Instance::Sourcehut | Instance::SourcehutHg => "127.0.0.1",
+            // `{vcs}.code.sf.net`, as SourceForge's clone URLs are computed.
+            Instance::Sourceforge => "code.sf.net",
         }
     }
 
@@ -161,6 +169,7 @@ impl Instance {
                 path.strip_prefix(prefix).is_some_and(|rest| {
                     rest == instance.endpoint()
                         || (*instance == Instance::Tuleap && tuleap::git_project(rest).is_some())
+                        || (*instance == Instance::Sourceforge && sourceforge::serves(rest))
                 })
             })
         })
@@ -192,6 +201,7 @@ impl Instance {
             Instance::Tuleap => tuleap::serve(call).await,
             Instance::Grokmirror => grokmirror::manifest(call).await,
             Instance::Sourcehut | Instance::SourcehutHg => sourcehut::query(call, self).await,
+            Instance::Sourceforge => sourceforge::serve(call).await,
         }
     }
 
@@ -285,6 +295,16 @@ mod tests {
             Some(Instance::SourcehutHg)
         );
         assert_eq!(Instance::route("/query"), None);
+        for path in [
+            "/sourceforge/allura_sitemap/sitemap.xml",
+            "/sourceforge/allura_sitemap/sitemap-3.xml",
+            "/sourceforge/rest/p/project-7",
+            "/sourceforge/rest/p/project-4/docs",
+        ] {
+            assert_eq!(Instance::route(path), Some(Instance::Sourceforge), "{path}");
+        }
+        assert_eq!(Instance::route("/sourceforge/rest/p/x"), None);
+        assert_eq!(Instance::route("/allura_sitemap/sitemap.xml"), None);
         assert_eq!(Instance::route("/api/projects/151/git"), None);
         assert_eq!(Instance::route("/rest/api/1.0/repos"), None);
         assert_eq!(Instance::route("/gogs/api/v4/projects"), None);

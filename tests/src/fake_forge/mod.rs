@@ -19,6 +19,7 @@
 //! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
 //! | grokmirror | `GET /grokmirror/manifest.js.gz` | none: the whole mirror, a gzip file (`304` to `If-Modified-Since`) | path → `{modified, reference, symlinks, …}` |
 //! | Tuleap | `GET /tuleap/api/projects?limit=L&offset=O`, then each project's `…/projects/{id}/git?limit=L&offset=O&order_by=path` | offset to `X-PAGINATION-SIZE` (limit at most 50) | projects; `{"repositories": […]}` (some projects without, one answering 403) |
+//! | SourceForge | `GET /sourceforge/allura_sitemap/sitemap.xml`, its shards `…/sitemap-N.xml`, then each project's `GET /sourceforge/rest/{ns}/{project}` | the index names the shards (20 projects each) | XML sitemaps of the projects' tools; `{"shortname", "tools": [{"name", "mount_point"…}]…}` (git, svn, hg, bzr, none; subprojects; one answering 404) |
 //! | sourcehut | `POST /sourcehut/query` (git.sr.ht) and `/sourcehut-hg/query` (hg.sr.ht): GraphQL `me { repositories(cursor) }`, `Authorization: Bearer` required | body `cursor` (opaque, `null` on the last page), 25 a page, most recently updated first | the token owner's repositories: public, unlisted, private |
 //!
 //! Each forge also has an address of its own ([`Site`]: `/gitlab`, `/forgejo`…, see
@@ -71,6 +72,7 @@ mod quota;
 mod routes;
 mod server;
 mod signatures;
+mod sourceforge;
 mod sourcehut;
 mod tuleap;
 
@@ -151,6 +153,8 @@ pub struct Config {
     pub sourcehut_repositories: u64,
     /// How many repositories the token owner has on hg.sr.ht.
     pub sourcehut_hg_repositories: u64,
+    /// How many SourceForge projects exist (see `sourceforge.rs` for their tools).
+    pub sourceforge_projects: u64,
     /// The quotas.
     pub quota: QuotaConfig,
 }
@@ -182,6 +186,7 @@ impl Default for Config {
             tuleap_projects: 120,
             sourcehut_repositories: 250,
             sourcehut_hg_repositories: 250,
+            sourceforge_projects: 160,
             quota: QuotaConfig::default(),
         }
     }
@@ -230,6 +235,7 @@ impl FakeForge {
                 config.tuleap_projects,
                 config.sourcehut_repositories,
                 config.sourcehut_hg_repositories,
+                config.sourceforge_projects,
             ]
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),

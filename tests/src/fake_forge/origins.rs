@@ -10,7 +10,7 @@ use super::launchpad::Collection;
 use super::server::lock;
 use super::{
     FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, grokmirror, launchpad,
-    pagure, phabricator, sourcehut, tuleap,
+    pagure, phabricator, sourceforge, sourcehut, tuleap,
 };
 
 /// One origin a correct lister produces, as swh-lister would record it.
@@ -359,5 +359,41 @@ impl FakeForge {
     /// for [`Fault::OnPath`](super::Fault::OnPath).
     pub fn tuleap_git_path(&self, k: u64) -> String {
         format!("{}{}", Instance::Tuleap.prefix(), tuleap::git_path(k))
+    }
+
+    /// SourceForge's address, `http://127.0.0.1:PORT/sourceforge/` (the sitemap index at
+    /// `allura_sitemap/sitemap.xml`, the projects' descriptions at `rest/{ns}/{project}`).
+    pub fn sourceforge_url(&self) -> Url {
+        self.instance_url(Instance::Sourceforge)
+    }
+
+    /// Adds `n` SourceForge projects, after the existing ones (in the last shard, or new ones).
+    pub fn add_sourceforge_projects(&self, n: u64) {
+        self.add(Instance::Sourceforge, n);
+    }
+
+    /// SourceForge's origins, project by project: one per code tool,
+    /// `https://{git,svn}.code.sf.net/{ns}/{project}/{mount_point}`, Mercurial's on `http`,
+    /// Bazaar's at `http://{project}.bzr.sourceforge.net/bzrroot/{project}`, each with its
+    /// project's `lastmod` day; none for the project whose description answers 404.
+    pub fn sourceforge_origins(&self) -> Vec<ExpectedOrigin> {
+        sourceforge::origins(self.count(Instance::Sourceforge))
+    }
+
+    /// The SourceForge projects whose description answers 404: a correct lister skips and
+    /// counts them.
+    pub fn sourceforge_gone_projects(&self) -> Vec<u64> {
+        let count = self.count(Instance::Sourceforge);
+        (sourceforge::GONE <= count)
+            .then_some(sourceforge::GONE)
+            .into_iter()
+            .collect()
+    }
+
+    /// The requests of a complete SourceForge listing: the index, each shard, and each
+    /// project's and subproject's description.
+    pub fn sourceforge_listing_requests(&self) -> u64 {
+        let count = self.count(Instance::Sourceforge);
+        1 + sourceforge::shards(count) + sourceforge::descriptions(count)
     }
 }

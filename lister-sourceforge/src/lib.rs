@@ -1,0 +1,226 @@
+//! SourceForge (Allura) for lister, in two levels: the sitemap index
+//! (`GET /allura_sitemap/sitemap.xml`) and its shards (`sitemap-N.xml`), whose pages are the
+//! tools of every project (`https://sourceforge.net/{ns}/{project}/{tool}/`, with a `lastmod`
+//! day); then each project's REST description (`GET /rest/{ns}/{project}`), whose `tools` name
+//! its repositories. A listing costs 1 request for the index, 1 a shard and 1 a project.
+//!
+//! The cursor is `""` for the index, then `N/K`: shard `N` of shards `0` to `K`, as the index
+//! counts them (`lister_core::sitemap::shard_request`). A shard is committed with the
+//! repositories of every project on it (each project asked once however many of its tools the
+//! shard lists); a page in the `projects/` namespace is skipped (it is the `p/` one again), and a
+//! subproject (`/p/{project}/{sub}/{tool}/`) is a project of its own, as swh-lister reads them.
+//! New projects can land in any shard, so a complete listing saves the index's cursor
+//! ([`Forge::NEWEST_FIRST`]): every run lists every shard and project again, and a run that
+//! stops resumes at its shard. Skipping the shards and projects whose `lastmod` is older than
+//! the last run is left out. A project whose description answers `403` (SourceForge's rate
+//! limit answers so too), `404` or `410` is skipped and counted.
+//!
+//! The origins are the clone URLs Software Heritage records, computed from each tool's
+//! `mount_point`: `https://{git,svn}.code.sf.net/{ns}/{project}/{mount_point}`, Mercurial's on
+//! `http://` (SourceForge serves it no anonymous https), Bazaar's as swh-lister computes them
+//! (`http://{project}.bzr.sourceforge.net/bzrroot/{project}`), each with its visit type and the
+//! project's first `lastmod` in the shard as its last update (carried to the description's
+//! request in its URL's fragment, which is never sent). CVS (its modules are on an HTML page)
+//! is not listed. The sitemap and the REST API are for machines, not web pages: `robots.txt` is
+//! not read.
+
+use lister_core::{Forge, NextCursor, Opaque, Origin, PageRead, PageRequest, PageResponse};
+use lister_core::{ParseError, SubPage, sitemap};
+use url::Url;
+
+/// The SourceForge lister.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceForge;
+
+/// A tool of a project's REST description (`tools`): its kind and where it is mounted.
+#[derive(serde::Deserialize)]
+struct Tool {
+    name: String,
+    mount_point: String,
+}
+
+/// The sitemap index, and its shards by number, under the site.
+const INDEX: &str = "/allura_sitemap/sitemap.xml";
+const SHARD: &str = "/allura_sitemap/sitemap-{n}.xml";
+
+impl Forge for SourceForge {
+    type Cursor = Opaque;
+    type Item<'a> = serde::de::IgnoredAny;
+    const NAME: &'static str = "sourceforge";
+    const DEFAULT_URL: &'static str = "https://sourceforge.net";
+    const NEXT: NextCursor = NextCursor::None;
+    const NEWEST_FIRST: bool = true;
+
+    fn request(&self, api: &Url, at: &Opaque) -> Result<PageRequest, ParseError> {
+        sitemap::shard_request(api, at, INDEX, SHARD)
+    }
+
+    fn next_cursor(&self, at: Opaque, page: &PageResponse) -> Result<Option<Opaque>, ParseError> {
+        sitemap::next_shard(&at, page)
+    }
+
+    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
+        None
+    }
+
+    /// Each project of a shard names its description, `{site}rest/{ns}/{project}`, with the
+    /// `lastmod` of its first tool in the fragment. A tool is `{ns}/{project}/{tool}/` (a
+    /// subproject's, `{ns}/{project}/{sub}/{tool}/`); a project's page `{ns}/{project}/`.
+    fn read_page(&self, page: &PageResponse, site: &Url) -> Option<Result<PageRead, ParseError>> {
+        sitemap::naming(page, |entry| {
+            let segments: Vec<&str> = entry.loc.strip_prefix(site.as_str())?.split('/').collect();
+            let project = &segments.get(..segments.len().saturating_sub(2).max(2))?;
+            let skipped = project[0] == "projects" || project[1].is_empty();
+            let mut url = site.join(&format!("rest/{}", project.join("/"))).ok()?;
+            url.set_fragment(entry.lastmod.map(|t| t.to_rfc3339()).as_deref());
+            (!skipped).then_some(url)
+        })
+    }
+
+    /// One origin per repository tool of the project.
+    fn sub_page(&self, page: &PageResponse, _: &Url) -> Result<SubPage, ParseError> {
+        let tools: Vec<Tool> = page.json_at("/tools")?;
+        let path = page.url.path().split_once("/rest/").unwrap_or_default().1;
+        let name = path.split('/').nth(1).unwrap_or_default();
+        let last_update = page.url.fragment().and_then(|t| t.parse().ok());
+        let origins = tools.into_iter().filter_map(|tool| {
+            let (vcs, at) = (tool.name, tool.mount_point);
+            let url = match vcs.as_str() {
+                "git" | "svn" => format!("https://{vcs}.code.sf.net/{path}/{at}"),
+                "hg" => format!("http://hg.code.sf.net/{path}/{at}"),
+                "bzr" => format!("http://{name}.bzr.sourceforge.net/bzrroot/{name}"),
+                _ => return None,
+            };
+            Some(Origin::new(url, vcs).with_last_update(last_update))
+        });
+        Ok(SubPage {
+            origins: origins.collect(),
+            ..SubPage::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &str = include_str!("../../tests/fixtures/sourceforge_sitemap_index.xml");
+    const SHARD: &str = include_str!("../../tests/fixtures/sourceforge_sitemap_shard.xml");
+    const PROJECT: &str = include_str!("../../tests/fixtures/sourceforge_project.json");
+
+    fn site() -> Url {
+        Url::parse("https://sourceforge.net/").unwrap()
+    }
+
+    fn urls(requests: &[PageRequest]) -> Vec<&str> {
+        requests.iter().map(|r| r.url.as_str()).collect()
+    }
+
+    #[test]
+    fn the_index_comes_first_then_each_shard() {
+        let api = SourceForge.api_base(&site());
+        let at = |cursor: &str| {
+            let request = SourceForge.request(&api, &Opaque(cursor.into())).unwrap();
+            request.url.to_string()
+        };
+        assert_eq!(at(""), "https://sourceforge.net/allura_sitemap/sitemap.xml");
+        assert_eq!(
+            at("2/2"),
+            "https://sourceforge.net/allura_sitemap/sitemap-2.xml"
+        );
+        let index = PageResponse::ok(&at(""), INDEX);
+        let next = SourceForge.next_cursor(Opaque::default(), &index).unwrap();
+        assert_eq!(next, Some(Opaque("0/2".into())));
+        let read = lister_core::page_origins(&SourceForge, &site(), &index).unwrap();
+        assert!(read.origins.is_empty() && read.sub_listings.is_empty());
+        let shard = PageResponse::ok(&at("1/2"), SHARD);
+        let next = SourceForge
+            .next_cursor(Opaque("1/2".into()), &shard)
+            .unwrap();
+        assert_eq!(next, Some(Opaque("2/2".into())));
+        assert_eq!(
+            SourceForge
+                .next_cursor(Opaque("2/2".into()), &shard)
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_shard_names_each_project_once_with_its_lastmod() {
+        let shard = PageResponse::ok(
+            "https://sourceforge.net/allura_sitemap/sitemap-0.xml",
+            SHARD,
+        );
+        let read = lister_core::page_origins(&SourceForge, &site(), &shard).unwrap();
+        assert!(read.origins.is_empty());
+        assert_eq!(
+            urls(&read.sub_listings),
+            [
+                "https://sourceforge.net/rest/p/codeblocks#2024-05-10T00:00:00+00:00",
+                "https://sourceforge.net/rest/adobe/adobe-cfx#2013-03-21T00:00:00+00:00",
+                "https://sourceforge.net/rest/p/backapps/website#2021-07-11T00:00:00+00:00",
+                "https://sourceforge.net/rest/p/backapps#2021-07-02T00:00:00+00:00",
+                "https://sourceforge.net/rest/p/mercurial-eclipse#2019-01-03T00:00:00+00:00",
+            ],
+            "projects/ duplicates p/, the site's home page is no project"
+        );
+        // Not a sitemap (a rate limit's JavaScript challenge): the page fails, naming why.
+        let challenge = PageResponse::ok("https://sourceforge.net/x", "<html>challenge</html>");
+        assert!(lister_core::page_origins(&SourceForge, &site(), &challenge).is_err());
+    }
+
+    #[test]
+    fn a_project_gives_one_origin_per_repository_tool() {
+        let at = "https://sourceforge.net/rest/p/codeblocks#2024-05-10T00:00:00+00:00";
+        let sub = SourceForge
+            .sub_page(&PageResponse::ok(at, PROJECT), &site())
+            .unwrap();
+        let origins: Vec<_> = sub
+            .origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.visit_type.as_str()))
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                ("https://svn.code.sf.net/p/codeblocks/code", "svn"),
+                ("https://git.code.sf.net/p/codeblocks/git", "git"),
+                ("http://hg.code.sf.net/p/codeblocks/hg-mirror", "hg"),
+                (
+                    "http://codeblocks.bzr.sourceforge.net/bzrroot/codeblocks",
+                    "bzr"
+                ),
+            ],
+            "wiki, tickets and CVS are not listed"
+        );
+        let day = sub
+            .origins
+            .iter()
+            .map(|o| o.last_update.unwrap().to_rfc3339());
+        assert!(day.into_iter().all(|d| d == "2024-05-10T00:00:00+00:00"));
+        assert!(sub.origins.iter().all(|o| o.enabled) && sub.next.is_none());
+        // A subproject, on an instance under a path, without a lastmod.
+        let at = "http://127.0.0.1:8080/sf/rest/p/backapps/website";
+        let site = Url::parse("http://127.0.0.1:8080/sf/").unwrap();
+        let sub = SourceForge
+            .sub_page(&PageResponse::ok(at, PROJECT), &site)
+            .unwrap();
+        assert_eq!(
+            sub.origins[1].url,
+            "https://git.code.sf.net/p/backapps/website/git"
+        );
+        assert_eq!(sub.origins[0].last_update, None);
+        // A project without tools is no page of projects.
+        let bare = PageResponse::ok(at, r#"{"shortname": "x", "status": "deleted"}"#);
+        assert!(SourceForge.sub_page(&bare, &site).is_err());
+        let none = PageResponse::ok(at, r#"{"shortname": "x", "tools": []}"#);
+        assert!(
+            SourceForge
+                .sub_page(&none, &site)
+                .unwrap()
+                .origins
+                .is_empty()
+        );
+    }
+}
