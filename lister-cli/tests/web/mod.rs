@@ -36,11 +36,15 @@ pub const REPOSITORIES: &[&str] = &[
     "group/deeper/nested.git",
 ];
 
+/// How many more repositories are served, in nested folders (`bulk/3/r-011.git`): a few
+/// hundred in all, over several of cgit's index pages.
+pub const BULK: usize = 240;
+
 /// A repository neither cgit (`cgit.hide`) nor gitweb (no `git-daemon-export-ok`) shows.
 pub const HIDDEN: &str = "hidden.git";
 
-/// cgit's index page size here (`max-repo-count`).
-pub const CGIT_PAGE: usize = 5;
+/// cgit's index page size here (`max-repo-count`; cgit's default is 50).
+pub const CGIT_PAGE: usize = 50;
 
 /// A running lighttpd serving cgit at `/cgit/` and gitweb at `/gitweb.cgi`; stopped and its
 /// folder removed when dropped.
@@ -120,6 +124,9 @@ impl WebForges {
         git(&["config", "cgit.hide", "1"], &repos.join(HIDDEN));
         std::fs::remove_file(repos.join(HIDDEN).join("git-daemon-export-ok")).unwrap();
         forges.created.retain(|path| path != HIDDEN);
+        for k in 0..BULK {
+            forges.add_repository(&format!("bulk/{}/r-{k:03}.git", k % 8));
+        }
         // The idle time cgit shows, from the "agefile" a hook would write.
         let web = repos.join("alpha.git/info/web");
         std::fs::create_dir_all(&web).unwrap();
@@ -201,6 +208,11 @@ impl WebForges {
         .unwrap();
         std::fs::write(target.join("git-daemon-export-ok"), "").unwrap();
         self.created.push(path.to_owned());
+    }
+
+    /// How many repositories are shown.
+    pub fn shown(&self) -> usize {
+        self.created.len()
     }
 
     /// cgit's address, as a user gives it.
