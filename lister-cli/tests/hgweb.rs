@@ -67,7 +67,10 @@ async fn hgweb_lists_every_repository_of_its_tree_and_reruns_consistently(db: Te
         assert!(first.contains(&format!("{url}{odd}")), "{odd}: {first:?}");
     }
     assert!(!first.iter().any(|u| u.contains("hidden")), "web.hidden");
-    assert_eq!(first.len(), REPOSITORIES.len() + hg::COLLECTION.len());
+    assert_eq!(
+        first.len(),
+        REPOSITORIES.len() + hg::COLLECTION.len() + hg::BULK
+    );
     // The index, then one request a directory; one page, committed with the whole tree.
     assert_eq!(out.summary()["pages"], 1, "{out:?}");
     assert_eq!(out.summary()["requests"], 1 + DIRECTORIES, "{out:?}");

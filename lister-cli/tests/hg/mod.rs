@@ -33,8 +33,13 @@ pub const COLLECTION: &[&str] = &["coll-top", "cdir/coll-deep"];
 /// A repository hidden from the index (`web.hidden`): not listed.
 pub const HIDDEN: &str = "hidden";
 
-/// The directories the index shows, each one request: `group/`, `group/deeper/`, `cdir/`.
-pub const DIRECTORIES: usize = 3;
+/// How many more repositories are served, copies of one, in nested folders (`bulk/3/r-011`):
+/// a few hundred in all.
+pub const BULK: usize = 200;
+
+/// The directories the index shows, each one request: `group/`, `group/deeper/`, `cdir/`,
+/// `bulk/` and its 8 folders.
+pub const DIRECTORIES: usize = 3 + 1 + 8;
 
 /// A running `hg serve --web-conf`; stopped and its folder removed when dropped.
 pub struct Hgweb {
@@ -83,6 +88,20 @@ impl Hgweb {
         for path in COLLECTION {
             server.init(&server.dir.join("coll").join(path), path);
             server.created.push(path.to_string());
+        }
+        let template = server.dir.join("template");
+        server.init(&template, "template");
+        for k in 0..BULK {
+            let path = format!("bulk/{}/r-{k:03}", k % 8);
+            let target = server.dir.join("repos").join(&path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let copied = Command::new("cp")
+                .arg("-a")
+                .arg(&template)
+                .arg(&target)
+                .status();
+            assert!(copied.unwrap().success());
+            server.created.push(path);
         }
         server.init(&server.dir.join("repos").join(HIDDEN), HIDDEN);
         let hgrc = server.dir.join("repos").join(HIDDEN).join(".hg/hgrc");
