@@ -64,6 +64,7 @@ pub(crate) const FORGES: &[Entry] = &[
     entry::<lister_cgit::Cgit>(),
     entry::<lister_gitweb::Gitweb>(),
     entry::<lister_hgweb::Hgweb>(),
+    entry::<lister_stagit::Stagit>(),
     entry::<lister_sourceforge::SourceForge>(),
 ];
 

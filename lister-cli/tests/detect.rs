@@ -231,3 +231,18 @@ async fn a_self_hosted_sourcehut_is_likely_from_its_graphql_endpoint() {
     );
     assert!(sent.iter().all(|r| r.header("authorization").is_none()));
 }
+
+#[tokio::test]
+async fn a_stagit_index_is_named_from_the_first_request() {
+    let fake = FakeForge::start().await;
+    let out = detect(&[fake.stagit_url().as_str()]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("stagit (certain: "), "{out:?}");
+    let sent = fake.requests();
+    let sent: Vec<&str> = sent.iter().map(|r| r.path_and_query.as_str()).collect();
+    assert_eq!(
+        sent,
+        ["/stagit/?format=JSON"],
+        "the index answers the first probe"
+    );
+}

@@ -33,10 +33,11 @@ enum Forge {
     Grokmirror,
     Sourcehut,
     SourcehutHg,
+    Stagit,
     Sourceforge,
 }
 
-const ALL: [Forge; 18] = [
+const ALL: [Forge; 19] = [
     Forge::GitLab,
     Forge::Heptapod,
     Forge::Gitea,
@@ -54,6 +55,7 @@ const ALL: [Forge; 18] = [
     Forge::Tuleap,
     Forge::Sourcehut,
     Forge::SourcehutHg,
+    Forge::Stagit,
     Forge::Sourceforge,
 ];
 
@@ -77,6 +79,7 @@ impl Forge {
             Forge::Grokmirror => "grokmirror",
             Forge::Sourcehut => "sourcehut",
             Forge::SourcehutHg => "sourcehut-hg",
+            Forge::Stagit => "stagit",
             Forge::Sourceforge => "sourceforge",
         }
     }
@@ -100,6 +103,7 @@ impl Forge {
             Forge::Grokmirror => fake.grokmirror_url(),
             Forge::Sourcehut => fake.sourcehut_url(),
             Forge::SourcehutHg => fake.sourcehut_hg_url(),
+            Forge::Stagit => fake.stagit_url(),
             Forge::Sourceforge => fake.sourceforge_url(),
         };
         url.to_string()
@@ -138,6 +142,7 @@ impl Forge {
             Forge::Grokmirror => fake.grokmirror_origins(),
             Forge::Sourcehut => fake.sourcehut_origins(),
             Forge::SourcehutHg => fake.sourcehut_hg_origins(),
+            Forge::Stagit => fake.stagit_origins(),
             Forge::Sourceforge => fake.sourceforge_origins(),
         }
     }
@@ -161,6 +166,7 @@ impl Forge {
             Forge::Grokmirror => fake.add_grokmirror_repositories(n),
             Forge::Sourcehut => fake.add_sourcehut_repositories(n),
             Forge::SourcehutHg => fake.add_sourcehut_hg_repositories(n),
+            Forge::Stagit => fake.add_stagit_repositories(n),
             Forge::Sourceforge => fake.add_sourceforge_projects(n),
         }
     }
@@ -181,7 +187,8 @@ impl Forge {
 /// projects' repositories, then the projects created since; nothing before that page.
 /// sourcehut lists the token owner's repositories most recently updated first, so what is
 /// new is on the first page: its rerun lists them all again, one request a page, from the
-/// first (no cursor). New SourceForge projects can land in any shard of its sitemap: its
+/// first (no cursor). stagit has no paging: its rerun asks the index and every repository's
+/// log page again. New SourceForge projects can land in any shard of its sitemap: its
 /// rerun lists the index, every shard and every project's description again.
 fn assert_rerun_cost(forge: Forge, fake: &FakeForge, summary: &serde_json::Value) {
     let requests = summary["requests"].as_u64().unwrap();
@@ -195,6 +202,17 @@ fn assert_rerun_cost(forge: Forge, fake: &FakeForge, summary: &serde_json::Value
             first, "/sourceforge/allura_sitemap/sitemap.xml",
             "{forge:?}"
         );
+        return;
+    }
+    if matches!(forge, Forge::Stagit) {
+        let pages = 1 + fake.stagit_repositories();
+        assert_eq!(requests, pages, "{forge:?}: {summary}");
+        let sent = fake.requests();
+        let sent: Vec<&str> = sent.iter().map(|r| r.path_and_query.as_str()).collect();
+        let listed = sent.iter().filter(|p| p.starts_with("/stagit/")).count();
+        assert_eq!(listed as u64, pages, "{forge:?}: {sent:?}");
+        assert_eq!(sent.first(), Some(&"/robots.txt"), "{forge:?}");
+        assert_eq!(sent.get(1), Some(&"/stagit/index.html"), "{forge:?}");
         return;
     }
     if matches!(forge, Forge::Sourcehut | Forge::SourcehutHg) {
@@ -720,6 +738,44 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
         assert_eq!(fake.requests()[0].path_and_query, shard);
         let expected = expected_facts(forge.expected(&fake, false));
         assert_eq!(listed_facts(&db.url, forge).await, expected);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone() {
+    for db in databases().await {
+        let fake = FakeForge::start().await;
+        // A log page gone between the index and its request (404) is skipped and counted; one
+        // answering 502 is retried. The index may be given as the file itself.
+        let (gone, flaky) = ("/stagit/repo-2/log.html", "/stagit/caf%C3%A9-3/log.html");
+        for (path, status) in [(gone, 404), (flaky, 502)] {
+            let fault = Box::new(Fault::Status(status));
+            let path = path.to_owned();
+            fake.inject(Fault::OnPath { path, fault }, 1, 0);
+        }
+        let url = format!("{}index.html", fake.stagit_url());
+        let out = run(lister(&db.url).args(["run", "stagit", "--url", &url, "--json"])).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        let summary = out.summary();
+        assert_eq!(summary["items_rejected"], 1, "{summary}");
+        assert_eq!(summary["retries"], 1, "{summary}");
+        assert_eq!(
+            summary["requests"],
+            1 + fake.stagit_repositories() + 1,
+            "{summary}"
+        );
+        // Repositories without a `url` file (5, 55, 105…) are skipped, each with a warning.
+        let without = fake.stagit_repositories() as usize - fake.stagit_origins().len();
+        let warned = out
+            .stderr
+            .matches("no clone URL on a stagit log page")
+            .count();
+        assert_eq!(warned, without, "{}", out.stderr);
+        let mut expected = fake.stagit_origins();
+        expected.retain(|o| o.url != "https://stagit.example.org/repo-2.git");
+        let expected = expected_facts(expected);
+        assert_eq!(listed_facts(&db.url, Forge::Stagit).await, expected);
         db.drop_database().await;
     }
 }

@@ -20,6 +20,7 @@ const BUDGETS: &[(&str, &[&str], usize)] = &[
     ("lister-cgit", &["cgit"], 60),
     ("lister-gitweb", &["gitweb"], 60),
     ("lister-hgweb", &["hgweb"], 60),
+    ("lister-stagit", &["stagit"], 60),
     ("lister-tuleap", &["tuleap"], 60),
     ("lister-sourceforge", &["sourceforge"], 60),
     ("lister-sourcehut", &["sourcehut", "sourcehut-hg"], 40),

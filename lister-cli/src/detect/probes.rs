@@ -3,9 +3,9 @@
 //! in [`HOSTED_ONLY`] for a forge that exists at its main instance alone).
 //!
 //! The first probe fetches the address itself: its answer is Gitiles' host index, names a
-//! cgit or gitweb page by its generator or an hgweb page by its script, or gives clues (a
-//! header, a redirect, a wordmark, a body attribute, an icon) that move the probes of the forge
-//! they point at to the front.
+//! cgit or gitweb page by its generator, an hgweb page by its script or a stagit index by its
+//! table, or gives clues (a header, a redirect, a wordmark, a body attribute, an icon) that move
+//! the probes of the forge they point at to the front.
 //! Clues only change the order: a forge is named from what its own API answers.
 
 use http::{Method, StatusCode};
@@ -103,7 +103,7 @@ pub(crate) const PROBES: &[Probe] = &[
         method: Method::GET,
         path: "?format=JSON",
         accept: "text/html",
-        forges: &["gitiles", "cgit", "gitweb", "hgweb"],
+        forges: &["gitiles", "cgit", "gitweb", "hgweb", "stagit"],
         refines: None,
         read: read_page,
     },
@@ -286,6 +286,13 @@ fn read_page(answer: &PageResponse, what: &str, _: &Known<'_>) -> Verdict {
     if !lister_core::html::elements(&document, script).is_empty() {
         let evidence = format!("{what} is an hgweb page (it loads hgweb's mercurial.js)");
         return found("hgweb", Confidence::Certain, evidence);
+    }
+    // stagit writes no generator, but `stagit-index` writes its index as `table#index`, each
+    // row's first cell linking the repository's `log.html` (stagit-index.c, `writelog`).
+    let index = "table#index td:first-child > a[href$='/log.html']";
+    if !lister_core::html::elements(&document, index).is_empty() {
+        let evidence = format!("{what} is a stagit index (table#index linking log.html pages)");
+        return found("stagit", Confidence::Certain, evidence);
     }
     // Phabricator and Phorge write their wordmark (the platform's name unless an
     // administrator changed it) on every page.
@@ -742,6 +749,24 @@ mod tests {
             "a mention is no script"
         );
         assert_eq!(read("<script src=\"/js/notmercurial.js\"></script>"), None);
+    }
+
+    #[test]
+    fn the_page_names_a_stagit_index_by_its_table() {
+        let read = |body: &str| software(read_page(&page(200, body), "GET /", &NONE));
+        // As stagit-index writes it.
+        let index = "<div id=\"content\">\n<table id=\"index\"><thead>\n<tr><td><b>Name</b></td>\
+            <td><b>Description</b></td><td><b>Owner</b></td><td><b>Last commit</b></td></tr>\
+            </thead><tbody>\n<tr><td><a href=\"caf%C3%A9/log.html\">caf\u{e9}</a></td>\
+            <td>a &amp; b</td><td></td><td>2023-11-14 22:13</td></tr>\n</tbody>\n</table>";
+        assert_eq!(read(index), Some(("stagit", Confidence::Certain)));
+        // Another table named `index`, or `log.html` links elsewhere, name nothing.
+        let other = "<table id=\"index\"><tr><td><a href=\"a/\">a</a></td></tr></table>";
+        assert_eq!(read(other), None);
+        assert_eq!(
+            read("<table><tr><td><a href=\"a/log.html\">a</a></td></tr></table>"),
+            None
+        );
     }
 
     #[test]

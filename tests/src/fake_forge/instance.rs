@@ -10,7 +10,7 @@ use super::routes::Call;
 use super::server::{Body, Dropped};
 use super::{
     bitbucket_server, conduit, gerrit, gitea, gitiles, gitlab_route, gogs, grokmirror, launchpad,
-    pagure, sourceforge, sourcehut, tuleap,
+    pagure, sourceforge, sourcehut, stagit, tuleap,
 };
 
 /// One of the forges served besides GitHub and Bitbucket.
@@ -50,6 +50,9 @@ pub(crate) enum Instance {
     Sourcehut,
     /// hg.sr.ht's GraphQL API: `POST /sourcehut-hg/query`.
     SourcehutHg,
+    /// stagit's static pages: `/stagit/index.html` (also `/stagit/`), then
+    /// `/stagit/{name}/log.html`.
+    Stagit,
     /// SourceForge: `/sourceforge/allura_sitemap/sitemap.xml`, its shards, then
     /// `/sourceforge/rest/{ns}/{project}`.
     Sourceforge,
@@ -57,7 +60,7 @@ pub(crate) enum Instance {
 
 impl Instance {
     /// Every instance, in the order of [`Instance::index`].
-    pub(crate) const ALL: [Instance; 18] = [
+    pub(crate) const ALL: [Instance; 19] = [
         Instance::Gitlab,
         Instance::Heptapod,
         Instance::Gitea,
@@ -75,6 +78,7 @@ impl Instance {
         Instance::Tuleap,
         Instance::Sourcehut,
         Instance::SourcehutHg,
+        Instance::Stagit,
         Instance::Sourceforge,
     ];
 
@@ -99,6 +103,7 @@ impl Instance {
             Instance::Tuleap => "/tuleap",
             Instance::Sourcehut => "/sourcehut",
             Instance::SourcehutHg => "/sourcehut-hg",
+            Instance::Stagit => "/stagit",
             Instance::Sourceforge => "/sourceforge",
             _ => "",
         }
@@ -130,6 +135,7 @@ impl Instance {
             Instance::Tuleap => "/api/projects",
             Instance::Grokmirror => "/manifest.js.gz",
             Instance::Sourcehut | Instance::SourcehutHg => "/query",
+            Instance::Stagit => "/index.html",
             Instance::Sourceforge => "/allura_sitemap/sitemap.xml",
         }
     }
@@ -156,6 +162,8 @@ impl Instance {
             Instance::Grokmirror => "127.0.0.1",
             // `{instance}/~owner/name`.
             Instance::Sourcehut | Instance::SourcehutHg => "127.0.0.1",
+            // As the repositories' `url` files name them.
+            Instance::Stagit => "stagit.example.org",
             // `{vcs}.code.sf.net`, as SourceForge's clone URLs are computed.
             Instance::Sourceforge => "code.sf.net",
         }
@@ -169,6 +177,7 @@ impl Instance {
                 path.strip_prefix(prefix).is_some_and(|rest| {
                     rest == instance.endpoint()
                         || (*instance == Instance::Tuleap && tuleap::git_project(rest).is_some())
+                        || (*instance == Instance::Stagit && stagit::serves(rest))
                         || (*instance == Instance::Sourceforge && sourceforge::serves(rest))
                 })
             })
@@ -201,6 +210,7 @@ impl Instance {
             Instance::Tuleap => tuleap::serve(call).await,
             Instance::Grokmirror => grokmirror::manifest(call).await,
             Instance::Sourcehut | Instance::SourcehutHg => sourcehut::query(call, self).await,
+            Instance::Stagit => stagit::serve(call).await,
             Instance::Sourceforge => sourceforge::serve(call).await,
         }
     }
@@ -295,6 +305,11 @@ mod tests {
             Some(Instance::SourcehutHg)
         );
         assert_eq!(Instance::route("/query"), None);
+        for path in ["/stagit/", "/stagit/index.html", "/stagit/repo-1/log.html"] {
+            assert_eq!(Instance::route(path), Some(Instance::Stagit), "{path}");
+        }
+        assert_eq!(Instance::route("/stagit/repo-1/files.html"), None);
+        assert_eq!(Instance::route("/index.html"), None);
         for path in [
             "/sourceforge/allura_sitemap/sitemap.xml",
             "/sourceforge/allura_sitemap/sitemap-3.xml",

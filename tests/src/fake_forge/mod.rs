@@ -19,6 +19,7 @@
 //! | Launchpad | `GET /launchpad/devel/+git?ws.op=getRepositories` and `…/branches?ws.op=getBranches` (`order_by`, `modified_since_date`, `ws.start`, `ws.size`) | body `next_collection_link` | git repositories, Bazaar branches |
 //! | grokmirror | `GET /grokmirror/manifest.js.gz` | none: the whole mirror, a gzip file (`304` to `If-Modified-Since`) | path → `{modified, reference, symlinks, …}` |
 //! | Tuleap | `GET /tuleap/api/projects?limit=L&offset=O`, then each project's `…/projects/{id}/git?limit=L&offset=O&order_by=path` | offset to `X-PAGINATION-SIZE` (limit at most 50) | projects; `{"repositories": […]}` (some projects without, one answering 403) |
+//! | stagit | `GET /stagit/index.html` (also `/stagit/`), then each repository's `GET /stagit/{name}/log.html` | none: one index | static HTML as `stagit-index` and `stagit` write it (escaped names and descriptions, some repositories without a `url` file or commits) |
 //! | SourceForge | `GET /sourceforge/allura_sitemap/sitemap.xml`, its shards `…/sitemap-N.xml`, then each project's `GET /sourceforge/rest/{ns}/{project}` | the index names the shards (20 projects each) | XML sitemaps of the projects' tools; `{"shortname", "tools": [{"name", "mount_point"…}]…}` (git, svn, hg, bzr, none; subprojects; one answering 404) |
 //! | sourcehut | `POST /sourcehut/query` (git.sr.ht) and `/sourcehut-hg/query` (hg.sr.ht): GraphQL `me { repositories(cursor) }`, `Authorization: Bearer` required | body `cursor` (opaque, `null` on the last page), 25 a page, most recently updated first | the token owner's repositories: public, unlisted, private |
 //!
@@ -74,6 +75,7 @@ mod server;
 mod signatures;
 mod sourceforge;
 mod sourcehut;
+mod stagit;
 mod tuleap;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -153,6 +155,8 @@ pub struct Config {
     pub sourcehut_repositories: u64,
     /// How many repositories the token owner has on hg.sr.ht.
     pub sourcehut_hg_repositories: u64,
+    /// How many repositories the stagit index lists (see `stagit.rs` for their pages).
+    pub stagit_repositories: u64,
     /// How many SourceForge projects exist (see `sourceforge.rs` for their tools).
     pub sourceforge_projects: u64,
     /// The quotas.
@@ -186,6 +190,7 @@ impl Default for Config {
             tuleap_projects: 120,
             sourcehut_repositories: 250,
             sourcehut_hg_repositories: 250,
+            stagit_repositories: 210,
             sourceforge_projects: 160,
             quota: QuotaConfig::default(),
         }
@@ -235,6 +240,7 @@ impl FakeForge {
                 config.tuleap_projects,
                 config.sourcehut_repositories,
                 config.sourcehut_hg_repositories,
+                config.stagit_repositories,
                 config.sourceforge_projects,
             ]
             .map(AtomicU64::new),

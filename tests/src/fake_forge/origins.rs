@@ -10,7 +10,7 @@ use super::launchpad::Collection;
 use super::server::lock;
 use super::{
     FakeForge, bitbucket_server, gerrit, gitea, gitiles, gitlab, gogs, grokmirror, launchpad,
-    pagure, phabricator, sourceforge, sourcehut, tuleap,
+    pagure, phabricator, sourceforge, sourcehut, stagit, tuleap,
 };
 
 /// One origin a correct lister produces, as swh-lister would record it.
@@ -353,6 +353,29 @@ impl FakeForge {
     /// The repositories a sourcehut page holds (25).
     pub fn sourcehut_page_size(&self) -> u64 {
         sourcehut::PAGE_SIZE
+    }
+
+    /// The stagit index's address, `http://127.0.0.1:PORT/stagit/` (the index at
+    /// `index.html`, each repository's pages under `{name}/`).
+    pub fn stagit_url(&self) -> Url {
+        self.instance_url(Instance::Stagit)
+    }
+
+    /// Adds `n` repositories to the stagit index (in name order: they come last).
+    pub fn add_stagit_repositories(&self, n: u64) {
+        self.add(Instance::Stagit, n);
+    }
+
+    /// How many repositories the stagit index lists (each one a log page to ask).
+    pub fn stagit_repositories(&self) -> u64 {
+        self.count(Instance::Stagit)
+    }
+
+    /// stagit's origins in index order: the clone URL of each repository's `url` file (`https`,
+    /// or `git://`), `git`, the last commit's minute; none for the repositories without a `url`
+    /// file.
+    pub fn stagit_origins(&self) -> Vec<ExpectedOrigin> {
+        stagit::origins(self.count(Instance::Stagit))
     }
 
     /// The path of Tuleap project `k`'s git listing (`/tuleap/api/projects/{100 + k}/git`),
