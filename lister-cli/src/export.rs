@@ -144,17 +144,20 @@ async fn stream(
     mut write: impl FnMut(Row<'_>) -> std::io::Result<()>,
 ) -> Result<(), StreamError> {
     let summaries = store.lister_summaries().await.map_err(StreamError::Store)?;
-    note_unfolded(&summaries);
-    let chosen = summaries.iter().filter(|summary| {
-        args.lister
-            .as_ref()
-            .is_none_or(|name| *name == summary.lister.name)
-            && args
-                .instance
+    let chosen: Vec<_> = summaries
+        .into_iter()
+        .filter(|summary| {
+            args.lister
                 .as_ref()
-                .is_none_or(|instance| *instance == summary.lister.instance)
-    });
-    for summary in chosen {
+                .is_none_or(|name| *name == summary.lister.name)
+                && args
+                    .instance
+                    .as_ref()
+                    .is_none_or(|instance| *instance == summary.lister.instance)
+        })
+        .collect();
+    note_unfolded(&chosen);
+    for summary in &chosen {
         let Some(lister) = store
             .lister(&summary.lister)
             .await

@@ -39,9 +39,12 @@ pub(super) fn data_error(error: &QueryError) -> bool {
         return false;
     };
     let message = info.message().to_ascii_lowercase();
+    // The disk's, the files' or the server's doing, never a row's: a full disk ("database or
+    // disk is full", "could not extend file … No space left on device"), I/O, rights, locks.
     let environment = [
         "disk",
-        "full",
+        "no space",
+        "could not extend",
         "i/o",
         "readonly",
         "read-only",
