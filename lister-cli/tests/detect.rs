@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{databases, exported, lister, run};
+use lister_core::testing::TestDatabase;
+
+use common::{exported, lister, run};
 use lister_tests::fake_forge::{FORGEJO_VERSION, FakeForge, Site};
 
 /// A database path for commands that open none.
@@ -161,48 +163,45 @@ async fn nothing_known_fails_naming_the_address_and_what_was_tried() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_without_a_forge_name_detects_it_and_lists_complete() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        let url = fake.site_url(Site::Forgejo);
-        let mut command = lister(&db.url);
-        command.args(["run", "--url", url.as_str(), "--json"]);
-        let out = tokio::time::timeout(std::time::Duration::from_secs(120), run(&mut command))
-            .await
-            .expect("lister must never hang");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert!(
-            out.stderr.contains("detected forgejo (certain: "),
-            "the log says what was picked: {out:?}"
-        );
-        let instance = out.summary()["lister"].as_str().unwrap().to_owned();
-        assert_eq!(instance, format!("forgejo/{}", fake.addr()), "{out:?}");
-        assert_eq!(out.summary()["stopped"], "end_of_listing", "{out:?}");
-        let mut listed: Vec<String> = exported(&db.url, "forgejo")
-            .await
-            .iter()
-            .map(|origin| origin["url"].as_str().unwrap().to_owned())
-            .collect();
-        listed.sort();
-        let mut expected: Vec<String> = fake
-            .forgejo_origins(false)
-            .into_iter()
-            .map(|origin| origin.url)
-            .collect();
-        expected.sort();
-        assert!(expected.len() >= 200, "several pages");
-        assert_eq!(listed, expected, "PostgreSQL: {}", db.is_postgres());
+async fn run_without_a_forge_name_detects_it_and_lists_complete(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    let url = fake.site_url(Site::Forgejo);
+    let mut command = lister(&db.url);
+    command.args(["run", "--url", url.as_str(), "--json"]);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run(&mut command))
+        .await
+        .expect("lister must never hang");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("detected forgejo (certain: "),
+        "the log says what was picked: {out:?}"
+    );
+    let instance = out.summary()["lister"].as_str().unwrap().to_owned();
+    assert_eq!(instance, format!("forgejo/{}", fake.addr()), "{out:?}");
+    assert_eq!(out.summary()["stopped"], "end_of_listing", "{out:?}");
+    let mut listed: Vec<String> = exported(&db.url, "forgejo")
+        .await
+        .iter()
+        .map(|origin| origin["url"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = fake
+        .forgejo_origins(false)
+        .into_iter()
+        .map(|origin| origin.url)
+        .collect();
+    expected.sort();
+    assert!(expected.len() >= 200, "several pages");
+    assert_eq!(listed, expected, "PostgreSQL: {}", db.is_postgres());
 
-        // Nothing to detect: a clear error, and nothing listed.
-        let nowhere = fake.base_url().join("nothing-here").unwrap();
-        let mut command = lister(&db.url);
-        command.args(["run", "--url", nowhere.as_str()]);
-        let out = run(&mut command).await;
-        assert_eq!(out.code, 1, "{out:?}");
-        assert!(out.stderr.contains("name the forge"), "{out:?}");
-        db.drop_database().await;
-    }
+    // Nothing to detect: a clear error, and nothing listed.
+    let nowhere = fake.base_url().join("nothing-here").unwrap();
+    let mut command = lister(&db.url);
+    command.args(["run", "--url", nowhere.as_str()]);
+    let out = run(&mut command).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("name the forge"), "{out:?}");
+    db.drop_database().await;
 }
 
 #[tokio::test]
@@ -246,3 +245,5 @@ async fn a_stagit_index_is_named_from_the_first_request() {
         "the index answers the first probe"
     );
 }
+
+lister_core::backend_tests!(run_without_a_forge_name_detects_it_and_lists_complete,);

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Run, databases, exported, lister, run};
+use lister_core::testing::TestDatabase;
+
+use common::{Run, exported, lister, run};
 use lister_tests::fake_forge::{ExpectedOrigin, FakeForge, Fault};
 
 /// A 32-character Conduit token.
@@ -309,69 +311,62 @@ fn expected_facts(expected: Vec<ExpectedOrigin>) -> Vec<Facts> {
     facts
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_forge_lists_complete_then_reruns_incrementally() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        for forge in ALL {
-            let first = list(&db.url, forge, &fake, true).await;
-            assert_eq!(first.code, 0, "{forge:?} {first:?}");
-            assert_eq!(first.summary()["stopped"], "end_of_listing", "{forge:?}");
-            let rejected = forge.rejected(&fake);
-            assert_eq!(first.summary()["items_rejected"], rejected, "{forge:?}");
-            let expected = expected_facts(forge.expected(&fake, true));
-            assert!(
-                expected.len() >= 200,
-                "{forge:?}: the fake serves several pages"
-            );
-            let before = expected.len();
-            assert_eq!(
-                listed_facts(&db.url, forge).await,
-                expected,
-                "{forge:?} (PostgreSQL: {})",
-                db.is_postgres()
-            );
+async fn every_forge_lists_complete_then_reruns_incrementally(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    for forge in ALL {
+        let first = list(&db.url, forge, &fake, true).await;
+        assert_eq!(first.code, 0, "{forge:?} {first:?}");
+        assert_eq!(first.summary()["stopped"], "end_of_listing", "{forge:?}");
+        let rejected = forge.rejected(&fake);
+        assert_eq!(first.summary()["items_rejected"], rejected, "{forge:?}");
+        let expected = expected_facts(forge.expected(&fake, true));
+        assert!(
+            expected.len() >= 200,
+            "{forge:?}: the fake serves several pages"
+        );
+        let before = expected.len();
+        assert_eq!(
+            listed_facts(&db.url, forge).await,
+            expected,
+            "{forge:?} (PostgreSQL: {})",
+            db.is_postgres()
+        );
 
-            // A rerun asks the page it stopped at again and goes on: it finds what is new,
-            // in a page or two, not the whole listing again.
-            forge.add(&fake, 30);
-            fake.clear_requests();
-            let again = list(&db.url, forge, &fake, true).await;
-            assert_eq!(again.code, 0, "{forge:?} {again:?}");
-            let summary = again.summary();
-            assert_rerun_cost(forge, &fake, &summary);
-            let expected = expected_facts(forge.expected(&fake, true));
-            let new = (expected.len() - before) as u64;
-            assert!(
-                new >= 25,
-                "{forge:?}: most of the added repositories are visible"
-            );
-            assert_eq!(summary["origins_new"], new, "{forge:?}: {summary}");
-            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
-        }
-        db.drop_database().await;
+        // A rerun asks the page it stopped at again and goes on: it finds what is new,
+        // in a page or two, not the whole listing again.
+        forge.add(&fake, 30);
+        fake.clear_requests();
+        let again = list(&db.url, forge, &fake, true).await;
+        assert_eq!(again.code, 0, "{forge:?} {again:?}");
+        let summary = again.summary();
+        assert_rerun_cost(forge, &fake, &summary);
+        let expected = expected_facts(forge.expected(&fake, true));
+        let new = (expected.len() - before) as u64;
+        assert!(
+            new >= 25,
+            "{forge:?}: most of the added repositories are visible"
+        );
+        assert_eq!(summary["origins_new"], new, "{forge:?}: {summary}");
+        assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
     }
+    db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anonymous_gitlab_and_gitea_list_the_public_view() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        for forge in [Forge::GitLab, Forge::Heptapod, Forge::Gitea] {
-            let out = list(&db.url, forge, &fake, false).await;
-            assert_eq!(out.code, 0, "{forge:?} {out:?}");
-            let expected = expected_facts(forge.expected(&fake, false));
-            assert!(expected.iter().all(|facts| facts.2), "only public ones");
-            assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
-            let sent = fake.requests();
-            let leaked = sent.iter().any(|request| {
-                request.header("private-token").is_some()
-                    || request.header("authorization").is_some()
-            });
-            assert!(!leaked, "{forge:?}: no credential without one configured");
-        }
-        db.drop_database().await;
+async fn anonymous_gitlab_and_gitea_list_the_public_view(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    for forge in [Forge::GitLab, Forge::Heptapod, Forge::Gitea] {
+        let out = list(&db.url, forge, &fake, false).await;
+        assert_eq!(out.code, 0, "{forge:?} {out:?}");
+        let expected = expected_facts(forge.expected(&fake, false));
+        assert!(expected.iter().all(|facts| facts.2), "only public ones");
+        assert_eq!(listed_facts(&db.url, forge).await, expected, "{forge:?}");
+        let sent = fake.requests();
+        let leaked = sent.iter().any(|request| {
+            request.header("private-token").is_some() || request.header("authorization").is_some()
+        });
+        assert!(!leaked, "{forge:?}: no credential without one configured");
     }
+    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,75 +452,71 @@ async fn faults_are_survived_or_reported_clearly() {
     assert!(looping.stderr.contains("pagination loop"), "{looping:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sourcehut_needs_a_token_and_stops_on_its_errors_naming_them() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        for forge in [Forge::Sourcehut, Forge::SourcehutHg] {
-            // Without a token, the run is refused before any request, naming the variable.
-            fake.clear_requests();
-            let none = list(&db.url, forge, &fake, false).await;
-            assert_eq!(none.code, 2, "{forge:?} {none:?}");
-            let (variable, token) = forge.token();
-            assert!(none.stderr.contains(&variable), "{forge:?} {none:?}");
-            assert!(fake.requests().is_empty(), "{forge:?}: nothing sent");
+async fn sourcehut_needs_a_token_and_stops_on_its_errors_naming_them(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    for forge in [Forge::Sourcehut, Forge::SourcehutHg] {
+        // Without a token, the run is refused before any request, naming the variable.
+        fake.clear_requests();
+        let none = list(&db.url, forge, &fake, false).await;
+        assert_eq!(none.code, 2, "{forge:?} {none:?}");
+        let (variable, token) = forge.token();
+        assert!(none.stderr.contains(&variable), "{forge:?} {none:?}");
+        assert!(fake.requests().is_empty(), "{forge:?}: nothing sent");
 
-            // A GraphQL error inside a 200 (a token without access to the repositories) stops
-            // the run at once with sourcehut's message, and the token is never printed.
-            fake.inject(Fault::GraphqlError("Access denied".into()), 1, 0);
-            let denied = list(&db.url, forge, &fake, true).await;
-            assert_eq!(denied.code, 1, "{forge:?} {denied:?}");
-            assert!(
-                denied.stderr.contains("Access denied"),
-                "{forge:?} {denied:?}"
-            );
-            assert_eq!(fake.requests().len(), 1, "{forge:?}: not retried");
-            assert!(!denied.stderr.contains(token) && !denied.stdout.contains(token));
+        // A GraphQL error inside a 200 (a token without access to the repositories) stops
+        // the run at once with sourcehut's message, and the token is never printed.
+        fake.inject(Fault::GraphqlError("Access denied".into()), 1, 0);
+        let denied = list(&db.url, forge, &fake, true).await;
+        assert_eq!(denied.code, 1, "{forge:?} {denied:?}");
+        assert!(
+            denied.stderr.contains("Access denied"),
+            "{forge:?} {denied:?}"
+        );
+        assert_eq!(fake.requests().len(), 1, "{forge:?}: not retried");
+        assert!(!denied.stderr.contains(token) && !denied.stdout.contains(token));
 
-            // The same on a later page: the pages before it stay listed, and the next run
-            // resumes at the page that failed.
-            fake.clear_requests();
-            fake.inject(Fault::GraphqlError("Access denied".into()), 1, 2);
-            let later = list(&db.url, forge, &fake, true).await;
-            assert_eq!(later.code, 1, "{forge:?} {later:?}");
-            assert_eq!(fake.requests().len(), 3, "{forge:?}");
-            let listed = listed_facts(&db.url, forge).await.len();
-            assert_eq!(listed, 50, "{forge:?}: the two pages before the error");
+        // The same on a later page: the pages before it stay listed, and the next run
+        // resumes at the page that failed.
+        fake.clear_requests();
+        fake.inject(Fault::GraphqlError("Access denied".into()), 1, 2);
+        let later = list(&db.url, forge, &fake, true).await;
+        assert_eq!(later.code, 1, "{forge:?} {later:?}");
+        assert_eq!(fake.requests().len(), 3, "{forge:?}");
+        let listed = listed_facts(&db.url, forge).await.len();
+        assert_eq!(listed, 50, "{forge:?}: the two pages before the error");
 
-            // An expired token is refused with a 403 and core.sr.ht's message (whose last word,
-            // after "bearer", the log scrubs as it would a token).
-            fake.clear_requests();
-            fake.inject(Fault::Status(403), 1, 0);
-            let expired = list(&db.url, forge, &fake, true).await;
-            assert_eq!(expired.code, 1, "{forge:?} {expired:?}");
-            assert!(
-                expired.stderr.contains(
-                    "HTTP 403 Forbidden: Authentication error: Invalid or expired OAuth 2.0"
-                ),
-                "{forge:?} {expired:?}"
-            );
-            assert!(!expired.stderr.contains(token) && !expired.stdout.contains(token));
+        // An expired token is refused with a 403 and core.sr.ht's message (whose last word,
+        // after "bearer", the log scrubs as it would a token).
+        fake.clear_requests();
+        fake.inject(Fault::Status(403), 1, 0);
+        let expired = list(&db.url, forge, &fake, true).await;
+        assert_eq!(expired.code, 1, "{forge:?} {expired:?}");
+        assert!(
+            expired
+                .stderr
+                .contains("HTTP 403 Forbidden: Authentication error: Invalid or expired OAuth 2.0"),
+            "{forge:?} {expired:?}"
+        );
+        assert!(!expired.stderr.contains(token) && !expired.stdout.contains(token));
 
-            // Then the rest is listed, from the page that failed.
-            fake.clear_requests();
-            let out = list(&db.url, forge, &fake, true).await;
-            assert_eq!(out.code, 0, "{forge:?} {out:?}");
-            let first: serde_json::Value =
-                serde_json::from_slice(&fake.requests()[0].body).unwrap();
-            assert!(
-                first["variables"]["cursor"].is_string(),
-                "{forge:?}: {first}"
-            );
-            assert_eq!(fake.requests().len(), 8, "{forge:?}: pages 3 to 10");
-            assert_eq!(
-                listed_facts(&db.url, forge).await,
-                expected_facts(forge.expected(&fake, true)),
-                "{forge:?} (PostgreSQL: {})",
-                db.is_postgres()
-            );
-        }
-        db.drop_database().await;
+        // Then the rest is listed, from the page that failed.
+        fake.clear_requests();
+        let out = list(&db.url, forge, &fake, true).await;
+        assert_eq!(out.code, 0, "{forge:?} {out:?}");
+        let first: serde_json::Value = serde_json::from_slice(&fake.requests()[0].body).unwrap();
+        assert!(
+            first["variables"]["cursor"].is_string(),
+            "{forge:?}: {first}"
+        );
+        assert_eq!(fake.requests().len(), 8, "{forge:?}: pages 3 to 10");
+        assert_eq!(
+            listed_facts(&db.url, forge).await,
+            expected_facts(forge.expected(&fake, true)),
+            "{forge:?} (PostgreSQL: {})",
+            db.is_postgres()
+        );
     }
+    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -581,83 +572,79 @@ async fn a_refused_token_is_dropped_and_an_echoed_one_never_printed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn launchpad_reruns_find_what_was_modified_since_and_keep_git_and_bzr_apart() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        for forge in [Forge::Launchpad, Forge::LaunchpadBzr] {
-            let first = list(&db.url, forge, &fake, false).await;
-            assert_eq!(first.code, 0, "{forge:?} {first:?}");
-            assert_eq!(first.summary()["requests"], 3, "700 entries, 300 a batch");
-        }
-        // Old repositories modified since (one of them on the first page) move after every
-        // key handed out: the rerun, from the saved key, finds them, and nothing else is new.
-        let before = launchpad_state(&db.url).await;
-        let now = chrono::Utc::now();
-        fake.touch_launchpad_repositories(&[2, 301, 650], now);
-        let again = list(&db.url, Forge::Launchpad, &fake, false).await;
-        assert_eq!(again.code, 0, "{again:?}");
-        let summary = again.summary();
-        assert_eq!(summary["requests"], 1, "{summary}");
-        assert_eq!(summary["origins_new"], 0, "{summary}");
-        let listed = listed_facts(&db.url, Forge::Launchpad).await;
-        assert_eq!(listed, expected_facts(fake.launchpad_origins()));
-        let touched = listed
-            .iter()
-            .filter(|facts| facts.4 == Some(now.timestamp_millis()));
-        assert_eq!(
-            touched.count(),
-            3,
-            "the three modified repositories, with their new date"
-        );
-        // The state is a date and how many entries of that date were listed.
-        // The state stays the last page's own key (a date, and how many entries of that
-        // date the pages before it listed): the next rerun asks that page again.
-        let after = launchpad_state(&db.url).await;
-        assert_eq!(after, before, "{after}");
-        assert!(after["cursor"]["skip"].as_u64().unwrap() >= 1, "{after}");
-        // The Bazaar branches kept their own listing and state.
-        let bzr = listed_facts(&db.url, Forge::LaunchpadBzr).await;
-        assert_eq!(bzr, expected_facts(fake.launchpad_bzr_origins()));
-        assert!(bzr.iter().all(|facts| facts.1 == "bzr"));
-        db.drop_database().await;
+async fn launchpad_reruns_find_what_was_modified_since_and_keep_git_and_bzr_apart(
+    db: TestDatabase,
+) {
+    let fake = FakeForge::start().await;
+    for forge in [Forge::Launchpad, Forge::LaunchpadBzr] {
+        let first = list(&db.url, forge, &fake, false).await;
+        assert_eq!(first.code, 0, "{forge:?} {first:?}");
+        assert_eq!(first.summary()["requests"], 3, "700 entries, 300 a batch");
     }
+    // Old repositories modified since (one of them on the first page) move after every
+    // key handed out: the rerun, from the saved key, finds them, and nothing else is new.
+    let before = launchpad_state(&db.url).await;
+    let now = chrono::Utc::now();
+    fake.touch_launchpad_repositories(&[2, 301, 650], now);
+    let again = list(&db.url, Forge::Launchpad, &fake, false).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let summary = again.summary();
+    assert_eq!(summary["requests"], 1, "{summary}");
+    assert_eq!(summary["origins_new"], 0, "{summary}");
+    let listed = listed_facts(&db.url, Forge::Launchpad).await;
+    assert_eq!(listed, expected_facts(fake.launchpad_origins()));
+    let touched = listed
+        .iter()
+        .filter(|facts| facts.4 == Some(now.timestamp_millis()));
+    assert_eq!(
+        touched.count(),
+        3,
+        "the three modified repositories, with their new date"
+    );
+    // The state is a date and how many entries of that date were listed.
+    // The state stays the last page's own key (a date, and how many entries of that
+    // date the pages before it listed): the next rerun asks that page again.
+    let after = launchpad_state(&db.url).await;
+    assert_eq!(after, before, "{after}");
+    assert!(after["cursor"]["skip"].as_u64().unwrap() >= 1, "{after}");
+    // The Bazaar branches kept their own listing and state.
+    let bzr = listed_facts(&db.url, Forge::LaunchpadBzr).await;
+    assert_eq!(bzr, expected_facts(fake.launchpad_bzr_origins()));
+    assert!(bzr.iter().all(|facts| facts.1 == "bzr"));
+    db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unchanged_grokmirror_manifest_costs_one_request_answered_304() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        let first = list(&db.url, Forge::Grokmirror, &fake, false).await;
-        assert_eq!(first.code, 0, "{first:?}");
-        assert_eq!(first.summary()["requests"], 1, "one document");
-        let expected = expected_facts(fake.grokmirror_origins());
-        assert!(expected.iter().any(|facts| facts.3 == Some(true)), "forks");
-        assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
-        let sent = fake.requests();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].path_and_query, "/grokmirror/manifest.js.gz");
-        assert!(sent[0].header("if-modified-since").is_none());
+async fn an_unchanged_grokmirror_manifest_costs_one_request_answered_304(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    let first = list(&db.url, Forge::Grokmirror, &fake, false).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(first.summary()["requests"], 1, "one document");
+    let expected = expected_facts(fake.grokmirror_origins());
+    assert!(expected.iter().any(|facts| facts.3 == Some(true)), "forks");
+    assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path_and_query, "/grokmirror/manifest.js.gz");
+    assert!(sent[0].header("if-modified-since").is_none());
 
-        // Unchanged: the rerun asks with the manifest's Last-Modified, is answered 304, and
-        // lists nothing new.
-        fake.clear_requests();
-        let again = list(&db.url, Forge::Grokmirror, &fake, false).await;
-        assert_eq!(again.code, 0, "{again:?}");
-        let summary = again.summary();
-        assert_eq!(summary["requests"], 1, "{summary}");
-        assert_eq!(summary["not_modified"], 1, "{summary}");
-        assert_eq!(summary["origins_new"], 0, "{summary}");
-        assert_eq!(summary["stopped"], "end_of_listing", "{summary}");
-        let sent = fake.requests();
-        assert_eq!(sent.len(), 1);
-        let since = sent[0]
-            .header("if-modified-since")
-            .expect("a conditional request");
-        assert!(since.ends_with(" GMT"), "{since}");
-        assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
-        db.drop_database().await;
-    }
+    // Unchanged: the rerun asks with the manifest's Last-Modified, is answered 304, and
+    // lists nothing new.
+    fake.clear_requests();
+    let again = list(&db.url, Forge::Grokmirror, &fake, false).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let summary = again.summary();
+    assert_eq!(summary["requests"], 1, "{summary}");
+    assert_eq!(summary["not_modified"], 1, "{summary}");
+    assert_eq!(summary["origins_new"], 0, "{summary}");
+    assert_eq!(summary["stopped"], "end_of_listing", "{summary}");
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1);
+    let since = sent[0]
+        .header("if-modified-since")
+        .expect("a conditional request");
+    assert!(since.ends_with(" GMT"), "{since}");
+    assert_eq!(listed_facts(&db.url, Forge::Grokmirror).await, expected);
+    db.drop_database().await;
 }
 
 /// The saved state of the `launchpad` lister, as `lister listers --json` shows it.
@@ -672,110 +659,114 @@ async fn launchpad_state(db: &str) -> serde_json::Value {
     rows.next().expect("the launchpad lister")["state"].clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        let forge = Forge::Sourceforge;
-        // A 502 on a project's description is retried; the listing is complete, each
-        // description asked once (several tools of a project are in the sitemap), never for
-        // the `projects/` duplicates, and the fragment carrying `lastmod` is never sent.
-        let flaky = "/sourceforge/rest/p/project-8".to_owned();
-        let fault = Box::new(Fault::Status(502));
-        fake.inject(Fault::OnPath { path: flaky, fault }, 1, 0);
-        let out = list(&db.url, forge, &fake, false).await;
-        assert_eq!(out.code, 0, "{out:?}");
-        let summary = out.summary();
-        assert_eq!(summary["retries"], 1, "{summary}");
-        assert_eq!(
-            summary["items_rejected"], 1,
-            "project 13 answers 404: {summary}"
-        );
-        let sent: Vec<String> = fake
-            .requests()
-            .into_iter()
-            .map(|r| r.path_and_query)
-            .collect();
-        assert_eq!(
-            sent.len() as u64,
-            fake.sourceforge_listing_requests() + 1,
-            "{sent:?}"
-        );
-        let descriptions: Vec<&String> = sent.iter().filter(|p| p.contains("/rest/")).collect();
-        let distinct: std::collections::BTreeSet<&&String> = descriptions.iter().collect();
-        assert_eq!(
-            distinct.len() + 1,
-            descriptions.len(),
-            "one asked twice: the 502"
-        );
-        assert!(
-            sent.iter()
-                .all(|p| !p.contains('#') && !p.contains("/rest/projects/"))
-        );
-        let expected = expected_facts(forge.expected(&fake, false));
-        assert_eq!(listed_facts(&db.url, forge).await, expected);
+async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    let forge = Forge::Sourceforge;
+    // A 502 on a project's description is retried; the listing is complete, each
+    // description asked once (several tools of a project are in the sitemap), never for
+    // the `projects/` duplicates, and the fragment carrying `lastmod` is never sent.
+    let flaky = "/sourceforge/rest/p/project-8".to_owned();
+    let fault = Box::new(Fault::Status(502));
+    fake.inject(Fault::OnPath { path: flaky, fault }, 1, 0);
+    let out = list(&db.url, forge, &fake, false).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary = out.summary();
+    assert_eq!(summary["retries"], 1, "{summary}");
+    assert_eq!(
+        summary["items_rejected"], 1,
+        "project 13 answers 404: {summary}"
+    );
+    let sent: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .map(|r| r.path_and_query)
+        .collect();
+    assert_eq!(
+        sent.len() as u64,
+        fake.sourceforge_listing_requests() + 1,
+        "{sent:?}"
+    );
+    let descriptions: Vec<&String> = sent.iter().filter(|p| p.contains("/rest/")).collect();
+    let distinct: std::collections::BTreeSet<&&String> = descriptions.iter().collect();
+    assert_eq!(
+        distinct.len() + 1,
+        descriptions.len(),
+        "one asked twice: the 502"
+    );
+    assert!(
+        sent.iter()
+            .all(|p| !p.contains('#') && !p.contains("/rest/projects/"))
+    );
+    let expected = expected_facts(forge.expected(&fake, false));
+    assert_eq!(listed_facts(&db.url, forge).await, expected);
 
-        // A shard answering 403 (SourceForge's rate limit) stops the run, naming it; the
-        // next run resumes at that shard, not at the index.
-        let shard = "/sourceforge/allura_sitemap/sitemap-3.xml".to_owned();
-        fake.add_sourceforge_projects(20);
-        let fault = Box::new(Fault::Status(403));
-        fake.inject(
-            Fault::OnPath {
-                path: shard.clone(),
-                fault,
-            },
-            1,
-            0,
-        );
-        fake.clear_requests();
-        let stopped = list(&db.url, forge, &fake, false).await;
-        assert_eq!(stopped.code, 1, "{stopped:?}");
-        assert!(stopped.stderr.contains("sitemap-3.xml"), "{stopped:?}");
-        fake.clear_requests();
-        let resumed = list(&db.url, forge, &fake, false).await;
-        assert_eq!(resumed.code, 0, "{resumed:?}");
-        assert_eq!(fake.requests()[0].path_and_query, shard);
-        let expected = expected_facts(forge.expected(&fake, false));
-        assert_eq!(listed_facts(&db.url, forge).await, expected);
-        db.drop_database().await;
-    }
+    // A shard answering 403 (SourceForge's rate limit) stops the run, naming it; the
+    // next run resumes at that shard, not at the index.
+    let shard = "/sourceforge/allura_sitemap/sitemap-3.xml".to_owned();
+    fake.add_sourceforge_projects(20);
+    let fault = Box::new(Fault::Status(403));
+    fake.inject(
+        Fault::OnPath {
+            path: shard.clone(),
+            fault,
+        },
+        1,
+        0,
+    );
+    fake.clear_requests();
+    let stopped = list(&db.url, forge, &fake, false).await;
+    assert_eq!(stopped.code, 1, "{stopped:?}");
+    assert!(stopped.stderr.contains("sitemap-3.xml"), "{stopped:?}");
+    fake.clear_requests();
+    let resumed = list(&db.url, forge, &fake, false).await;
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(fake.requests()[0].path_and_query, shard);
+    let expected = expected_facts(forge.expected(&fake, false));
+    assert_eq!(listed_facts(&db.url, forge).await, expected);
+    db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone() {
-    for db in databases().await {
-        let fake = FakeForge::start().await;
-        // A log page gone between the index and its request (404) is skipped and counted; one
-        // answering 502 is retried. The index may be given as the file itself.
-        let (gone, flaky) = ("/stagit/repo-2/log.html", "/stagit/caf%C3%A9-3/log.html");
-        for (path, status) in [(gone, 404), (flaky, 502)] {
-            let fault = Box::new(Fault::Status(status));
-            let path = path.to_owned();
-            fake.inject(Fault::OnPath { path, fault }, 1, 0);
-        }
-        let url = format!("{}index.html", fake.stagit_url());
-        let out = run(lister(&db.url).args(["run", "stagit", "--url", &url, "--json"])).await;
-        assert_eq!(out.code, 0, "{out:?}");
-        let summary = out.summary();
-        assert_eq!(summary["items_rejected"], 1, "{summary}");
-        assert_eq!(summary["retries"], 1, "{summary}");
-        assert_eq!(
-            summary["requests"],
-            1 + fake.stagit_repositories() + 1,
-            "{summary}"
-        );
-        // Repositories without a `url` file (5, 55, 105…) are skipped, each with a warning.
-        let without = fake.stagit_repositories() as usize - fake.stagit_origins().len();
-        let warned = out
-            .stderr
-            .matches("no clone URL on a stagit log page")
-            .count();
-        assert_eq!(warned, without, "{}", out.stderr);
-        let mut expected = fake.stagit_origins();
-        expected.retain(|o| o.url != "https://stagit.example.org/repo-2.git");
-        let expected = expected_facts(expected);
-        assert_eq!(listed_facts(&db.url, Forge::Stagit).await, expected);
-        db.drop_database().await;
+async fn stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone(db: TestDatabase) {
+    let fake = FakeForge::start().await;
+    // A log page gone between the index and its request (404) is skipped and counted; one
+    // answering 502 is retried. The index may be given as the file itself.
+    let (gone, flaky) = ("/stagit/repo-2/log.html", "/stagit/caf%C3%A9-3/log.html");
+    for (path, status) in [(gone, 404), (flaky, 502)] {
+        let fault = Box::new(Fault::Status(status));
+        let path = path.to_owned();
+        fake.inject(Fault::OnPath { path, fault }, 1, 0);
     }
+    let url = format!("{}index.html", fake.stagit_url());
+    let out = run(lister(&db.url).args(["run", "stagit", "--url", &url, "--json"])).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary = out.summary();
+    assert_eq!(summary["items_rejected"], 1, "{summary}");
+    assert_eq!(summary["retries"], 1, "{summary}");
+    assert_eq!(
+        summary["requests"],
+        1 + fake.stagit_repositories() + 1,
+        "{summary}"
+    );
+    // Repositories without a `url` file (5, 55, 105…) are skipped, each with a warning.
+    let without = fake.stagit_repositories() as usize - fake.stagit_origins().len();
+    let warned = out
+        .stderr
+        .matches("no clone URL on a stagit log page")
+        .count();
+    assert_eq!(warned, without, "{}", out.stderr);
+    let mut expected = fake.stagit_origins();
+    expected.retain(|o| o.url != "https://stagit.example.org/repo-2.git");
+    let expected = expected_facts(expected);
+    assert_eq!(listed_facts(&db.url, Forge::Stagit).await, expected);
+    db.drop_database().await;
 }
+
+lister_core::backend_tests!(
+    every_forge_lists_complete_then_reruns_incrementally,
+    anonymous_gitlab_and_gitea_list_the_public_view,
+    sourcehut_needs_a_token_and_stops_on_its_errors_naming_them,
+    launchpad_reruns_find_what_was_modified_since_and_keep_git_and_bzr_apart,
+    an_unchanged_grokmirror_manifest_costs_one_request_answered_304,
+    sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed,
+    stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone,
+);

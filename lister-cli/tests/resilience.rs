@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Forge, assert_complete, databases, exported, list, lister, run, saved_cursor};
+use common::{Forge, assert_complete, exported, list, lister, run, saved_cursor};
 use lister_core::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, Fault, OtherHost, QuotaConfig};
 
@@ -25,135 +25,129 @@ async fn content(db: &str) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards() {
-    for db in databases().await {
-        // Restarts cost requests: a quota large enough that only the kills interrupt the run.
-        let quota = QuotaConfig {
-            anonymous_limit: 1_000_000,
-            ..QuotaConfig::default()
-        };
-        let forge = FakeForge::start_with(Config {
-            github_repositories: 20_000,
-            quota,
-            ..Config::default()
-        })
-        .await;
-        let url = forge.github_url().to_string();
-        // An uninterrupted run first, on the same backend: the database the crashed one must
-        // match, and how long a whole run takes on this machine. Kills come within a fifth of
-        // that, so each run gets at most a fifth of the way: every machine, however fast, sees
-        // several kills (fixed delays let a fast machine finish after two).
-        let reference = if db.is_postgres() {
-            TestDatabase::postgres().await.expect("db is PostgreSQL")
-        } else {
-            TestDatabase::sqlite()
-        };
-        let started = Instant::now();
-        let uninterrupted =
-            run(lister(&reference.url).args(["-q", "run", "github", "--url", &url])).await;
-        assert_eq!(uninterrupted.code, 0);
-        let whole_run = started.elapsed();
-        let mut seed: u64 = 0x5eed_1234;
-        let (mut kills, mut saved) = (0, None);
-        for round in 0.. {
-            assert!(round < 300, "the listing never completed");
-            let mut child = lister(&db.url)
-                .args(["-q", "run", "github", "--url", &url])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let after = whole_run.mul_f64(0.02 + 0.18 * ((seed >> 33) % 1000) as f64 / 1000.0);
-            match tokio::time::timeout(after, child.wait()).await {
-                Ok(status) => {
-                    assert_eq!(status.unwrap().code(), Some(0));
-                    break;
-                }
-                Err(_) => {
-                    child.start_kill().unwrap();
-                    child.wait().await.unwrap();
-                    kills += 1;
-                }
+async fn sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards(db: TestDatabase) {
+    // Restarts cost requests: a quota large enough that only the kills interrupt the run.
+    let quota = QuotaConfig {
+        anonymous_limit: 1_000_000,
+        ..QuotaConfig::default()
+    };
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 20_000,
+        quota,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.github_url().to_string();
+    // An uninterrupted run first, on the same backend: the database the crashed one must
+    // match, and how long a whole run takes on this machine. Kills come within a fifth of
+    // that, so each run gets at most a fifth of the way: every machine, however fast, sees
+    // several kills (fixed delays let a fast machine finish after two).
+    let reference = if db.is_postgres() {
+        TestDatabase::postgres().await.expect("db is PostgreSQL")
+    } else {
+        TestDatabase::sqlite()
+    };
+    let started = Instant::now();
+    let uninterrupted =
+        run(lister(&reference.url).args(["-q", "run", "github", "--url", &url])).await;
+    assert_eq!(uninterrupted.code, 0);
+    let whole_run = started.elapsed();
+    let mut seed: u64 = 0x5eed_1234;
+    let (mut kills, mut saved) = (0, None);
+    for round in 0.. {
+        assert!(round < 300, "the listing never completed");
+        let mut child = lister(&db.url)
+            .args(["-q", "run", "github", "--url", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let after = whole_run.mul_f64(0.02 + 0.18 * ((seed >> 33) % 1000) as f64 / 1000.0);
+        match tokio::time::timeout(after, child.wait()).await {
+            Ok(status) => {
+                assert_eq!(status.unwrap().code(), Some(0));
+                break;
             }
-            let now = saved_cursor(&db.url).await;
-            assert!(now >= saved, "state moved backwards: {saved:?} → {now:?}");
-            saved = now;
+            Err(_) => {
+                child.start_kill().unwrap();
+                child.wait().await.unwrap();
+                kills += 1;
+            }
         }
-        assert!(
-            saved.is_some(),
-            "a killed run saved a cursor: the state was read"
-        );
-        assert!(
-            kills >= 3,
-            "only {kills} kills in a run of {whole_run:?}: the test did not exercise crashes"
-        );
-        let (crashed, clean) = (content(&db.url).await, content(&reference.url).await);
-        assert_eq!(crashed.len(), 20_000);
-        assert_eq!(
-            crashed, clean,
-            "the crashed database differs from an uninterrupted run"
-        );
-        assert_eq!(
-            exported(&db.url, "github").await.len(),
-            20_000,
-            "nothing twice"
-        );
-        reference.drop_database().await;
-        db.drop_database().await;
+        let now = saved_cursor(&db.url).await;
+        assert!(now >= saved, "state moved backwards: {saved:?} → {now:?}");
+        saved = now;
     }
+    assert!(
+        saved.is_some(),
+        "a killed run saved a cursor: the state was read"
+    );
+    assert!(
+        kills >= 3,
+        "only {kills} kills in a run of {whole_run:?}: the test did not exercise crashes"
+    );
+    let (crashed, clean) = (content(&db.url).await, content(&reference.url).await);
+    assert_eq!(crashed.len(), 20_000);
+    assert_eq!(
+        crashed, clean,
+        "the crashed database differs from an uninterrupted run"
+    );
+    assert_eq!(
+        exported(&db.url, "github").await.len(),
+        20_000,
+        "nothing twice"
+    );
+    reference.drop_database().await;
+    db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards() {
-    for db in databases().await {
-        // Which run is refused, and how far it got, is a race: the quota is large enough that
-        // only the state decides the outcome. `a_run_refused_at_its_first_commit_fetched_one_page`
-        // (run_loop) checks what a refused run spends.
-        let quota = QuotaConfig {
-            anonymous_limit: 1_000,
-            ..QuotaConfig::default()
-        };
-        let forge = FakeForge::start_with(Config {
-            github_repositories: 3_000,
-            quota,
-            ..Config::default()
-        })
-        .await;
-        let url = forge.github_url().to_string();
-        let mut one = lister(&db.url);
-        one.args(["run", "github", "--url", &url]);
-        let mut two = lister(&db.url);
-        two.args(["run", "github", "--url", &url]);
-        let (a, b) = tokio::join!(run(&mut one), run(&mut two));
-        for out in [&a, &b] {
-            let refused = out.code == 1 && out.stderr.contains("was changed by another run");
-            assert!(out.code == 0 || refused, "{out:?}");
-        }
-        assert!(
-            a.code == 0 || b.code == 0,
-            "one of them finishes: {a:?}\n{b:?}"
-        );
-        let urls: BTreeSet<String> = exported(&db.url, "github")
-            .await
-            .iter()
-            .map(|o| o["url"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            urls,
-            forge.github_html_urls().into_iter().collect(),
-            "no origin lost"
-        );
-        assert_eq!(
-            saved_cursor(&db.url).await,
-            forge.github_ids().last().copied(),
-            "state at the end"
-        );
-        db.drop_database().await;
+async fn two_runs_of_one_instance_never_lose_origins_or_move_state_backwards(db: TestDatabase) {
+    // Which run is refused, and how far it got, is a race: the quota is large enough that
+    // only the state decides the outcome. `a_run_refused_at_its_first_commit_fetched_one_page`
+    // (run_loop) checks what a refused run spends.
+    let quota = QuotaConfig {
+        anonymous_limit: 1_000,
+        ..QuotaConfig::default()
+    };
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 3_000,
+        quota,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.github_url().to_string();
+    let mut one = lister(&db.url);
+    one.args(["run", "github", "--url", &url]);
+    let mut two = lister(&db.url);
+    two.args(["run", "github", "--url", &url]);
+    let (a, b) = tokio::join!(run(&mut one), run(&mut two));
+    for out in [&a, &b] {
+        let refused = out.code == 1 && out.stderr.contains("was changed by another run");
+        assert!(out.code == 0 || refused, "{out:?}");
     }
+    assert!(
+        a.code == 0 || b.code == 0,
+        "one of them finishes: {a:?}\n{b:?}"
+    );
+    let urls: BTreeSet<String> = exported(&db.url, "github")
+        .await
+        .iter()
+        .map(|o| o["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        urls,
+        forge.github_html_urls().into_iter().collect(),
+        "no origin lost"
+    );
+    assert_eq!(
+        saved_cursor(&db.url).await,
+        forge.github_ids().last().copied(),
+        "state at the end"
+    );
+    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,3 +245,8 @@ async fn a_token_never_leaks_at_the_most_verbose_level() {
     assert!(!out.stderr.contains(token));
     db.drop_database().await;
 }
+
+lister_core::backend_tests!(
+    sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards,
+    two_runs_of_one_instance_never_lose_origins_or_move_state_backwards,
+);

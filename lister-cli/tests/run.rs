@@ -2,9 +2,11 @@
 
 mod common;
 
+use lister_core::testing::TestDatabase;
+
 use std::collections::BTreeSet;
 
-use common::{databases, exported, lister, run};
+use common::{exported, lister, run};
 use lister_tests::fake_forge::{Config, FakeForge, GithubEnd};
 
 fn urls(origins: &[serde_json::Value]) -> BTreeSet<String> {
@@ -14,108 +16,102 @@ fn urls(origins: &[serde_json::Value]) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn github_full_listing_then_incremental_reruns() {
-    for db in databases().await {
-        let forge = FakeForge::start_with(Config {
-            github_repositories: 2_345,
-            ..Config::default()
-        })
-        .await;
-        let url = forge.github_url().to_string();
-        let first = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
-        assert_eq!(first.code, 0, "{first:?}");
-        let summary = first.summary();
-        assert_eq!(summary["origins_new"], 2_345, "{summary}");
-        assert_eq!(
-            summary["pages"], 25,
-            "24 pages of repositories and the empty last page"
-        );
-        assert_eq!(summary["requests"], 25, "no page fetched twice");
-        assert_eq!(summary["stopped"], "end_of_listing");
-        assert_eq!(summary["items_rejected"], 0);
-        assert_eq!(summary["error"], serde_json::Value::Null);
-        let listed = exported(&db.url, "github").await;
-        assert_eq!(listed.len(), 2_345);
-        assert_eq!(
-            urls(&listed),
-            forge.github_html_urls().into_iter().collect()
-        );
-        assert!(
-            listed.iter().any(|o| o["is_fork"] == true)
-                && listed.iter().all(|o| o["visit_type"] == "git")
-        );
+async fn github_full_listing_then_incremental_reruns(db: TestDatabase) {
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 2_345,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.github_url().to_string();
+    let first = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let summary = first.summary();
+    assert_eq!(summary["origins_new"], 2_345, "{summary}");
+    assert_eq!(
+        summary["pages"], 25,
+        "24 pages of repositories and the empty last page"
+    );
+    assert_eq!(summary["requests"], 25, "no page fetched twice");
+    assert_eq!(summary["stopped"], "end_of_listing");
+    assert_eq!(summary["items_rejected"], 0);
+    assert_eq!(summary["error"], serde_json::Value::Null);
+    let listed = exported(&db.url, "github").await;
+    assert_eq!(listed.len(), 2_345);
+    assert_eq!(
+        urls(&listed),
+        forge.github_html_urls().into_iter().collect()
+    );
+    assert!(
+        listed.iter().any(|o| o["is_fork"] == true)
+            && listed.iter().all(|o| o["visit_type"] == "git")
+    );
 
-        // Nothing new: one conditional request, answered 304 (no quota used on GitHub).
-        forge.clear_requests();
-        let again = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
-        let summary = again.summary();
-        assert_eq!(
-            (
-                summary["requests"].as_u64(),
-                summary["not_modified"].as_u64()
-            ),
-            (Some(1), Some(1)),
-            "{again:?}"
-        );
-        assert_eq!(summary["origins_new"], 0);
-        let sent = forge.requests();
-        assert_eq!(sent.len(), 1);
-        assert!(
-            sent[0].header("if-none-match").is_some(),
-            "the rerun is conditional"
-        );
-        assert!(
-            sent[0]
-                .path_and_query
-                .starts_with("/api/v3/repositories?since="),
-            "an address other than github.com is a GitHub Enterprise Server: {}",
-            sent[0].path_and_query
-        );
+    // Nothing new: one conditional request, answered 304 (no quota used on GitHub).
+    forge.clear_requests();
+    let again = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
+    let summary = again.summary();
+    assert_eq!(
+        (
+            summary["requests"].as_u64(),
+            summary["not_modified"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{again:?}"
+    );
+    assert_eq!(summary["origins_new"], 0);
+    let sent = forge.requests();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].header("if-none-match").is_some(),
+        "the rerun is conditional"
+    );
+    assert!(
+        sent[0]
+            .path_and_query
+            .starts_with("/api/v3/repositories?since="),
+        "an address other than github.com is a GitHub Enterprise Server: {}",
+        sent[0].path_and_query
+    );
 
-        // New repositories appear: the rerun lists exactly them.
-        forge.add_github_repositories(150);
-        let more = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
-        assert_eq!(more.code, 0, "{more:?}");
-        assert_eq!(more.summary()["origins_new"], 150);
-        assert_eq!(exported(&db.url, "github").await.len(), 2_495);
-        db.drop_database().await;
-    }
+    // New repositories appear: the rerun lists exactly them.
+    forge.add_github_repositories(150);
+    let more = run(lister(&db.url).args(["run", "github", "--url", &url, "--json"])).await;
+    assert_eq!(more.code, 0, "{more:?}");
+    assert_eq!(more.summary()["origins_new"], 150);
+    assert_eq!(exported(&db.url, "github").await.len(), 2_495);
+    db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bitbucket_full_listing() {
-    for db in databases().await {
-        let forge = FakeForge::start_with(Config {
-            bitbucket_repositories: 1_234,
-            ..Config::default()
-        })
-        .await;
-        let url = forge.bitbucket_url().to_string();
-        let done = run(lister(&db.url).args(["run", "bitbucket", "--url", &url, "--json"])).await;
-        assert_eq!(done.code, 0, "{done:?}");
-        let summary = done.summary();
-        assert_eq!(
-            (summary["origins_new"].as_u64(), summary["pages"].as_u64()),
-            (Some(1_234), Some(13)),
-            "{summary}"
-        );
-        let listed = exported(&db.url, "bitbucket").await;
-        assert_eq!(listed.len(), 1_234);
-        assert!(
-            listed.iter().any(|o| o["enabled"] == false),
-            "private repositories are disabled"
-        );
-        assert!(listed.iter().any(|o| o["visit_type"] == "hg"));
-        assert!(listed.iter().all(|o| o["last_update"].is_string()));
-        let sent = forge.requests();
-        assert!(
-            sent[0].path_and_query.contains("fields="),
-            "{}",
-            sent[0].path_and_query
-        );
-        db.drop_database().await;
-    }
+async fn bitbucket_full_listing(db: TestDatabase) {
+    let forge = FakeForge::start_with(Config {
+        bitbucket_repositories: 1_234,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.bitbucket_url().to_string();
+    let done = run(lister(&db.url).args(["run", "bitbucket", "--url", &url, "--json"])).await;
+    assert_eq!(done.code, 0, "{done:?}");
+    let summary = done.summary();
+    assert_eq!(
+        (summary["origins_new"].as_u64(), summary["pages"].as_u64()),
+        (Some(1_234), Some(13)),
+        "{summary}"
+    );
+    let listed = exported(&db.url, "bitbucket").await;
+    assert_eq!(listed.len(), 1_234);
+    assert!(
+        listed.iter().any(|o| o["enabled"] == false),
+        "private repositories are disabled"
+    );
+    assert!(listed.iter().any(|o| o["visit_type"] == "hg"));
+    assert!(listed.iter().all(|o| o["last_update"].is_string()));
+    let sent = forge.requests();
+    assert!(
+        sent[0].path_and_query.contains("fields="),
+        "{}",
+        sent[0].path_and_query
+    );
+    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,3 +321,8 @@ async fn the_instance_name_defaults_to_the_host_and_port_of_the_url() {
     assert_eq!(rows, expected, "three instances, each with its own state");
     db.drop_database().await;
 }
+
+lister_core::backend_tests!(
+    github_full_listing_then_incremental_reruns,
+    bitbucket_full_listing,
+);

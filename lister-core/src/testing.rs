@@ -164,13 +164,6 @@ impl TestDatabase {
         }
     }
 
-    /// Both backends: SQLite always, PostgreSQL when configured.
-    pub async fn all() -> Vec<TestDatabase> {
-        let mut all = vec![TestDatabase::sqlite()];
-        all.extend(TestDatabase::postgres().await);
-        all
-    }
-
     /// Opens the store (running migrations).
     pub async fn open(&self) -> Store {
         Store::open(&self.url).await.expect("open the test store")

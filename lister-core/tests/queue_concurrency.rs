@@ -55,40 +55,39 @@ async fn consume(store: Store) -> Vec<String> {
     unreachable!("the loop returns")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_grabbers_drain_the_queue_each_origin_once() {
-    for db in TestDatabase::all().await {
-        let store = db.open().await;
-        // SQLite runs one grab at a time anyway; a smaller queue keeps the test quick.
-        let origins = match store.backend() {
-            Backend::Postgres => ORIGINS,
-            Backend::Sqlite => ORIGINS / 10,
-        };
-        let started = Instant::now();
-        seed(&store, origins).await;
-        let seeded = started.elapsed();
+async fn eight_grabbers_drain_the_queue_each_origin_once(db: TestDatabase) {
+    let store = db.open().await;
+    // SQLite runs one grab at a time anyway; a smaller queue keeps the test quick.
+    let origins = match store.backend() {
+        Backend::Postgres => ORIGINS,
+        Backend::Sqlite => ORIGINS / 10,
+    };
+    let started = Instant::now();
+    seed(&store, origins).await;
+    let seeded = started.elapsed();
 
-        let started = Instant::now();
-        let consumers: Vec<_> = (0..GRABBERS)
-            .map(|_| tokio::spawn(consume(store.clone())))
-            .collect();
-        let mut all = Vec::with_capacity(origins);
-        for consumer in consumers {
-            all.extend(consumer.await.unwrap());
-        }
-        eprintln!(
-            "{}: seeded {origins} origins in {seeded:.1?}; {GRABBERS} grabbers drained them in {:.1?}",
-            db.url,
-            started.elapsed()
-        );
-
-        assert_eq!(all.len(), origins, "granted in all (none lost)");
-        let distinct: HashSet<&String> = all.iter().collect();
-        assert_eq!(distinct.len(), origins, "none granted twice");
-        let stats = store.queue_stats().await.unwrap();
-        assert_eq!(stats[0].due_now, 0);
-        assert_eq!(stats[0].leased_now + stats[0].cooling_down, origins as i64);
-        assert!(stats[0].leased_now > 0 && stats[0].cooling_down > 0);
-        db.drop_database().await;
+    let started = Instant::now();
+    let consumers: Vec<_> = (0..GRABBERS)
+        .map(|_| tokio::spawn(consume(store.clone())))
+        .collect();
+    let mut all = Vec::with_capacity(origins);
+    for consumer in consumers {
+        all.extend(consumer.await.unwrap());
     }
+    eprintln!(
+        "{}: seeded {origins} origins in {seeded:.1?}; {GRABBERS} grabbers drained them in {:.1?}",
+        db.url,
+        started.elapsed()
+    );
+
+    assert_eq!(all.len(), origins, "granted in all (none lost)");
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), origins, "none granted twice");
+    let stats = store.queue_stats().await.unwrap();
+    assert_eq!(stats[0].due_now, 0);
+    assert_eq!(stats[0].leased_now + stats[0].cooling_down, origins as i64);
+    assert!(stats[0].leased_now > 0 && stats[0].cooling_down > 0);
+    db.drop_database().await;
 }
+
+lister_core::backend_tests!(eight_grabbers_drain_the_queue_each_origin_once,);

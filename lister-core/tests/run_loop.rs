@@ -369,35 +369,32 @@ async fn the_hook_before_a_fold_runs_once_per_fold() {
 /// By default a run on PostgreSQL folds while it walks (the fold runs on other connections
 /// and the commits go on), and a run on SQLite folds at its end (a fold holds the only write
 /// lock); either way every origin is listed once.
-#[tokio::test]
-async fn postgresql_folds_during_the_walk_and_sqlite_at_the_end() {
-    for db in TestDatabase::all().await {
-        let store = db.open().await;
-        let postgres = db.is_postgres();
-        let mut source = MemorySource::linear(5, 3);
-        // Waits until something is folded on PostgreSQL; SQLite must not fold meanwhile.
-        let bound = match postgres {
-            true => Duration::from_secs(20),
-            false => Duration::from_millis(500),
-        };
-        source.await_fold_at = Some((40, bound));
-        let (listing, source) = listing(source);
-        let stats = listing
-            .run(&store, &RunOptions::default(), &RunContext::default())
-            .await
-            .unwrap();
-        let folded_before_last_page = source.folded_before.lock().unwrap().unwrap();
-        match postgres {
-            true => assert!(
-                folded_before_last_page > 0,
-                "PostgreSQL folded nothing before the last page"
-            ),
-            false => assert_eq!(folded_before_last_page, 0, "SQLite folded during the walk"),
-        }
-        assert_eq!((stats.origins_new, stats.origins_updated), (15, 0));
-        assert_eq!(origin_count(&store).await, 15);
-        db.drop_database().await;
+async fn postgresql_folds_during_the_walk_and_sqlite_at_the_end(db: TestDatabase) {
+    let store = db.open().await;
+    let postgres = db.is_postgres();
+    let mut source = MemorySource::linear(5, 3);
+    // Waits until something is folded on PostgreSQL; SQLite must not fold meanwhile.
+    let bound = match postgres {
+        true => Duration::from_secs(20),
+        false => Duration::from_millis(500),
+    };
+    source.await_fold_at = Some((40, bound));
+    let (listing, source) = listing(source);
+    let stats = listing
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+    let folded_before_last_page = source.folded_before.lock().unwrap().unwrap();
+    match postgres {
+        true => assert!(
+            folded_before_last_page > 0,
+            "PostgreSQL folded nothing before the last page"
+        ),
+        false => assert_eq!(folded_before_last_page, 0, "SQLite folded during the walk"),
     }
+    assert_eq!((stats.origins_new, stats.origins_updated), (15, 0));
+    assert_eq!(origin_count(&store).await, 15);
+    db.drop_database().await;
 }
 
 #[tokio::test]
@@ -940,3 +937,5 @@ async fn the_memory_budget_bounds_the_pages_held_before_their_commit() {
         "with the default budget, the walk ran {default} pages ahead of the commits"
     );
 }
+
+lister_core::backend_tests!(postgresql_folds_during_the_walk_and_sqlite_at_the_end,);

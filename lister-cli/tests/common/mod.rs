@@ -4,8 +4,6 @@
 
 use std::process::Output;
 
-use lister_core::testing::TestDatabase;
-
 /// The outcome of one `lister` invocation.
 pub struct Run {
     pub code: i32,
@@ -80,11 +78,6 @@ pub async fn saved_cursor(db: &str) -> Option<u64> {
     let out = run(lister(db).args(["listers", "--json"])).await;
     let row: serde_json::Value = serde_json::from_str(out.stdout.lines().next()?).ok()?;
     row["state"]["cursor"].as_u64()
-}
-
-/// The databases to run end-to-end tests on.
-pub async fn databases() -> Vec<TestDatabase> {
-    TestDatabase::all().await
 }
 
 /// Which forge a scenario lists.
