@@ -112,6 +112,13 @@ impl<F: Forge> Listing<F> {
         cursors: &mut Cursors,
     ) -> Result<StopReason> {
         let record = store.register_lister(&self.key).await?;
+        // What an interrupted run left, in steps that each commit (a fold at the end of this
+        // run could otherwise be too long to finish before the next interruption).
+        let leftovers = store.fold_leftovers(record.id).await?;
+        let progress = &context.progress;
+        crate::progress::RunProgress::add(&progress.origins_new, leftovers.new);
+        crate::progress::RunProgress::add(&progress.origins_updated, leftovers.updated);
+        crate::progress::RunProgress::add(&progress.origins_rejected, leftovers.quarantined);
         let pass_started = crate::store::now();
         let plan = self.plan(&record, options)?;
         cursors.first = Some(plan.start.text());

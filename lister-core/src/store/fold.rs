@@ -75,6 +75,21 @@ impl Store {
     /// one sighting at a time, and each sighting the database refuses is quarantined with the
     /// database's reason (see `quarantine`): no single row stops the fold of the others.
     pub async fn fold_sightings(&self, lister_id: Option<i64>) -> Result<Folded> {
+        self.fold_in_steps(lister_id, i64::MAX).await
+    }
+
+    /// Folds what interrupted runs of one instance left, before a run of it walks: on
+    /// PostgreSQL in committed steps of `LEFTOVER_STEP` sightings, so that a backlog folds even
+    /// when runs keep being killed before a whole fold could end. (A SQLite fold of a backlog
+    /// is fast enough in one step.)
+    pub async fn fold_leftovers(&self, lister_id: i64) -> Result<Folded> {
+        let step = super::fold_postgres::LEFTOVER_STEP;
+        self.fold_in_steps(Some(lister_id), step).await
+    }
+
+    /// A fold (see [`fold_sightings`](Self::fold_sightings)), on PostgreSQL in committed steps
+    /// of at most `step` sightings.
+    async fn fold_in_steps(&self, lister_id: Option<i64>, step: i64) -> Result<Folded> {
         let failed = Error::query("folding sightings into listed origins");
         let started = std::time::Instant::now();
         // Checked on a pooled connection: concurrent readers do not queue for the writer.
@@ -91,7 +106,7 @@ impl Store {
         }
         // What folded, and why the rest did not (PostgreSQL's parts commit one by one).
         let (mut counts, failure) = match &mut *conn {
-            DbConnection::Postgres(_) => self.fold_postgres(&mut conn, lister_id).await,
+            DbConnection::Postgres(_) => self.fold_postgres(&mut conn, lister_id, step).await,
             DbConnection::Sqlite(conn) => match conn
                 .spawn_blocking(move |conn| fold_sqlite(conn, lister_id, SQLITE_CHUNK))
                 .await

@@ -2,9 +2,9 @@
 //! connection (one server process each): a fold is CPU-bound, and one part left the second
 //! core idle. Parts split by URL, so no two parts ever write the same origin.
 //!
-//! A fold goes [`CHUNK`] sightings at a time (oldest first), each chunk committed: a fold that
-//! is interrupted keeps what it folded, so a backlog (the sightings of runs that were killed
-//! before they folded) folds in steps that each finish, even when runs keep being killed.
+//! A fold of leftovers (the sightings of runs that were killed before they folded) goes
+//! [`LEFTOVER_STEP`] sightings at a time, each step committed: interrupted, it keeps what it
+//! folded, so a backlog folds in steps that each finish, even when runs keep being killed.
 //!
 //! New origins are inserted plainly and only origins the store already has are upserted:
 //! `INSERT ... ON CONFLICT` inserts every row speculatively (a lock on a token, then a second
@@ -20,11 +20,12 @@ use super::fold::{COLUMNS, Counts, ON_CONFLICT};
 use crate::store::connection::DbConnection;
 use crate::{Error, Result};
 
-/// Sightings per committed step of a fold: a backlog of 10,000 sightings folded in 221 ms in
-/// steps of 5,000, too long a step to finish between kills a tenth of a second apart, and
-/// each step costs a statement more, about a millisecond. A run folds continuously, each
-/// fold taking what pages committed during the previous one, so steps rarely cut its folds.
-const CHUNK: i64 = 2_000;
+/// Sightings per committed step of a fold of leftovers ([`Store::fold_leftovers`]): a backlog
+/// of 10,000 sightings folded in 221 ms in steps of 5,000, too long a step to finish between
+/// kills a tenth of a second apart. The folds of a run go in one step: in steps of 2,000 the
+/// benchmark's first listing into PostgreSQL went from 67,000 to 36,000 origins a second (in
+/// steps of 4,000, 44,000), each step a statement, a sort and a trigger call more.
+pub(super) const LEFTOVER_STEP: i64 = 2_000;
 
 /// The last sighting of the next chunk, among those up to `$3`, if any is left.
 const CHUNK_END: &str = "SELECT max(id) AS id FROM (SELECT id FROM origin_sightings \
@@ -123,6 +124,7 @@ impl Store {
         &self,
         conn: &mut DbConnection,
         lister_id: Option<i64>,
+        step: i64,
     ) -> (Counts, Option<Error>) {
         let at_once = deadpool::managed::Timeouts {
             wait: Some(std::time::Duration::ZERO),
@@ -139,7 +141,7 @@ impl Store {
             Err(error) => return (sum, Some(error)),
         };
         loop {
-            let last = match chunk_end(conn, lister_id, CHUNK, ceiling).await {
+            let last = match chunk_end(conn, lister_id, step, ceiling).await {
                 Ok(Some(last)) => last,
                 Ok(None) => return (sum, None),
                 Err(error) => return (sum, Some(error)),
