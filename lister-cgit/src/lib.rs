@@ -24,14 +24,17 @@
 //! summary shows no clone URL (neither `clone-url` nor `clone-prefix` is set) is skipped with a
 //! warning, as swh-lister skips it.
 //!
-//! The index's "Idle" column is not recorded: a repository's summary page, where its origin
-//! comes from, does not carry it, and a sub-listing carries no facts from the page naming it.
-//! swh-lister's `base_git_url` (origins computed without the summary pages) is left out: a
-//! forge takes no per-instance settings. cgit is self-hosted only: `--url` is required.
+//! A repository's last update is the index's "Idle" column (the date in its `title`), given to
+//! its origin. An instance whose pages show no clone URL is listed with `--base-git-url URL`,
+//! as swh-lister's `base_git_url`: each repository's origin is the base followed by its path
+//! in the index (`{base}/group/repo.git`), and its summary page is not asked for (one request
+//! per index page in all). cgit is self-hosted only: `--url` is required.
 
-use lister_core::html::links;
+use chrono::DateTime;
+use lister_core::html::scraper::ElementRef;
+use lister_core::html::{elements, links};
 use lister_core::{Forge, NextCursor, Origin, PageRead, PageRequest, PageResponse, ParseError};
-use lister_core::{SubPage, preferred_clone_url};
+use lister_core::{RepositoryPath, SubPage, preferred_clone_url};
 use url::Url;
 
 /// The cgit lister.
@@ -46,6 +49,7 @@ impl Forge for Cgit {
     const DEFAULT_URL: &'static str = "";
     const PATH: &'static str = "/?ofs={cursor}";
     const NEXT: NextCursor = NextCursor::None;
+    const REPOSITORY_PATH: RepositoryPath = RepositoryPath::UnderSite;
 
     fn next_cursor(&self, offset: u64, page: &PageResponse) -> Result<Option<u64>, ParseError> {
         let html = page.html();
@@ -61,14 +65,19 @@ impl Forge for Cgit {
         None
     }
 
-    /// Each repository of the index names its summary page.
+    /// Each repository of the index names its summary page, dated by its "Idle" column.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {
-        let repositories = "td.toplevel-repo > a, td.sublevel-repo > a";
         let html = page.html();
-        let repositories = links(&html, repositories, &page.url);
-        Some(Ok(PageRead::naming(
-            repositories.into_iter().map(|(_, url)| url),
-        )))
+        let cells = elements(&html, "td.toplevel-repo, td.sublevel-repo").into_iter();
+        let named = cells.filter_map(|cell| {
+            let (_, url) = links(cell, "a", &page.url).pop()?;
+            let row = cell.parent().and_then(ElementRef::wrap)?;
+            let idle = elements(row, "span[class^='age-']").pop();
+            let idle = idle.and_then(|span| span.attr("title"));
+            let idle = idle.and_then(|t| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S %z").ok());
+            Some(PageRequest::get(url).with_last_update(idle.map(|t| t.to_utc())))
+        });
+        Some(Ok(PageRead::naming(named.collect::<Vec<_>>())))
     }
 
     fn sub_page(&self, page: &PageResponse, _: &Url) -> Result<SubPage, ParseError> {
@@ -142,6 +151,13 @@ mod tests {
                 "https://git.example.org/cgit.cgi/repo-d.git/",
             ]
         );
+        let idle = read.sub_listings[0].last_update.map(|t| t.to_rfc3339());
+        assert_eq!(idle.as_deref(), Some("2024-03-03T10:34:56+00:00"));
+        // With a base clone URL, the summary's path under the instance is the repository's.
+        let base = Url::parse("https://git.example.org/git/").unwrap();
+        let path = Cgit::REPOSITORY_PATH;
+        let origin = path.clone_url(&read.sub_listings[1].url, &site(), &base);
+        assert_eq!(origin.unwrap(), "https://git.example.org/git/caf%c3%a9.git");
         // The pager names the pages at 0, 5 and 10.
         assert_eq!(Cgit.next_cursor(0, &index).unwrap(), Some(5));
         assert_eq!(Cgit.next_cursor(5, &index).unwrap(), Some(10));

@@ -57,7 +57,7 @@ pub(crate) enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List a forge into the database, incrementally from the saved state.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The forges lister knows: each one's main instance and the credentials it reads.
     Forges,
     /// Say which forge software answers at an address, how sure, and why.
@@ -149,6 +149,12 @@ pub(crate) struct RunArgs {
     /// Read tokens from this file, one per line (blank lines and # comments skipped).
     #[arg(long, value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
+
+    /// Where the instance's repositories are cloned (cgit, gitweb), for an instance whose
+    /// pages show no clone URL: each repository's origin is this URL followed by its path,
+    /// and its page is not asked for.
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_git_url: Option<Url>,
 
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]

@@ -50,6 +50,8 @@ pub(crate) struct InstanceConfig {
     pub(crate) app_password: Option<String>,
     /// Default --max-pages.
     pub(crate) max_pages: Option<u64>,
+    /// Default --base-git-url.
+    pub(crate) base_git_url: Option<Url>,
 }
 
 impl std::fmt::Debug for InstanceConfig {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for InstanceConfig {
             .field("username", &self.username)
             .field("app_password", &self.app_password.as_ref().map(|_| "***"))
             .field("max_pages", &self.max_pages)
+            .field("base_git_url", &self.base_git_url.as_ref().map(Url::as_str))
             .finish()
     }
 }
@@ -129,6 +132,18 @@ mod tests {
             "tokens hidden from Debug"
         );
         assert!(config.instance("github", "default").tokens.is_empty());
+    }
+
+    #[test]
+    fn the_readme_example_is_read_as_it_says() {
+        let readme = include_str!("../../README.md");
+        let example = readme.split("```toml\n").nth(1).unwrap();
+        let example = example.split("```").next().unwrap();
+        let mut config = parse(example).unwrap();
+        let cgit = config.instance("cgit", "git.example.org");
+        let base = cgit.base_git_url.map(String::from);
+        assert_eq!(base.as_deref(), Some("https://git.example.org/git"));
+        assert_eq!(config.instance("github", "ghe").max_pages, Some(1000));
     }
 
     #[test]

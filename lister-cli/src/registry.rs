@@ -1,6 +1,6 @@
 //! The forges this binary knows: adding a forge crate means adding one line here.
 
-use lister_core::{Forge, Lister};
+use lister_core::{Forge, Lister, RepositoryPath};
 use lister_http::TransportConfig;
 use url::Url;
 
@@ -15,6 +15,8 @@ pub(crate) struct Entry {
     pub(crate) needs_credential: bool,
     /// The main instance's API base, when it is on a host of its own.
     pub(crate) public_api: Option<&'static str>,
+    /// Whether `--base-git-url` applies (see [`Forge::REPOSITORY_PATH`]).
+    pub(crate) takes_base_git_url: bool,
     pub(crate) build: Build,
 }
 
@@ -27,6 +29,7 @@ const fn entry<F: Forge + Default>() -> Entry {
             Some((_, api)) => Some(api),
             None => None,
         },
+        takes_base_git_url: !matches!(F::REPOSITORY_PATH, RepositoryPath::Unknown),
         build: build::<F>,
     }
 }

@@ -46,6 +46,13 @@ pub(crate) async fn run(
         rate,
         ..TransportConfig::default()
     };
+    let clone_base = args.base_git_url.clone().or(instance.base_git_url.clone());
+    if clone_base.is_some() && !forge.takes_base_git_url {
+        let takers = registry::FORGES.iter().filter(|f| f.takes_base_git_url);
+        let takers: Vec<&str> = takers.map(|f| f.name).collect();
+        let message = format!("--base-git-url applies to {} only", takers.join(" and "));
+        return Err(Failure::usage(anyhow::anyhow!(message)));
+    }
     let lister = (forge.build)(Some(&name), url, transport).map_err(Failure::usage)?;
     let options = RunOptions {
         max_pages: args.max_pages.or(instance.max_pages),
@@ -57,6 +64,7 @@ pub(crate) async fn run(
             _ => None,
         },
         full_pass: args.full_pass,
+        clone_base,
         before_fold: Some(malloc::release_free_memory),
         ..RunOptions::default()
     };

@@ -664,14 +664,25 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
     let forge = Forge::Sourceforge;
     // A 502 on a project's description is retried; the listing is complete, each
     // description asked once (several tools of a project are in the sitemap), never for
-    // the `projects/` duplicates, and the fragment carrying `lastmod` is never sent.
+    // the `projects/` duplicates. A project answering 403 (SourceForge's rate limit) is
+    // waited for (a second) and asked again.
+    let limited = "/sourceforge/rest/p/project-9".to_owned();
+    let fault = Box::new(Fault::Status(403));
+    fake.inject(
+        Fault::OnPath {
+            path: limited,
+            fault,
+        },
+        1,
+        0,
+    );
     let flaky = "/sourceforge/rest/p/project-8".to_owned();
     let fault = Box::new(Fault::Status(502));
     fake.inject(Fault::OnPath { path: flaky, fault }, 1, 0);
     let out = list(&db.url, forge, &fake, false).await;
     assert_eq!(out.code, 0, "{out:?}");
     let summary = out.summary();
-    assert_eq!(summary["retries"], 1, "{summary}");
+    assert_eq!(summary["retries"], 2, "the 502 and the 403: {summary}");
     assert_eq!(
         summary["items_rejected"], 1,
         "project 13 answers 404: {summary}"
@@ -683,15 +694,19 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
         .collect();
     assert_eq!(
         sent.len() as u64,
-        fake.sourceforge_listing_requests() + 1,
+        fake.sourceforge_listing_requests() + 2,
         "{sent:?}"
     );
     let descriptions: Vec<&String> = sent.iter().filter(|p| p.contains("/rest/")).collect();
     let distinct: std::collections::BTreeSet<&&String> = descriptions.iter().collect();
     assert_eq!(
-        distinct.len() + 1,
+        distinct.len() + 2,
         descriptions.len(),
-        "one asked twice: the 502"
+        "two asked twice: the 502 and the 403"
+    );
+    assert!(
+        summary["quota_wait_seconds"].as_f64().unwrap() >= 1.0,
+        "{summary}"
     );
     assert!(
         sent.iter()
@@ -700,11 +715,11 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
     let expected = expected_facts(forge.expected(&fake, false));
     assert_eq!(listed_facts(&db.url, forge).await, expected);
 
-    // A shard answering 403 (SourceForge's rate limit) stops the run, naming it; the
-    // next run resumes at that shard, not at the index.
+    // A shard that cannot be read (a 404) stops the run, naming it; the next run resumes at
+    // that shard, not at the index.
     let shard = "/sourceforge/allura_sitemap/sitemap-3.xml".to_owned();
     fake.add_sourceforge_projects(20);
-    let fault = Box::new(Fault::Status(403));
+    let fault = Box::new(Fault::Status(404));
     fake.inject(
         Fault::OnPath {
             path: shard.clone(),

@@ -48,6 +48,7 @@ fn assert_ended(out: &Run) {
 lister_core::backend_tests!(
     cgit_lists_every_repository_across_its_index_pages_and_reruns_from_the_last,
     gitweb_lists_every_project_with_its_clone_url_and_last_change,
+    a_base_git_url_lists_from_the_index_alone,
 );
 
 async fn cgit_lists_every_repository_across_its_index_pages_and_reruns_from_the_last(
@@ -66,6 +67,11 @@ async fn cgit_lists_every_repository_across_its_index_pages_and_reruns_from_the_
             db.is_postgres()
         );
         assert!(urls(&first).contains("https://git.example.org/with%20space.git"));
+        // Dated by the index's "Idle" column.
+        assert!(
+            first.iter().all(|o| o["last_update"].is_string()),
+            "{first:?}"
+        );
         // Index pages of 50 (a few hundred repositories), then one summary page a repository.
         let shown = forges.shown();
         assert!(shown > 200, "{shown}");
@@ -115,6 +121,47 @@ async fn gitweb_lists_every_project_with_its_clone_url_and_last_change(db: TestD
         );
         assert_eq!(again.summary()["requests"], 2 + shown, "{again:?}");
     }
+}
+
+/// `--base-git-url`: each repository's origin is the base followed by its path, from the
+/// index alone (no summary page asked for); forges whose pages name no path refuse it.
+async fn a_base_git_url_lists_from_the_index_alone(db: TestDatabase) {
+    let forges = WebForges::start();
+    let base = format!("https://{}/", web::CLONE_HOST);
+    for (forge, url) in [("cgit", forges.cgit_url()), ("gitweb", forges.gitweb_url())] {
+        let mut command = lister(&db.url);
+        command.args([
+            "run",
+            forge,
+            "--url",
+            &url,
+            "--base-git-url",
+            &base,
+            "--json",
+        ]);
+        let out = run(&mut command).await;
+        assert_ended(&out);
+        let expected = match forge {
+            "cgit" => forges.expected_cgit_urls(),
+            _ => forges.expected_urls(),
+        };
+        assert_eq!(urls(&listed(&db.url, forge).await), expected, "{forge}");
+        let index_pages = match forge {
+            "cgit" => forges.shown().div_ceil(CGIT_PAGE),
+            _ => 1,
+        };
+        assert_eq!(out.summary()["requests"], index_pages, "{forge}: {out:?}");
+    }
+    let mut command = lister(&db.url);
+    command.args(["run", "gitlab", "--url", "https://gitlab.example.org"]);
+    let refused = run(command.args(["--base-git-url", &base])).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("--base-git-url applies to cgit and gitweb only"),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

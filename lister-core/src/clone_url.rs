@@ -1,5 +1,6 @@
 //! Choosing the clone URL to record when a forge offers several (cgit's and gitweb's summary
-//! pages list every URL a repository is served at).
+//! pages list every URL a repository is served at), and computing it from a base URL where an
+//! instance's pages show none (`--base-git-url`).
 
 use url::Url;
 
@@ -27,6 +28,50 @@ pub fn preferred_clone_url<S: AsRef<str>>(urls: impl IntoIterator<Item = S>) -> 
     // `min_by_key` keeps the first of equal ranks: the order the forge gives them in.
     let (_, best) = ranked.min_by_key(|(rank, _)| *rank)?;
     Some(String::from(best))
+}
+
+/// Where a web forge's repository page says the repository's path, for instances whose
+/// pages show no clone URL: with a base clone URL (`lister run cgit --base-git-url URL`), a
+/// repository's origin is the base followed by that path, and its page is not fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryPath {
+    /// The forge's pages name no repository path: a base clone URL does not apply.
+    Unknown,
+    /// The page's URL under the instance's address (cgit: `{site}group/repo.git/`).
+    UnderSite,
+    /// A query parameter of the page's URL (gitweb: `?p=group/repo.git`).
+    Query(&'static str),
+}
+
+impl RepositoryPath {
+    /// The clone URL of the repository whose page is at `page`, on an instance at `site` whose
+    /// repositories are cloned under `base`; `None` when the page names no path.
+    ///
+    /// ```
+    /// use lister_core::RepositoryPath;
+    /// let url = |text: &str| url::Url::parse(text).unwrap();
+    /// let (site, base) = (url("https://git.example.org/cgit/"), url("https://git.example.org/git"));
+    /// let page = url("https://git.example.org/cgit/group/a%20b.git/");
+    /// let origin = RepositoryPath::UnderSite.clone_url(&page, &site, &base);
+    /// assert_eq!(origin.as_deref(), Some("https://git.example.org/git/group/a%20b.git"));
+    /// let page = url("https://git.example.org/gitweb.cgi?p=group/a+b.git;a=summary");
+    /// let origin = RepositoryPath::Query("p").clone_url(&page, &site, &base);
+    /// assert_eq!(origin.as_deref(), Some("https://git.example.org/git/group/a%20b.git"));
+    /// ```
+    pub fn clone_url(&self, page: &Url, site: &Url, base: &Url) -> Option<String> {
+        let path = match self {
+            RepositoryPath::Unknown => return None,
+            RepositoryPath::UnderSite => page.as_str().strip_prefix(site.as_str())?.to_owned(),
+            RepositoryPath::Query(name) => {
+                let query = page.query()?.replace(';', "&");
+                let mut pairs = url::form_urlencoded::parse(query.as_bytes());
+                pairs.find(|(key, _)| key == name)?.1.into_owned()
+            }
+        };
+        let path = path.split(['?', '#']).next()?.trim_matches('/');
+        let joined = format!("{}/{path}", base.as_str().trim_end_matches('/'));
+        (!path.is_empty()).then(|| Url::parse(&joined).ok().map(String::from))?
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
+use crate::clone_url::RepositoryPath;
 use crate::cursor::Cursor;
 use crate::next::NextCursor;
 use crate::page::{Classification, PageResponse, ParseError};
@@ -121,6 +122,10 @@ pub trait Forge: Send + Sync + 'static {
     const WEBSITE: bool = false;
     /// Headers every request carries (`Accept`, an API version…).
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
+    /// Where a sub-listing's URL names its repository's path, for instances whose pages show
+    /// no clone URL: with a base clone URL (`--base-git-url`) the origin is computed from it
+    /// instead of fetching the page. [`RepositoryPath::Unknown`]: the option does not apply.
+    const REPOSITORY_PATH: RepositoryPath = RepositoryPath::Unknown;
 
     /// The API base of the instance at `url`, the address a user knows. By default: the
     /// [`PUBLIC_API`](Self::PUBLIC_API) base for its web host; an address on that API's host

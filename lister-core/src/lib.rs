@@ -66,7 +66,7 @@ pub mod testing;
 pub mod validate;
 mod walk;
 
-pub use clone_url::preferred_clone_url;
+pub use clone_url::{RepositoryPath, preferred_clone_url};
 pub use cursor::{Cursor, LoopGuard, Opaque, TimeIndex, TimeKey};
 pub use error::{Error, Result};
 pub use forge::{Auth, Forge, FormFields, api_under, error_in_body, graphql_errors};

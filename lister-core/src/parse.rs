@@ -40,10 +40,10 @@ pub struct PageRead {
 }
 
 impl PageRead {
-    /// A page that holds no origins itself and names the listings at `urls`, each asked with a
-    /// GET (an index naming each repository's page).
-    pub fn naming(urls: impl IntoIterator<Item = Url>) -> PageRead {
-        let sub_listings = urls.into_iter().map(PageRequest::get).collect();
+    /// A page that holds no origins itself and names the listings at `requests` (URLs, each
+    /// asked with a GET, or requests): an index naming each repository's page.
+    pub fn naming<R: Into<PageRequest>>(requests: impl IntoIterator<Item = R>) -> PageRead {
+        let sub_listings = requests.into_iter().map(Into::into).collect();
         PageRead {
             origins: Vec::new(),
             sub_listings,

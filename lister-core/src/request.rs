@@ -1,6 +1,7 @@
 //! How a page is requested: method, URL and an optional body. Credentials are never in it:
 //! the transport adds them as the forge's [`Auth`](crate::Auth) says, when it sends.
 
+use chrono::{DateTime, Utc};
 use http::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
@@ -19,6 +20,9 @@ pub struct PageRequest {
     pub headers: Vec<(String, String)>,
     /// What it carries.
     pub body: RequestBody,
+    /// A sub-listing's last update, as the page naming it says (cgit's "Idle" column, a
+    /// sitemap's `lastmod`): the origins found there that carry none take it. Never sent.
+    pub last_update: Option<DateTime<Utc>>,
 }
 
 /// The body of a page request.
@@ -40,6 +44,7 @@ impl PageRequest {
             url,
             headers: Vec::new(),
             body: RequestBody::Empty,
+            last_update: None,
         }
     }
 
@@ -57,6 +62,7 @@ impl PageRequest {
             url,
             headers: Vec::new(),
             body: RequestBody::Form(fields),
+            last_update: None,
         }
     }
 
@@ -67,6 +73,7 @@ impl PageRequest {
             url,
             headers: Vec::new(),
             body: RequestBody::Json(document),
+            last_update: None,
         }
     }
 
@@ -76,9 +83,23 @@ impl PageRequest {
         self
     }
 
+    /// The request of a sub-listing last updated at `last_update` (see
+    /// [`last_update`](Self::last_update)).
+    pub fn with_last_update(mut self, last_update: Option<DateTime<Utc>>) -> Self {
+        self.last_update = last_update;
+        self
+    }
+
     /// Whether the request can be asked conditionally and its answer remembered by URL: a GET.
     pub fn is_cacheable(&self) -> bool {
         self.method == Method::GET
+    }
+}
+
+/// A GET of the URL.
+impl From<Url> for PageRequest {
+    fn from(url: Url) -> PageRequest {
+        PageRequest::get(url)
     }
 }
 

@@ -36,6 +36,10 @@ pub struct RunOptions {
     /// page and committing it; `None` is [`DEFAULT_MEMORY_BUDGET`]. A page larger than the
     /// budget is still listed, alone.
     pub memory_budget: Option<usize>,
+    /// Where the instance's repositories are cloned, for a web forge whose pages show no clone
+    /// URL ([`Forge::REPOSITORY_PATH`](crate::Forge::REPOSITORY_PATH)): each repository's
+    /// origin is this URL followed by its path, and its page is not fetched.
+    pub clone_base: Option<url::Url>,
 }
 
 /// The default [`RunOptions::memory_budget`]: 128 MiB, four pages at the transport's largest

@@ -188,11 +188,11 @@ pub fn next_shard(cursor: &Opaque, page: &PageResponse) -> Result<Option<Opaque>
 
 /// A sitemap page read as the listings it names ([`Forge::read_page`](crate::Forge::read_page)):
 /// each entry's listing as `name` says (`None` skips the entry), each listing once however many
-/// entries name it (its URL's fragment aside, which is never sent and may carry a fact of the
-/// entry, such as its `lastmod`, to the listing's page); an index names none.
+/// entries name it, with the `lastmod` of the first entry naming it as its
+/// [`last_update`](PageRequest::last_update); an index names none.
 pub fn naming(
     page: &PageResponse,
-    name: impl FnMut(SitemapEntry) -> Option<Url>,
+    mut name: impl FnMut(SitemapEntry) -> Option<Url>,
 ) -> Option<Result<PageRead, ParseError>> {
     let sitemap = match read(&page.body) {
         Ok(sitemap) => sitemap,
@@ -200,12 +200,12 @@ pub fn naming(
     };
     let mut named = HashSet::new();
     let entries = sitemap.entries.into_iter().filter(|_| !sitemap.index);
-    let urls = entries.filter_map(name).filter(|url| {
-        let mut bare = url.clone();
-        bare.set_fragment(None);
-        named.insert(bare)
+    let requests = entries.filter_map(|entry| {
+        let lastmod = entry.lastmod;
+        let url = name(entry).filter(|url| named.insert(url.clone()))?;
+        Some(PageRequest::get(url).with_last_update(lastmod))
     });
-    Some(Ok(PageRead::naming(urls.collect::<Vec<_>>())))
+    Some(Ok(PageRead::naming(requests.collect::<Vec<_>>())))
 }
 
 /// Adds text to the field of the entry being read (`Some(true)`: its `loc`, `Some(false)`: its
@@ -332,19 +332,25 @@ mod tests {
                 .strip_prefix("https://example.org/")?
                 .split('/')
                 .next()?;
-            let mut url = Url::parse(&format!("https://example.org/rest/{project}")).ok()?;
-            url.set_fragment(entry.lastmod.map(|t| t.date_naive().to_string()).as_deref());
+            let url = Url::parse(&format!("https://example.org/rest/{project}")).ok()?;
             (project != "skipped").then_some(url)
         });
         let read = read.unwrap().unwrap();
-        let urls: Vec<&str> = read.sub_listings.iter().map(|r| r.url.as_str()).collect();
+        let named: Vec<(&str, Option<String>)> = read
+            .sub_listings
+            .iter()
+            .map(|r| (r.url.as_str(), r.last_update.map(|t| t.to_rfc3339())))
+            .collect();
         assert_eq!(
-            urls,
+            named,
             [
-                "https://example.org/rest/a#2024-05-01",
-                "https://example.org/rest/b"
+                (
+                    "https://example.org/rest/a",
+                    Some("2024-05-01T00:00:00+00:00".to_owned())
+                ),
+                ("https://example.org/rest/b", None)
             ],
-            "the first entry of a listing names it"
+            "the first entry of a listing names it, with its date"
         );
         let index = PageResponse::ok(
             "https://example.org/sitemap.xml",

@@ -79,13 +79,26 @@ fn skipped(context: &RunContext, url: &Url, error: &ParseError) {
 /// listings its pages name in turn ([`SubPage::more`]), depth first. A page that is absent or
 /// does not parse ends its own chain of pages (and the branches it would have named); the
 /// branches named before it are still walked.
+///
+/// With a `clone_base` ([`RunOptions::clone_base`](crate::RunOptions::clone_base)), a
+/// sub-listing whose URL names its repository's path ([`Forge::REPOSITORY_PATH`]) is that
+/// repository, cloned under the base: nothing is fetched. The origins take the request's
+/// [`last_update`](PageRequest::last_update) where they carry none.
 pub(crate) async fn list_sub<F: Forge>(
     forge: &F,
     site: &Url,
     source: &dyn PageSource,
     first: PageRequest,
     context: &RunContext,
+    clone_base: Option<&Url>,
 ) -> Result<Vec<Origin>> {
+    let listed_update = first.last_update;
+    let computed = clone_base.and_then(|base| F::REPOSITORY_PATH.clone_url(&first.url, site, base));
+    if let Some(url) = computed {
+        return Ok(vec![
+            Origin::new(url, F::VISIT_TYPE).with_last_update(listed_update),
+        ]);
+    }
     let (mut origins, mut requested) = (Vec::new(), HashSet::new());
     // The requests still to make, the next one last.
     let mut pending = vec![first];
@@ -117,7 +130,11 @@ pub(crate) async fn list_sub<F: Forge>(
                 continue;
             }
         };
-        origins.extend(page.origins);
+        let dated = |origin: Origin| match origin.last_update {
+            Some(_) => origin,
+            None => origin.with_last_update(listed_update),
+        };
+        origins.extend(page.origins.into_iter().map(dated));
         // Depth first, in the order the page names them: the last pushed is asked first.
         pending.extend(page.more.into_iter().rev());
         pending.extend(page.next);
@@ -134,7 +151,7 @@ mod tests {
     use super::*;
     use crate::page::PageResponse;
     use crate::source::FetchError;
-    use crate::{NextCursor, PageRequest};
+    use crate::{NextCursor, PageRequest, RepositoryPath};
 
     /// Pages by URL: a body, or "absent" (the forge's 404).
     struct Pages(HashMap<&'static str, &'static str>);
@@ -171,6 +188,7 @@ mod tests {
         const NAME: &'static str = "words";
         const DEFAULT_URL: &'static str = "https://words.example.org";
         const NEXT: NextCursor = NextCursor::None;
+        const REPOSITORY_PATH: RepositoryPath = RepositoryPath::UnderSite;
 
         fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
             None
@@ -207,7 +225,7 @@ mod tests {
         let context = RunContext::default();
         let site = Url::parse("https://words.example.org/").unwrap();
         let first = PageRequest::get(site.join(first).unwrap());
-        let listed = list_sub(&Words, &site, &source, first, &context).await;
+        let listed = list_sub(&Words, &site, &source, first, &context, None).await;
         let urls = listed.map(|origins| origins.into_iter().map(|o| o.url).collect());
         (urls, RunProgress::get(&context.progress.items_rejected))
     }
@@ -285,5 +303,28 @@ mod tests {
             error.to_string().contains("https://words.example.org/p/1"),
             "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_naming_page_dates_what_its_listing_holds() {
+        let source = Pages([("https://words.example.org/p/1", "https://h/a")].into());
+        let context = RunContext::default();
+        let site = Url::parse("https://words.example.org/").unwrap();
+        let day = "2024-05-01T00:00:00Z".parse().ok();
+        let first = PageRequest::get(site.join("p/1").unwrap()).with_last_update(day);
+        let listed = list_sub(&Words, &site, &source, first.clone(), &context, None).await;
+        let origins = listed.unwrap();
+        assert_eq!(origins.len(), 1);
+        assert_eq!(origins[0].last_update, day);
+        // Under a base clone URL, nothing is fetched: the page's path is the repository's.
+        let empty = Pages(HashMap::new());
+        let base = Url::parse("https://clone.example.org/git/").unwrap();
+        let listed = list_sub(&Words, &site, &empty, first, &context, Some(&base)).await;
+        let origins = listed.unwrap();
+        let found: Vec<_> = origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.last_update))
+            .collect();
+        assert_eq!(found, [("https://clone.example.org/git/p/1", day)]);
     }
 }

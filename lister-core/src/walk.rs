@@ -399,7 +399,16 @@ async fn parse_page<F: Forge>(
     // A two-level forge: the page goes on with the origins of the listings its items name.
     for request in sub_listings {
         let source = walk.source;
-        let listed = list_sub(&**walk.forge, walk.site, source, request, walk.context).await?;
+        let base = walk.options.clone_base.as_ref();
+        let listed = list_sub(
+            &**walk.forge,
+            walk.site,
+            source,
+            request,
+            walk.context,
+            base,
+        );
+        let listed = listed.await?;
         origins.extend(listed);
     }
     let cleaner = walk.cleaner.clone();

@@ -16,15 +16,16 @@
 //! recorded as offered, when no `https` one is). Its last update is the summary's
 //! "last change", an exact date (swh-lister reads the index's "3 months ago" instead). A
 //! project whose summary shows no clone URL (neither is configured) is skipped with a warning:
-//! swh-lister guesses `git://{host}/{path}` there, a git daemon the instance may not run. Its
-//! `base_git_url` (origins computed without the summary pages) is left out: a forge takes no
-//! per-instance settings. gitweb is self-hosted only: `--url` is required (where gitweb
+//! swh-lister guesses `git://{host}/{path}` there, a git daemon the instance may not run; such an
+//! instance is listed with `--base-git-url URL`, as swh-lister's `base_git_url`: each
+//! project's origin is the base followed by its path (`{base}/group/repo.git`), and no summary
+//! page is asked for (one request in all). gitweb is self-hosted only: `--url` is required (where gitweb
 //! answers: `https://host/`, `https://host/cgi-bin/gitweb.cgi`).
 
 use chrono::DateTime;
 use lister_core::html::texts;
 use lister_core::{Forge, NextCursor, Origin, PageRead, PageRequest, PageResponse, ParseError};
-use lister_core::{SubPage, preferred_clone_url};
+use lister_core::{RepositoryPath, SubPage, preferred_clone_url};
 use url::Url;
 
 /// The gitweb lister.
@@ -38,6 +39,7 @@ impl Forge for Gitweb {
     const WEBSITE: bool = true;
     const DEFAULT_URL: &'static str = "";
     const NEXT: NextCursor = NextCursor::None;
+    const REPOSITORY_PATH: RepositoryPath = RepositoryPath::Query("p");
 
     /// The index beside gitweb's script (`…/gitweb.cgi?a=…`) or in its folder (`…/git/?a=…`).
     fn request(&self, api: &Url, _: &u64) -> Result<PageRequest, ParseError> {
@@ -137,6 +139,17 @@ mod tests {
             "with+space.git",
         ];
         assert_eq!(urls, expected.map(at));
+        // With a base clone URL, a summary's project path is the repository's.
+        let base = Url::parse("https://git.example.org/git").unwrap();
+        let nested = read
+            .sub_listings
+            .iter()
+            .find(|r| r.url.as_str().contains("nested"));
+        let nested = Gitweb::REPOSITORY_PATH.clone_url(&nested.unwrap().url, &site(), &base);
+        assert_eq!(
+            nested.unwrap(),
+            "https://git.example.org/git/group/deeper/nested.git"
+        );
         assert_eq!(Gitweb.next_cursor(0, &index("text/plain")).unwrap(), None);
     }
 

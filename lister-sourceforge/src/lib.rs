@@ -12,20 +12,21 @@
 //! New projects can land in any shard, so a complete listing saves the index's cursor
 //! ([`Forge::NEWEST_FIRST`]): every run lists every shard and project again, and a run that
 //! stops resumes at its shard. Skipping the shards and projects whose `lastmod` is older than
-//! the last run is left out. A project whose description answers `403` (SourceForge's rate
-//! limit answers so too), `404` or `410` is skipped and counted.
+//! the last run is left out. A `403` is SourceForge's rate limit (swh-lister retries it too):
+//! the run slows down and asks again, as for a `429`, and skips the project only when the
+//! waits run out; a project whose description answers `404` or `410` is skipped and counted.
 //!
 //! The origins are the clone URLs Software Heritage records, computed from each tool's
 //! `mount_point`: `https://{git,svn}.code.sf.net/{ns}/{project}/{mount_point}`, Mercurial's on
 //! `http://` (SourceForge serves it no anonymous https), Bazaar's as swh-lister computes them
 //! (`http://{project}.bzr.sourceforge.net/bzrroot/{project}`), each with its visit type and the
-//! project's first `lastmod` in the shard as its last update (carried to the description's
-//! request in its URL's fragment, which is never sent). CVS (its modules are on an HTML page)
+//! project's first `lastmod` in the shard as its last update. CVS (its modules are on an HTML page)
 //! is not listed. The sitemap and the REST API are for machines, not web pages: `robots.txt` is
 //! not read.
 
+use lister_core::{Classification, ParseError, QuotaSignal, SubPage, sitemap};
 use lister_core::{Forge, NextCursor, Opaque, Origin, PageRead, PageRequest, PageResponse};
-use lister_core::{ParseError, SubPage, sitemap};
+use std::time::Duration;
 use url::Url;
 
 /// The SourceForge lister.
@@ -63,26 +64,34 @@ impl Forge for SourceForge {
         None
     }
 
-    /// Each project of a shard names its description, `{site}rest/{ns}/{project}`, with the
-    /// `lastmod` of its first tool in the fragment. A tool is `{ns}/{project}/{tool}/` (a
+    /// Each project of a shard names its description, `{site}rest/{ns}/{project}`, dated by
+    /// the `lastmod` of its first tool. A tool is `{ns}/{project}/{tool}/` (a
     /// subproject's, `{ns}/{project}/{sub}/{tool}/`); a project's page `{ns}/{project}/`.
     fn read_page(&self, page: &PageResponse, site: &Url) -> Option<Result<PageRead, ParseError>> {
         sitemap::naming(page, |entry| {
             let segments: Vec<&str> = entry.loc.strip_prefix(site.as_str())?.split('/').collect();
             let project = &segments.get(..segments.len().saturating_sub(2).max(2))?;
             let skipped = project[0] == "projects" || project[1].is_empty();
-            let mut url = site.join(&format!("rest/{}", project.join("/"))).ok()?;
-            url.set_fragment(entry.lastmod.map(|t| t.to_rfc3339()).as_deref());
+            let url = site.join(&format!("rest/{}", project.join("/"))).ok()?;
             (!skipped).then_some(url)
         })
     }
 
     /// One origin per repository tool of the project.
+    /// A `403` is SourceForge's rate limit (a JavaScript challenge): slow down and ask again.
+    fn classify(&self, response: &PageResponse) -> Option<Classification> {
+        let at_least = Duration::from_secs(1);
+        let slow_down = QuotaSignal::SlowDown {
+            retry_after: None,
+            at_least,
+        };
+        (response.status == 403).then_some(Classification::Quota(slow_down))
+    }
+
     fn sub_page(&self, page: &PageResponse, _: &Url) -> Result<SubPage, ParseError> {
         let tools: Vec<Tool> = page.json_at("/tools")?;
         let path = page.url.path().split_once("/rest/").unwrap_or_default().1;
         let name = path.split('/').nth(1).unwrap_or_default();
-        let last_update = page.url.fragment().and_then(|t| t.parse().ok());
         let origins = tools.into_iter().filter_map(|tool| {
             let (vcs, at) = (tool.name, tool.mount_point);
             let url = match vcs.as_str() {
@@ -91,7 +100,7 @@ impl Forge for SourceForge {
                 "bzr" => format!("http://{name}.bzr.sourceforge.net/bzrroot/{name}"),
                 _ => return None,
             };
-            Some(Origin::new(url, vcs).with_last_update(last_update))
+            Some(Origin::new(url, vcs))
         });
         Ok(SubPage {
             origins: origins.collect(),
@@ -110,10 +119,6 @@ mod tests {
 
     fn site() -> Url {
         Url::parse("https://sourceforge.net/").unwrap()
-    }
-
-    fn urls(requests: &[PageRequest]) -> Vec<&str> {
-        requests.iter().map(|r| r.url.as_str()).collect()
     }
 
     #[test]
@@ -154,15 +159,38 @@ mod tests {
         );
         let read = lister_core::page_origins(&SourceForge, &site(), &shard).unwrap();
         assert!(read.origins.is_empty());
+        let named: Vec<(&str, String)> = read
+            .sub_listings
+            .iter()
+            .map(|r| {
+                (
+                    r.url.as_str(),
+                    r.last_update.unwrap().date_naive().to_string(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("p/codeblocks", "2024-05-10"),
+            ("adobe/adobe-cfx", "2013-03-21"),
+            ("p/backapps/website", "2021-07-11"),
+            ("p/backapps", "2021-07-02"),
+            ("p/mercurial-eclipse", "2019-01-03"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(path, day)| {
+                (
+                    format!("https://sourceforge.net/rest/{path}"),
+                    day.to_string(),
+                )
+            })
+            .collect();
+        let named: Vec<(String, String)> = named
+            .into_iter()
+            .map(|(url, day)| (url.to_owned(), day))
+            .collect();
         assert_eq!(
-            urls(&read.sub_listings),
-            [
-                "https://sourceforge.net/rest/p/codeblocks#2024-05-10T00:00:00+00:00",
-                "https://sourceforge.net/rest/adobe/adobe-cfx#2013-03-21T00:00:00+00:00",
-                "https://sourceforge.net/rest/p/backapps/website#2021-07-11T00:00:00+00:00",
-                "https://sourceforge.net/rest/p/backapps#2021-07-02T00:00:00+00:00",
-                "https://sourceforge.net/rest/p/mercurial-eclipse#2019-01-03T00:00:00+00:00",
-            ],
+            named, expected,
             "projects/ duplicates p/, the site's home page is no project"
         );
         // Not a sitemap (a rate limit's JavaScript challenge): the page fails, naming why.
@@ -172,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_project_gives_one_origin_per_repository_tool() {
-        let at = "https://sourceforge.net/rest/p/codeblocks#2024-05-10T00:00:00+00:00";
+        let at = "https://sourceforge.net/rest/p/codeblocks";
         let sub = SourceForge
             .sub_page(&PageResponse::ok(at, PROJECT), &site())
             .unwrap();
@@ -194,13 +222,8 @@ mod tests {
             ],
             "wiki, tickets and CVS are not listed"
         );
-        let day = sub
-            .origins
-            .iter()
-            .map(|o| o.last_update.unwrap().to_rfc3339());
-        assert!(day.into_iter().all(|d| d == "2024-05-10T00:00:00+00:00"));
         assert!(sub.origins.iter().all(|o| o.enabled) && sub.next.is_none());
-        // A subproject, on an instance under a path, without a lastmod.
+        // A subproject, on an instance under a path.
         let at = "http://127.0.0.1:8080/sf/rest/p/backapps/website";
         let site = Url::parse("http://127.0.0.1:8080/sf/").unwrap();
         let sub = SourceForge
@@ -210,7 +233,15 @@ mod tests {
             sub.origins[1].url,
             "https://git.code.sf.net/p/backapps/website/git"
         );
-        assert_eq!(sub.origins[0].last_update, None);
+        // A 403 is the rate limit: wait and ask again; a 404 is left to the framework.
+        let mut limited = PageResponse::ok(at, "<html>challenge</html>");
+        limited.status = http::StatusCode::FORBIDDEN;
+        assert!(matches!(
+            SourceForge.classify(&limited),
+            Some(Classification::Quota(QuotaSignal::SlowDown { .. }))
+        ));
+        limited.status = http::StatusCode::NOT_FOUND;
+        assert_eq!(SourceForge.classify(&limited), None);
         // A project without tools is no page of projects.
         let bare = PageResponse::ok(at, r#"{"shortname": "x", "status": "deleted"}"#);
         assert!(SourceForge.sub_page(&bare, &site).is_err());
