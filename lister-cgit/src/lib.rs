@@ -30,9 +30,7 @@
 //! in the index (`{base}/group/repo.git`), and its summary page is not asked for (one request
 //! per index page in all). cgit is self-hosted only: `--url` is required.
 
-use chrono::DateTime;
-use lister_core::html::scraper::ElementRef;
-use lister_core::html::{elements, links};
+use lister_core::html::{date, elements, links};
 use lister_core::{Forge, NextCursor, Origin, PageRead, PageRequest, PageResponse, ParseError};
 use lister_core::{RepositoryPath, SubPage, preferred_clone_url};
 use url::Url;
@@ -67,15 +65,11 @@ impl Forge for Cgit {
 
     /// Each repository of the index names its summary page, dated by its "Idle" column.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {
-        let html = page.html();
-        let cells = elements(&html, "td.toplevel-repo, td.sublevel-repo").into_iter();
-        let named = cells.filter_map(|cell| {
-            let (_, url) = links(cell, "a", &page.url).pop()?;
-            let row = cell.parent().and_then(ElementRef::wrap)?;
-            let idle = elements(row, "span[class^='age-']").pop();
-            let idle = idle.and_then(|span| span.attr("title"));
-            let idle = idle.and_then(|t| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S %z").ok());
-            Some(PageRequest::get(url).with_last_update(idle.map(|t| t.to_utc())))
+        let (html, repository) = (page.html(), "td.toplevel-repo > a, td.sublevel-repo > a");
+        let named = elements(&html, "tr").into_iter().filter_map(|row| {
+            let (_, url) = links(row, repository, &page.url).pop()?;
+            let idle = date(row, "span[class^='age-']", "title", "%Y-%m-%d %H:%M:%S %z");
+            Some(PageRequest::get(url).with_last_update(idle))
         });
         Some(Ok(PageRead::naming(named.collect::<Vec<_>>())))
     }

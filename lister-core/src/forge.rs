@@ -6,7 +6,7 @@ use url::Url;
 use crate::clone_url::RepositoryPath;
 use crate::cursor::Cursor;
 use crate::next::NextCursor;
-use crate::page::{Classification, PageResponse, ParseError};
+use crate::page::{Classification, PageResponse, ParseError, QuotaSignal};
 use crate::parse::PageRead;
 use crate::request::PageRequest;
 use crate::sub_listing::SubPage;
@@ -126,6 +126,16 @@ pub trait Forge: Send + Sync + 'static {
     /// no clone URL: with a base clone URL (`--base-git-url`) the origin is computed from it
     /// instead of fetching the page. [`RepositoryPath::Unknown`]: the option does not apply.
     const REPOSITORY_PATH: RepositoryPath = RepositoryPath::Unknown;
+    /// Whether a sub-listing dated by its naming page ([`PageRequest::last_update`]: a
+    /// sitemap's `lastmod`) more than a day before the instance's last complete pass started
+    /// is left out of the next passes (its origins are known already; `--full-pass` asks every
+    /// one again). Only for a date that any change to the listing moves: SourceForge's
+    /// `lastmod`, not cgit's "Idle" (a repository pushed with old commits is new but dated old).
+    const SKIP_UNCHANGED: bool = false;
+    /// Statuses by which the forge says it is over its rate limit, without a header saying
+    /// so (SourceForge's `403` with a JavaScript challenge): the run slows down and asks again
+    /// (a second, then doubling, within `--max-quota-wait`), as after a bare `429`.
+    const SLOW_DOWN_ON: &'static [u16] = &[];
 
     /// The API base of the instance at `url`, the address a user knows. By default: the
     /// [`PUBLIC_API`](Self::PUBLIC_API) base for its web host; an address on that API's host
@@ -237,9 +247,18 @@ pub trait Forge: Send + Sync + 'static {
 
     /// The forge's own reading of a response, asked before the default classifier (quota
     /// headers, status codes); `None` hands over to it. Phabricator reports errors inside a
-    /// 200; GitHub's secondary limit is a 403 with a message. By default, a
-    /// [`GRAPHQL`](Self::GRAPHQL) forge's GraphQL errors.
+    /// 200; GitHub's secondary limit is a 403 with a message. By default, a status of
+    /// [`SLOW_DOWN_ON`](Self::SLOW_DOWN_ON), and a [`GRAPHQL`](Self::GRAPHQL) forge's GraphQL
+    /// errors.
     fn classify(&self, response: &PageResponse) -> Option<Classification> {
+        if Self::SLOW_DOWN_ON.contains(&response.status.as_u16()) {
+            let at_least = std::time::Duration::from_secs(1);
+            let retry_after = None;
+            return Some(Classification::Quota(QuotaSignal::SlowDown {
+                retry_after,
+                at_least,
+            }));
+        }
         match Self::GRAPHQL.is_empty() {
             true => None,
             false => graphql_errors(response),

@@ -1,7 +1,7 @@
 //! Reading HTML pages, for forges without an API (cgit, gitweb): a page parsed by `scraper`
 //! (html5ever's HTML5 parser, re-exported as [`scraper`]), and what a forge asks of it: the
-//! links a CSS selection holds, or its texts, in the whole page or within one part of it (each
-//! row of a table). Markup is never matched with regular expressions.
+//! links a CSS selection holds, its texts or a date, in the whole page or within one part of it
+//! (each row of a table). Markup is never matched with regular expressions.
 //!
 //! ```
 //! use lister_core::PageResponse;
@@ -14,6 +14,7 @@
 //! assert_eq!(lister_core::html::texts(&html, "p"), ["a & b"]);
 //! ```
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 pub use scraper;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
@@ -70,6 +71,39 @@ pub fn links<'a>(scope: impl Scope<'a>, css: &str, base: &Url) -> Vec<(ElementRe
 pub fn texts<'a>(scope: impl Scope<'a>, css: &str) -> Vec<String> {
     let text = |element: ElementRef<'_>| element.text().collect::<String>().trim().to_owned();
     elements(scope, css).into_iter().map(text).collect()
+}
+
+/// The date the first element of `scope` that `css` selects holds: in its attribute `attr`, or
+/// in its text when `attr` is empty, as `format` (chrono's) writes it; a date without a zone is
+/// UTC. `None` when nothing is selected or the date does not read.
+///
+/// ```
+/// use lister_core::{PageResponse, html::date};
+/// let page = PageResponse::ok("https://git.example.org/",
+///     "<td><span class='age-years' title='2024-03-03 10:34:56 +0200'>3 years</span></td><td>2024-05-01 08:00</td>");
+/// let html = page.html();
+/// let idle = date(&html, "span[class^='age-']", "title", "%Y-%m-%d %H:%M:%S %z");
+/// assert_eq!(idle.unwrap().to_rfc3339(), "2024-03-03T08:34:56+00:00");
+/// let naive = date(&html, "td:last-child", "", "%Y-%m-%d %H:%M");
+/// assert_eq!(naive.unwrap().to_rfc3339(), "2024-05-01T08:00:00+00:00");
+/// assert_eq!(date(&html, "td:last-child", "", "%Y"), None);
+/// ```
+pub fn date<'a>(
+    scope: impl Scope<'a>,
+    css: &str,
+    attr: &str,
+    format: &str,
+) -> Option<DateTime<Utc>> {
+    let element = *elements(scope, css).first()?;
+    let text = match attr {
+        "" => element.text().collect::<String>(),
+        _ => element.attr(attr)?.to_owned(),
+    };
+    let text = text.trim();
+    match DateTime::parse_from_str(text, format) {
+        Ok(date) => Some(date.to_utc()),
+        Err(_) => Some(NaiveDateTime::parse_from_str(text, format).ok()?.and_utc()),
+    }
 }
 
 #[cfg(test)]

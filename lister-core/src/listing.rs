@@ -136,6 +136,7 @@ impl<F: Forge> Listing<F> {
             lister_id: record.id,
             // Only pages the store knew before the run are asked for conditionally.
             lookup: !options.full_pass && store.has_page_records(record.id).await?,
+            last_pass_started: None,
             cleaner: Arc::new(OriginCleaner::new(
                 self.key.clone(),
                 context.progress.clone(),

@@ -14,6 +14,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use url::Url;
 
 use crate::forge::Forge;
@@ -75,29 +76,56 @@ fn skipped(context: &RunContext, url: &Url, error: &ParseError) {
     RunProgress::add(&context.progress.items_rejected, 1);
 }
 
+/// What a run asks of each sub-listing, besides the forge's own reading.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SubListingRules<'a> {
+    /// See [`RunOptions::clone_base`](crate::RunOptions::clone_base).
+    pub(crate) clone_base: Option<&'a Url>,
+    /// When the instance's last complete pass started, unless this run is a full pass: a
+    /// [`Forge::SKIP_UNCHANGED`] forge's sub-listing dated before it is not asked again.
+    pub(crate) last_pass_started: Option<DateTime<Utc>>,
+}
+
+impl SubListingRules<'_> {
+    /// Whether the sub-listing `first` names is unchanged since the last complete pass listed
+    /// it: dated more than a day before that pass started (a sitemap's `lastmod` is a day).
+    fn unchanged<F: Forge>(&self, first: &PageRequest) -> bool {
+        let (Some(update), Some(pass)) = (first.last_update, self.last_pass_started) else {
+            return false;
+        };
+        F::SKIP_UNCHANGED && update + TimeDelta::days(1) <= pass
+    }
+}
+
 /// The origins of the sub-listing that starts at `first`, every page of it, and of the
 /// listings its pages name in turn ([`SubPage::more`]), depth first. A page that is absent or
 /// does not parse ends its own chain of pages (and the branches it would have named); the
 /// branches named before it are still walked.
 ///
-/// With a `clone_base` ([`RunOptions::clone_base`](crate::RunOptions::clone_base)), a
-/// sub-listing whose URL names its repository's path ([`Forge::REPOSITORY_PATH`]) is that
-/// repository, cloned under the base: nothing is fetched. The origins take the request's
-/// [`last_update`](PageRequest::last_update) where they carry none.
+/// With a `clone_base`, a sub-listing whose URL names its repository's path
+/// ([`Forge::REPOSITORY_PATH`]) is that repository, cloned under the base: nothing is
+/// fetched. One unchanged since the last complete pass ([`Forge::SKIP_UNCHANGED`]) is not
+/// asked again (counted with the pages answered `304`): its origins are known already. The
+/// origins take the request's [`last_update`](PageRequest::last_update) where they carry none.
 pub(crate) async fn list_sub<F: Forge>(
     forge: &F,
     site: &Url,
     source: &dyn PageSource,
     first: PageRequest,
     context: &RunContext,
-    clone_base: Option<&Url>,
+    rules: SubListingRules<'_>,
 ) -> Result<Vec<Origin>> {
     let listed_update = first.last_update;
-    let computed = clone_base.and_then(|base| F::REPOSITORY_PATH.clone_url(&first.url, site, base));
+    let base = rules.clone_base;
+    let computed = base.and_then(|base| F::REPOSITORY_PATH.clone_url(&first.url, site, base));
     if let Some(url) = computed {
         return Ok(vec![
             Origin::new(url, F::VISIT_TYPE).with_last_update(listed_update),
         ]);
+    }
+    if rules.unchanged::<F>(&first) {
+        RunProgress::add(&context.progress.not_modified, 1);
+        return Ok(Vec::new());
     }
     let (mut origins, mut requested) = (Vec::new(), HashSet::new());
     // The requests still to make, the next one last.
@@ -189,6 +217,7 @@ mod tests {
         const DEFAULT_URL: &'static str = "https://words.example.org";
         const NEXT: NextCursor = NextCursor::None;
         const REPOSITORY_PATH: RepositoryPath = RepositoryPath::UnderSite;
+        const SKIP_UNCHANGED: bool = true;
 
         fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
             None
@@ -225,7 +254,7 @@ mod tests {
         let context = RunContext::default();
         let site = Url::parse("https://words.example.org/").unwrap();
         let first = PageRequest::get(site.join(first).unwrap());
-        let listed = list_sub(&Words, &site, &source, first, &context, None).await;
+        let listed = list_sub(&Words, &site, &source, first, &context, Default::default()).await;
         let urls = listed.map(|origins| origins.into_iter().map(|o| o.url).collect());
         (urls, RunProgress::get(&context.progress.items_rejected))
     }
@@ -312,19 +341,43 @@ mod tests {
         let site = Url::parse("https://words.example.org/").unwrap();
         let day = "2024-05-01T00:00:00Z".parse().ok();
         let first = PageRequest::get(site.join("p/1").unwrap()).with_last_update(day);
-        let listed = list_sub(&Words, &site, &source, first.clone(), &context, None).await;
+        let listed = list_sub(
+            &Words,
+            &site,
+            &source,
+            first.clone(),
+            &context,
+            Default::default(),
+        )
+        .await;
         let origins = listed.unwrap();
         assert_eq!(origins.len(), 1);
         assert_eq!(origins[0].last_update, day);
         // Under a base clone URL, nothing is fetched: the page's path is the repository's.
         let empty = Pages(HashMap::new());
         let base = Url::parse("https://clone.example.org/git/").unwrap();
-        let listed = list_sub(&Words, &site, &empty, first, &context, Some(&base)).await;
+        let rules = SubListingRules {
+            clone_base: Some(&base),
+            ..Default::default()
+        };
+        let listed = list_sub(&Words, &site, &empty, first.clone(), &context, rules).await;
         let origins = listed.unwrap();
         let found: Vec<_> = origins
             .iter()
             .map(|o| (o.url.as_str(), o.last_update))
             .collect();
         assert_eq!(found, [("https://clone.example.org/git/p/1", day)]);
+        // Dated more than a day before the last complete pass started: not asked again.
+        let day = day.unwrap();
+        let pass = |hours| SubListingRules {
+            last_pass_started: Some(day + TimeDelta::hours(hours)),
+            ..Default::default()
+        };
+        let listed = list_sub(&Words, &site, &empty, first.clone(), &context, pass(24)).await;
+        assert!(listed.unwrap().is_empty());
+        assert_eq!(RunProgress::get(&context.progress.not_modified), 1);
+        // Changed on the day the pass started: asked again.
+        let listed = list_sub(&Words, &site, &source, first, &context, pass(23)).await;
+        assert_eq!(listed.unwrap().len(), 1);
     }
 }

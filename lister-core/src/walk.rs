@@ -32,7 +32,7 @@ use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunOptions, StopReason};
 use crate::source::{Fetched, PageSource};
 use crate::store::{PageRecord, StateWrite, Store};
-use crate::sub_listing::list_sub;
+use crate::sub_listing::{SubListingRules, list_sub};
 use crate::{Error, Origin, Result};
 
 /// Pages parsing at once. The fetch stage goes on while fewer are: with three, a page that
@@ -95,6 +95,9 @@ pub(crate) struct Walk<'a, F: Forge> {
     pub(crate) lister_id: i64,
     /// Whether the store may know pages of this instance, to ask for them conditionally.
     pub(crate) lookup: bool,
+    /// When the instance's last complete pass started, unless this run is a full pass (see
+    /// [`Forge::SKIP_UNCHANGED`]).
+    pub(crate) last_pass_started: Option<chrono::DateTime<chrono::Utc>>,
     pub(crate) cleaner: Arc<OriginCleaner>,
     pub(crate) budget: MemoryBudget,
 }
@@ -399,14 +402,17 @@ async fn parse_page<F: Forge>(
     // A two-level forge: the page goes on with the origins of the listings its items name.
     for request in sub_listings {
         let source = walk.source;
-        let base = walk.options.clone_base.as_ref();
+        let rules = SubListingRules {
+            clone_base: walk.options.clone_base.as_ref(),
+            last_pass_started: walk.last_pass_started,
+        };
         let listed = list_sub(
             &**walk.forge,
             walk.site,
             source,
             request,
             walk.context,
-            base,
+            rules,
         );
         let listed = listed.await?;
         origins.extend(listed);

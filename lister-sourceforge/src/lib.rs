@@ -10,9 +10,11 @@
 //! shard lists); a page in the `projects/` namespace is skipped (it is the `p/` one again), and a
 //! subproject (`/p/{project}/{sub}/{tool}/`) is a project of its own, as swh-lister reads them.
 //! New projects can land in any shard, so a complete listing saves the index's cursor
-//! ([`Forge::NEWEST_FIRST`]): every run lists every shard and project again, and a run that
-//! stops resumes at its shard. Skipping the shards and projects whose `lastmod` is older than
-//! the last run is left out. A `403` is SourceForge's rate limit (swh-lister retries it too):
+//! ([`Forge::NEWEST_FIRST`]): every run reads every shard again, and a run that stops resumes
+//! at its shard. A project is asked for again only when its `lastmod` is no more than a day
+//! older than the start of the last complete pass ([`Forge::SKIP_UNCHANGED`], as swh-lister
+//! compares each project's `lastmod` with what it listed): a rerun costs the index, the shards
+//! and the projects changed since; `--full-pass` asks every project again. A `403` is SourceForge's rate limit (swh-lister retries it too):
 //! the run slows down and asks again, as for a `429`, and skips the project only when the
 //! waits run out; a project whose description answers `404` or `410` is skipped and counted.
 //!
@@ -24,9 +26,8 @@
 //! is not listed. The sitemap and the REST API are for machines, not web pages: `robots.txt` is
 //! not read.
 
-use lister_core::{Classification, ParseError, QuotaSignal, SubPage, sitemap};
 use lister_core::{Forge, NextCursor, Opaque, Origin, PageRead, PageRequest, PageResponse};
-use std::time::Duration;
+use lister_core::{ParseError, SubPage, sitemap};
 use url::Url;
 
 /// The SourceForge lister.
@@ -51,6 +52,9 @@ impl Forge for SourceForge {
     const DEFAULT_URL: &'static str = "https://sourceforge.net";
     const NEXT: NextCursor = NextCursor::None;
     const NEWEST_FIRST: bool = true;
+    const SKIP_UNCHANGED: bool = true;
+    /// Its rate limit answers `403` with a JavaScript challenge.
+    const SLOW_DOWN_ON: &'static [u16] = &[403];
 
     fn request(&self, api: &Url, at: &Opaque) -> Result<PageRequest, ParseError> {
         sitemap::shard_request(api, at, INDEX, SHARD)
@@ -78,16 +82,6 @@ impl Forge for SourceForge {
     }
 
     /// One origin per repository tool of the project.
-    /// A `403` is SourceForge's rate limit (a JavaScript challenge): slow down and ask again.
-    fn classify(&self, response: &PageResponse) -> Option<Classification> {
-        let at_least = Duration::from_secs(1);
-        let slow_down = QuotaSignal::SlowDown {
-            retry_after: None,
-            at_least,
-        };
-        (response.status == 403).then_some(Classification::Quota(slow_down))
-    }
-
     fn sub_page(&self, page: &PageResponse, _: &Url) -> Result<SubPage, ParseError> {
         let tools: Vec<Tool> = page.json_at("/tools")?;
         let path = page.url.path().split_once("/rest/").unwrap_or_default().1;
@@ -102,10 +96,7 @@ impl Forge for SourceForge {
             };
             Some(Origin::new(url, vcs))
         });
-        Ok(SubPage {
-            origins: origins.collect(),
-            ..SubPage::default()
-        })
+        Ok(SubPage::new(origins.collect(), None))
     }
 }
 
@@ -234,6 +225,7 @@ mod tests {
             "https://git.code.sf.net/p/backapps/website/git"
         );
         // A 403 is the rate limit: wait and ask again; a 404 is left to the framework.
+        use lister_core::{Classification, QuotaSignal};
         let mut limited = PageResponse::ok(at, "<html>challenge</html>");
         limited.status = http::StatusCode::FORBIDDEN;
         assert!(matches!(

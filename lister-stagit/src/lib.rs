@@ -24,8 +24,7 @@
 //! # Ok(()) }
 //! ```
 
-use chrono::NaiveDateTime;
-use lister_core::html::{elements, links, texts};
+use lister_core::html::{date, elements, links};
 use lister_core::{Forge, NextCursor, Origin, PageRead, PageResponse, ParseError};
 use lister_core::{SubPage, preferred_clone_url};
 use url::Url;
@@ -72,9 +71,8 @@ impl Forge for Stagit {
             tracing::warn!(url = %page.url, "no clone URL on a stagit log page: skipped");
         }
         let first = "table#log > tbody > tr:first-child > td:first-child";
-        let date = texts(&html, first).pop();
-        let date = date.and_then(|d| NaiveDateTime::parse_from_str(&d, "%Y-%m-%d %H:%M").ok());
-        let origin = origin.map(|o| o.with_last_update(date.map(|date| date.and_utc())));
+        let last_commit = date(&html, first, "", "%Y-%m-%d %H:%M");
+        let origin = origin.map(|o| o.with_last_update(last_commit));
         Ok(SubPage::new(origin.into_iter().collect(), None))
     }
 }

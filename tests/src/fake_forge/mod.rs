@@ -245,6 +245,7 @@ impl FakeForge {
             ]
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),
+            sourceforge_touched: Mutex::default(),
         });
         let shared = state.clone();
         let handler: server::Handler = Arc::new(move |request, local| {

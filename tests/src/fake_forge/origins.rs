@@ -390,9 +390,18 @@ impl FakeForge {
         self.instance_url(Instance::Sourceforge)
     }
 
-    /// Adds `n` SourceForge projects, after the existing ones (in the last shard, or new ones).
+    /// Adds `n` SourceForge projects, after the existing ones (in the last shard, or new ones),
+    /// their `lastmod` today.
     pub fn add_sourceforge_projects(&self, n: u64) {
+        let count = self.count(Instance::Sourceforge);
         self.add(Instance::Sourceforge, n);
+        (count + 1..=count + n).for_each(|k| self.touch_sourceforge_project(k));
+    }
+
+    /// Changes SourceForge project `k` today: its sitemap entries' `lastmod` says so.
+    pub fn touch_sourceforge_project(&self, k: u64) {
+        let today = chrono::Utc::now().date_naive();
+        lock(&self.state.sourceforge_touched).insert(k, today);
     }
 
     /// SourceForge's origins, project by project: one per code tool,
@@ -400,7 +409,8 @@ impl FakeForge {
     /// Bazaar's at `http://{project}.bzr.sourceforge.net/bzrroot/{project}`, each with its
     /// project's `lastmod` day; none for the project whose description answers 404.
     pub fn sourceforge_origins(&self) -> Vec<ExpectedOrigin> {
-        sourceforge::origins(self.count(Instance::Sourceforge))
+        let touched = self.state.sourceforge_touched();
+        sourceforge::origins(self.count(Instance::Sourceforge), &touched)
     }
 
     /// The SourceForge projects whose description answers 404: a correct lister skips and

@@ -39,6 +39,8 @@ pub(crate) struct State {
     pub(crate) counts: [AtomicU64; Instance::ALL.len()],
     /// Launchpad's entries modified since their creation, and when (git, then bzr).
     pub(crate) launchpad_touched: Mutex<[LaunchpadTouched; 2]>,
+    /// SourceForge's projects changed since they were created, and when.
+    pub(crate) sourceforge_touched: Mutex<super::sourceforge::Touched>,
 }
 
 /// Launchpad entries (by number) and their new `date_last_modified`.
@@ -48,6 +50,11 @@ impl State {
     /// How many repositories `instance` has.
     pub(crate) fn count(&self, instance: Instance) -> u64 {
         self.counts[instance.index()].load(Ordering::Relaxed)
+    }
+
+    /// SourceForge's touched projects.
+    pub(crate) fn sourceforge_touched(&self) -> super::sourceforge::Touched {
+        lock(&self.sourceforge_touched).clone()
     }
 
     /// Launchpad's touched entries of `collection`.

@@ -55,10 +55,14 @@ fn has_subproject(k: u64) -> bool {
     k % 15 == 4
 }
 
-/// The `lastmod` day of project `k` (its subproject's is the day after).
-fn lastmod(k: u64, sub: bool) -> NaiveDate {
+/// SourceForge projects changed since they were created (added, or touched), and the day.
+pub(crate) type Touched = std::collections::BTreeMap<u64, NaiveDate>;
+
+/// The `lastmod` day of project `k` (its subproject's is the day after), unless it was touched.
+fn lastmod(k: u64, sub: bool, touched: &Touched) -> NaiveDate {
     let start = NaiveDate::from_ymd_opt(2015, 1, 1).expect("a date");
-    start + Days::new(k * 3 + u64::from(sub))
+    let day = start + Days::new(k * 3 + u64::from(sub));
+    touched.get(&k).copied().unwrap_or(day)
 }
 
 /// The number of shards for `count` projects.
@@ -74,7 +78,7 @@ pub(crate) fn descriptions(count: u64) -> u64 {
 
 /// What a correct lister records: one origin per code tool, Mercurial on `http`, Bazaar at
 /// its legacy address, with the project's `lastmod` day.
-pub(crate) fn origins(count: u64) -> Vec<ExpectedOrigin> {
+pub(crate) fn origins(count: u64, touched: &Touched) -> Vec<ExpectedOrigin> {
     let origin = |url: String, vcs: &str, day: NaiveDate| ExpectedOrigin {
         url,
         visit_type: vcs.to_owned(),
@@ -84,7 +88,7 @@ pub(crate) fn origins(count: u64) -> Vec<ExpectedOrigin> {
     };
     let mut origins = Vec::new();
     for k in (1..=count).filter(|k| *k != GONE) {
-        let (ns, day) = (namespace(k), lastmod(k, false));
+        let (ns, day) = (namespace(k), lastmod(k, false, touched));
         for (vcs, at) in tools(k) {
             let url = match vcs {
                 "git" | "svn" => format!("https://{vcs}.code.sf.net/{ns}/project-{k}/{at}"),
@@ -96,7 +100,7 @@ pub(crate) fn origins(count: u64) -> Vec<ExpectedOrigin> {
         }
         if has_subproject(k) {
             let url = format!("https://git.code.sf.net/{ns}/project-{k}/docs/git");
-            origins.push(origin(url, "git", lastmod(k, true)));
+            origins.push(origin(url, "git", lastmod(k, true, touched)));
         }
     }
     origins
@@ -110,7 +114,7 @@ fn index(base: &str, count: u64) -> String {
             format!(
                 "  <sitemap>\n    <loc>{base}{prefix}/allura_sitemap/sitemap-{n}.xml</loc>\n    \
                  <lastmod>{}</lastmod>\n  </sitemap>\n",
-                lastmod(n * PER_SHARD + 1, false)
+                lastmod(n * PER_SHARD + 1, false, &Touched::new())
             )
         })
         .collect();
@@ -121,7 +125,7 @@ fn index(base: &str, count: u64) -> String {
 }
 
 /// Shard `n` of `count` projects.
-fn shard(base: &str, n: u64, count: u64) -> String {
+fn shard(base: &str, n: u64, count: u64, touched: &Touched) -> String {
     let site = format!("{base}{}", Instance::Sourceforge.prefix());
     let url = |path: String, day: NaiveDate| {
         format!(
@@ -132,7 +136,7 @@ fn shard(base: &str, n: u64, count: u64) -> String {
     let first = n * PER_SHARD + 1;
     let mut urls = String::new();
     for k in first..=(first + PER_SHARD - 1).min(count) {
-        let (ns, day) = (namespace(k), lastmod(k, false));
+        let (ns, day) = (namespace(k), lastmod(k, false, touched));
         urls.push_str(&url(format!("projects/project-{k}/"), day));
         urls.push_str(&url(format!("{ns}/project-{k}/"), day));
         for (_, at) in tools(k) {
@@ -141,7 +145,7 @@ fn shard(base: &str, n: u64, count: u64) -> String {
         if has_subproject(k) {
             for at in ["wiki", "git"] {
                 let path = format!("{ns}/project-{k}/docs/{at}/");
-                urls.push_str(&url(path, lastmod(k, true)));
+                urls.push_str(&url(path, lastmod(k, true, touched)));
             }
         }
     }
@@ -233,7 +237,7 @@ pub(crate) async fn serve(call: Call<'_>) -> Result<Response<Body>, Dropped> {
         }
         (
             "application/xml; charset=utf-8",
-            shard(&call.base, n, count).into_bytes(),
+            shard(&call.base, n, count, &call.state.sourceforge_touched()).into_bytes(),
         )
     } else {
         match described(rest) {
@@ -265,7 +269,7 @@ mod tests {
             index
                 .contains("<loc>http://127.0.0.1:1/sourceforge/allura_sitemap/sitemap-2.xml</loc>")
         );
-        let shard = shard(base, 0, 45);
+        let shard = shard(base, 0, 45, &Touched::new());
         assert!(shard.contains("<loc>http://127.0.0.1:1/sourceforge/projects/project-1/</loc>"));
         assert!(shard.contains("<loc>http://127.0.0.1:1/sourceforge/p/project-4/docs/git/</loc>"));
         assert!(shard.contains("<loc>http://127.0.0.1:1/sourceforge/adobe/project-11/wiki/</loc>"));
@@ -279,7 +283,7 @@ mod tests {
         assert_eq!(described("/rest/p/project-11"), None);
         assert_eq!(described("/rest/p/project-5/docs"), None);
         assert_eq!(shard_number("/allura_sitemap/sitemap-12.xml"), Some(12));
-        let listed = origins(160);
+        let listed = origins(160, &Touched::new());
         assert!(listed.len() >= 200, "{}", listed.len());
         assert!(
             listed
@@ -288,6 +292,6 @@ mod tests {
         );
         assert!(listed.iter().any(|o| o.visit_type == "bzr"));
         assert!(listed.iter().all(|o| !o.url.contains("project-13/")));
-        assert!(origins(190).len() - listed.len() >= 25);
+        assert!(origins(190, &Touched::new()).len() - listed.len() >= 25);
     }
 }
