@@ -4,7 +4,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use common::{Run, exported, lister, run};
 use lister_tests::fake_forge::{ExpectedOrigin, FakeForge, Fault};
@@ -371,7 +371,7 @@ async fn anonymous_gitlab_and_gitea_list_the_public_view(db: TestDatabase) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     let forges = [
         Forge::GitLab,
@@ -409,7 +409,7 @@ async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_survived_or_reported_clearly() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     // A 502 on the second page is retried; the listing is complete.
     fake.inject(Fault::Status(502), 1, 1);
@@ -521,7 +521,7 @@ async fn sourcehut_needs_a_token_and_stops_on_its_errors_naming_them(db: TestDat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_dropped_and_an_echoed_one_never_printed() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     let (first, second) = ("ghp_first0123456789", "ghp_second0123456789");
     let github = |db: &str| {
@@ -761,7 +761,7 @@ async fn stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone(db: T
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     every_forge_lists_complete_then_reruns_incrementally,
     anonymous_gitlab_and_gitea_list_the_public_view,
     sourcehut_needs_a_token_and_stops_on_its_errors_naming_them,

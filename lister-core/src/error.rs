@@ -115,8 +115,18 @@ impl Error {
         matches!(self, Error::StaleLease { .. })
     }
 
-    pub(crate) fn query(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
+    /// Makes a database error an [`Error::Query`] saying what the store was doing.
+    pub fn query(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
         move |source| Error::Query { action, source }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(source: diesel::result::Error) -> Self {
+        Error::Query {
+            action: "running a transaction",
+            source,
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::run::{
     DEFAULT_MEMORY_BUDGET, RunFailure, RunOptions, RunStats, StopReason, default_fold_every,
 };
 use crate::source::PageSource;
-use crate::store::Store;
+use crate::store::ListingStore;
 use crate::walk::{MemoryBudget, SavedState, Walk, walk};
 use crate::{Error, ListerKey, Result};
 
@@ -77,7 +77,7 @@ impl<F: Forge> Lister for Listing<F> {
 
     async fn run(
         &self,
-        store: &Store,
+        store: &dyn ListingStore,
         options: &RunOptions,
         context: &RunContext,
     ) -> Result<RunStats, RunFailure> {
@@ -106,7 +106,7 @@ impl<F: Forge> Listing<F> {
     /// even on an error, before every page it fetched is committed and folded.
     async fn list(
         &self,
-        store: &Store,
+        store: &dyn ListingStore,
         options: &RunOptions,
         context: &RunContext,
         cursors: &mut Cursors,
