@@ -15,7 +15,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use crate::commit_rows::{PageRow, StaleVersion, loader_arguments};
 use crate::schema::{listers, origin_sightings, page_validators};
 use lister_core::store::{PageWritten, StateWrite};
-use lister_core::{Origin, Result};
+use lister_core::{Error, Origin, Result};
 
 /// Rows per SQLite INSERT statement: a page's worth, well under SQLite's bound-parameter
 /// limit. A fixed-size statement is prepared once per connection and then reused: preparing a
@@ -98,7 +98,8 @@ pub(crate) async fn commit_sqlite(
                 write_sqlite(conn, lister_id, at, state.as_ref(), &rows, &page_rows)
             })
         })
-        .await?;
+        .await
+        .map_err(Error::query("running a transaction"))?;
     Ok(outcome)
 }
 

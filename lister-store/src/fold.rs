@@ -89,7 +89,11 @@ impl Store {
         };
         let quarantined = match failure {
             None => 0,
-            Some(Error::Query { source, .. }) if quarantine::data_error(&source) => {
+            Some(Error::Query { source, .. })
+                if source
+                    .downcast_ref::<diesel::result::Error>()
+                    .is_some_and(quarantine::data_error) =>
+            {
                 tracing::debug!(%source, "the fold failed on a row: folding one by one");
                 let (rest, quarantined) = quarantine::fold_one_by_one(&mut conn, lister_id).await?;
                 counts.sightings += rest.sightings;

@@ -111,9 +111,9 @@ pub(super) async fn fold_one_by_one(
     lister_id: Option<i64>,
 ) -> Result<(Counts, u64)> {
     let sql = Statements::new(matches!(conn, DbConnection::Postgres(_)));
-    let failed = |source| Error::Query {
+    let failed = |source: QueryError| Error::Query {
         action: "folding sightings one by one",
-        source,
+        source: Box::new(source),
     };
     crate::dispatch!(conn, conn => {
         conn.batch_execute(sql.begin).await.map_err(failed)?;
