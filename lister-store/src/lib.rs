@@ -37,6 +37,8 @@ mod commit_rows;
 mod commit_sqlite;
 pub mod connection;
 mod database_url;
+#[cfg(test)]
+mod first_listing_tests;
 mod fold;
 mod fold_postgres;
 mod fold_sql;
