@@ -10,7 +10,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! use lister_core::{Lister, RunContext, RunOptions};
+//! use lister_store::Store;
 //! let url = url::Url::parse("https://bitbucket.example.org")?;
 //! let listing = lister_http::http_listing(lister_bitbucket_server::BitbucketServer, None, Some(url), Default::default())?;
 //! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;

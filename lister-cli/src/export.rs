@@ -4,7 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use lister_core::{ListedOrigin, Store};
+use lister_core::ListedOrigin;
+use lister_store::Store;
 use serde::Serialize;
 
 use crate::cli::{Cli, ExportFormat, ListersArgs, OriginsArgs};
@@ -56,7 +57,7 @@ pub(crate) async fn listers(cli: &Cli, args: &ListersArgs) -> Result<ExitCode, F
 
 /// Says on stderr what a reader does not show: sightings not folded yet (a reader writes
 /// nothing, so it does not fold them) and quarantined ones.
-fn note_unfolded(summaries: &[lister_core::store::ListerSummary]) {
+fn note_unfolded(summaries: &[lister_store::ListerSummary]) {
     let unfolded: i64 = summaries.iter().map(|summary| summary.unfolded).sum();
     let quarantined: i64 = summaries.iter().map(|summary| summary.quarantined).sum();
     if unfolded > 0 {

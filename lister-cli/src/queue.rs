@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use lister_core::queue::{Policy, VisitStatus};
+use lister_queue::{Policy, Queue, VisitStatus};
 
 use crate::cli::Cli;
 use crate::failure::Failure;
@@ -85,10 +85,10 @@ fn visit_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs a queue command.
 pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, Failure> {
-    let store = match command {
+    let queue = Queue::new(match command {
         QueueCommand::Stats { .. } => store::open_reader(cli).await?,
         _ => store::open_one_shot(cli).await?,
-    };
+    });
     let mut out = std::io::stdout().lock();
     let written = match command {
         QueueCommand::Grab {
@@ -97,7 +97,7 @@ pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, F
             policy,
             lease,
         } => {
-            let grants = store
+            let grants = queue
                 .grab(visit_type, usize::from(*count), *policy, *lease)
                 .await
                 .map_err(Failure::failed)?;
@@ -106,20 +106,20 @@ pub(crate) async fn run(cli: &Cli, command: &QueueCommand) -> Result<ExitCode, F
                 .try_for_each(|grant| output::json_line(&mut out, grant))
         }
         QueueCommand::Ack { lease, status, at } => {
-            let acked = store
+            let acked = queue
                 .ack(lease, *status, *at)
                 .await
                 .map_err(Failure::failed)?;
             output::json_line(&mut out, &acked)
         }
         QueueCommand::Stats { json: true } => {
-            let stats = store.queue_stats().await.map_err(Failure::failed)?;
+            let stats = queue.queue_stats().await.map_err(Failure::failed)?;
             stats
                 .iter()
                 .try_for_each(|row| output::json_line(&mut out, row))
         }
         QueueCommand::Stats { json: false } => {
-            let stats = store.queue_stats().await.map_err(Failure::failed)?;
+            let stats = queue.queue_stats().await.map_err(Failure::failed)?;
             let header = [
                 "LISTER", "TYPE", "KNOWN", "ENABLED", "NEVER", "LEASED", "COOLING", "DUE",
                 "CHANGED",

@@ -1,7 +1,7 @@
 //! Choosing and opening the database.
 
 use anyhow::Context;
-use lister_core::{DatabaseUrl, Store};
+use lister_store::{DatabaseUrl, Store};
 
 use crate::cli::Cli;
 use crate::config::Config;

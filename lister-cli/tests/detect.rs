@@ -4,7 +4,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use common::{exported, lister, run};
 use lister_tests::fake_forge::{FORGEJO_VERSION, FakeForge, Site};
@@ -246,4 +246,4 @@ async fn a_stagit_index_is_named_from_the_first_request() {
     );
 }
 
-lister_core::backend_tests!(run_without_a_forge_name_detects_it_and_lists_complete,);
+lister_store::backend_tests!(run_without_a_forge_name_detects_it_and_lists_complete,);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{Forge, assert_complete, list, lister, run};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::FakeForge;
 
 /// Runs `mount` (or `umount`) with `args`, panicking with the reason when it cannot.
@@ -150,7 +150,7 @@ async fn postgres_one_shot_commands_use_one_connection() {
         .map(|n| lister_core::Origin::new(format!("https://h/{n}"), "git"))
         .collect();
     // Committed, not folded: the grab folds them first.
-    lister_core::testing::commit_origins(&store, &lister_record, &origins).await;
+    lister_store::testing::commit_origins(&store, &lister_record, &origins).await;
     drop(store);
     let name = db.url.rsplit('/').next().unwrap().to_owned();
     let role = format!("one_{name}");

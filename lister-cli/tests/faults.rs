@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{Forge, assert_complete, exported, list, lister, run};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, Fault, OtherHost, QuotaConfig};
 
 /// 350 repositories: 4 pages on either forge, plus GitHub's empty last page.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use common::{Run, exported, lister, run};
 use lister_tests::fake_forge::{ExpectedOrigin, FakeForge, Fault};
@@ -371,7 +371,7 @@ async fn anonymous_gitlab_and_gitea_list_the_public_view(db: TestDatabase) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     let forges = [
         Forge::GitLab,
@@ -409,7 +409,7 @@ async fn credentials_go_as_each_forge_wants_them_and_never_in_the_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_survived_or_reported_clearly() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     // A 502 on the second page is retried; the listing is complete.
     fake.inject(Fault::Status(502), 1, 1);
@@ -521,7 +521,7 @@ async fn sourcehut_needs_a_token_and_stops_on_its_errors_naming_them(db: TestDat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_dropped_and_an_echoed_one_never_printed() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let fake = FakeForge::start().await;
     let (first, second) = ("ghp_first0123456789", "ghp_second0123456789");
     let github = |db: &str| {
@@ -715,6 +715,29 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
     let expected = expected_facts(forge.expected(&fake, false));
     assert_eq!(listed_facts(&db.url, forge).await, expected);
 
+    // A rerun reads the index and every shard again, but asks only for the projects whose
+    // `lastmod` moved since the last complete pass started; the others stay listed.
+    fake.touch_sourceforge_project(7);
+    fake.clear_requests();
+    let rerun = list(&db.url, forge, &fake, false).await;
+    assert_eq!(rerun.code, 0, "{rerun:?}");
+    let asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .map(|r| r.path_and_query)
+        .collect();
+    let asked: Vec<&String> = asked.iter().filter(|p| p.contains("/rest/")).collect();
+    assert_eq!(asked, ["/sourceforge/rest/p/project-7"], "{rerun:?}");
+    let skipped = rerun.summary()["not_modified"].as_u64().unwrap();
+    let requests = rerun.summary()["requests"].as_u64().unwrap();
+    assert_eq!(skipped + requests, fake.sourceforge_listing_requests());
+    let expected = expected_facts(forge.expected(&fake, false));
+    assert_eq!(
+        listed_facts(&db.url, forge).await,
+        expected,
+        "project 7 dated today"
+    );
+
     // A shard that cannot be read (a 404) stops the run, naming it; the next run resumes at
     // that shard, not at the index.
     let shard = "/sourceforge/allura_sitemap/sitemap-3.xml".to_owned();
@@ -737,7 +760,23 @@ async fn sourceforge_lists_every_shard_once_and_resumes_at_the_shard_that_failed
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(fake.requests()[0].path_and_query, shard);
     let expected = expected_facts(forge.expected(&fake, false));
-    assert_eq!(listed_facts(&db.url, forge).await, expected);
+    assert_eq!(
+        listed_facts(&db.url, forge).await,
+        expected,
+        "the new projects too"
+    );
+    // A full pass asks for every project again.
+    fake.clear_requests();
+    let mut command = lister(&db.url);
+    let url = forge.url(&fake);
+    command.args(["run", "sourceforge", "--url", &url, "--full-pass", "--json"]);
+    let full = run(&mut command).await;
+    assert_eq!(full.code, 0, "{full:?}");
+    assert_eq!(full.summary()["not_modified"], 0, "{full:?}");
+    assert_eq!(
+        fake.requests().len() as u64,
+        fake.sourceforge_listing_requests()
+    );
     db.drop_database().await;
 }
 
@@ -776,7 +815,7 @@ async fn stagit_is_read_from_its_index_file_and_skips_what_it_cannot_clone(db: T
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     every_forge_lists_complete_then_reruns_incrementally,
     anonymous_gitlab_and_gitea_list_the_public_view,
     sourcehut_needs_a_token_and_stops_on_its_errors_naming_them,

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use common::{Run, exported, lister, run};
 use hg::{DIRECTORIES, Hgweb, REPOSITORIES};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 /// `lister run hgweb --url URL --json`, bounded in time.
 async fn list(db: &str, url: &str) -> Run {
@@ -44,7 +44,7 @@ fn assert_ended(out: &Run) {
     assert_eq!(out.summary()["items_rejected"], 0, "{out:?}");
 }
 
-lister_core::backend_tests!(hgweb_lists_every_repository_of_its_tree_and_reruns_consistently,);
+lister_store::backend_tests!(hgweb_lists_every_repository_of_its_tree_and_reruns_consistently,);
 
 async fn hgweb_lists_every_repository_of_its_tree_and_reruns_consistently(db: TestDatabase) {
     let mut server = Hgweb::start();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use common::{Forge, exported, list, lister, run, saved_cursor};
 use lister_tests::fake_forge::{FakeForge, Fault};
@@ -95,7 +95,7 @@ async fn a_next_link_past_the_page_cannot_poison_the_state(db: TestDatabase) {
 /// Queue arguments out of range are usage errors (exit 2), not crashes or silent nonsense.
 #[tokio::test]
 async fn queue_arguments_out_of_range_are_refused() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let cases: [&[&str]; 5] = [
         &[
             "queue",
@@ -141,7 +141,7 @@ async fn queue_arguments_out_of_range_are_refused() {
     }
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     hostile_items_are_rejected_escaped_or_cleaned_and_nothing_is_poisoned,
     a_next_link_past_the_page_cannot_poison_the_state,
 );

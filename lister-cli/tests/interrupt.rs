@@ -2,7 +2,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -91,6 +91,6 @@ async fn sigint_aborts_the_page_in_flight_commits_the_fetched_ones_and_a_rerun_c
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     sigint_aborts_the_page_in_flight_commits_the_fetched_ones_and_a_rerun_completes,
 );

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Forge, assert_complete, list, lister, run};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::FakeForge;
 
 /// Eleven requests at 20 a second cannot start within half a second: the run waits for its

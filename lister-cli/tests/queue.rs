@@ -2,7 +2,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use std::collections::BTreeSet;
 
@@ -135,4 +135,4 @@ async fn grab_ack_and_stats_through_the_binary(db: TestDatabase) {
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(grab_ack_and_stats_through_the_binary,);
+lister_store::backend_tests!(grab_ack_and_stats_through_the_binary,);

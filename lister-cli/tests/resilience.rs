@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Forge, assert_complete, exported, list, lister, run, saved_cursor};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, Fault, OtherHost, QuotaConfig};
 
 /// Origins without their timestamps, to compare two databases.
@@ -246,7 +246,7 @@ async fn a_token_never_leaks_at_the_most_verbose_level() {
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     sigkill_at_random_moments_loses_nothing_and_never_moves_state_backwards,
     two_runs_of_one_instance_never_lose_origins_or_move_state_backwards,
 );

@@ -2,7 +2,7 @@
 
 mod common;
 
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 
 use std::collections::BTreeSet;
 
@@ -116,7 +116,7 @@ async fn bitbucket_full_listing(db: TestDatabase) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_enterprise_paths_and_a_last_page_without_next_link() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let forge = FakeForge::start_with(Config {
         github_repositories: 250,
         github_end: GithubEnd::NoNextLink,
@@ -161,7 +161,7 @@ async fn github_enterprise_paths_and_a_last_page_without_next_link() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relisting_a_range_leaves_the_incremental_state_alone() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let forge = FakeForge::start_with(Config {
         github_repositories: 1_000,
         ..Config::default()
@@ -223,7 +223,7 @@ async fn instances(db: &str) -> Vec<(String, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_name_defaults_to_the_host_and_port_of_the_url() {
-    let db = lister_core::testing::TestDatabase::sqlite();
+    let db = lister_store::testing::TestDatabase::sqlite();
     let forge = FakeForge::start_with(Config {
         github_repositories: 250,
         ..Config::default()
@@ -322,7 +322,7 @@ async fn the_instance_name_defaults_to_the_host_and_port_of_the_url() {
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     github_full_listing_then_incremental_reruns,
     bitbucket_full_listing,
 );

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{lister, run};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge};
 
 fn scratch(name: &str) -> std::path::PathBuf {

@@ -9,7 +9,7 @@ mod web;
 use std::collections::BTreeSet;
 
 use common::{Run, exported, lister, run};
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use web::{CGIT_PAGE, WebForges};
 
 /// `lister run FORGE --url URL --json`, bounded in time.
@@ -45,7 +45,7 @@ fn assert_ended(out: &Run) {
     assert_eq!(out.summary()["items_rejected"], 0, "{out:?}");
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     cgit_lists_every_repository_across_its_index_pages_and_reruns_from_the_last,
     gitweb_lists_every_project_with_its_clone_url_and_last_change,
     a_base_git_url_lists_from_the_index_alone,

@@ -26,9 +26,9 @@ pub enum Error {
     Query {
         /// What the store was doing.
         action: &'static str,
-        /// The database's error.
+        /// The database's error (a `diesel::result::Error` from `lister-store`).
         #[source]
-        source: diesel::result::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Another run changed a lister's state since this run read it.
     #[error(
@@ -115,8 +115,15 @@ impl Error {
         matches!(self, Error::StaleLease { .. })
     }
 
-    pub(crate) fn query(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
-        move |source| Error::Query { action, source }
+    /// Makes a database error an [`Error::Query`] saying what the store was doing.
+    pub fn query<E>(action: &'static str) -> impl FnOnce(E) -> Error
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        move |source| Error::Query {
+            action,
+            source: Box::new(source),
+        }
     }
 }
 

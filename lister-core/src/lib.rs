@@ -1,6 +1,6 @@
 //! The core of lister: the [`Forge`] trait a forge fills in, the run loop that lists it
-//! ([`Listing`]), the listed-origin model, the [`Store`] (SQLite or PostgreSQL) and the visit
-//! queue.
+//! ([`Listing`]), the listed-origin model, and what the run loop asks of a store
+//! ([`ListingStore`], which `lister-store` implements on SQLite and PostgreSQL).
 //!
 //! A forge says how a page is requested from a [`Cursor`], how a response becomes origins
 //! and the next cursor, and a few constants. The framework fetches (through a
@@ -54,15 +54,12 @@ pub mod page;
 mod page_writer;
 pub mod parse;
 pub mod progress;
-pub mod queue;
 pub mod request;
 pub mod run;
 pub mod sitemap;
 pub mod source;
 pub mod store;
 pub mod sub_listing;
-#[cfg(any(test, feature = "test-support"))]
-pub mod testing;
 pub mod validate;
 mod walk;
 
@@ -75,6 +72,7 @@ pub use lister::Lister;
 pub use listing::Listing;
 pub use next::{NextCursor, link_cursor, url_cursor};
 pub use origin::{ListedOrigin, ListerKey, Origin};
+pub use origin_cleaner::loggable;
 pub use page::{Classification, GzipError, PageResponse, ParseError, QuotaSignal, Validators};
 pub use parse::{PageOrigins, PageRead, page_origins};
 pub use progress::{RunContext, RunProgress};
@@ -84,6 +82,6 @@ pub use run::{
     StopReason, default_fold_every,
 };
 pub use source::{FetchError, Fetched, PageSource};
-pub use store::{Backend, DatabaseUrl, Store};
+pub use store::{Backend, ListingStore};
 pub use sub_listing::SubPage;
 pub use walk::SavedState;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::progress::RunContext;
 use crate::run::{RunFailure, RunOptions, RunStats};
-use crate::{ListerKey, Store};
+use crate::{ListerKey, ListingStore};
 
 /// A lister the CLI can hold as `Box<dyn Lister>` and run.
 #[async_trait]
@@ -17,7 +17,7 @@ pub trait Lister: Send + Sync {
     /// the listing, `options.max_pages`, cancellation through `context`, or an error.
     async fn run(
         &self,
-        store: &Store,
+        store: &dyn ListingStore,
         options: &RunOptions,
         context: &RunContext,
     ) -> Result<RunStats, RunFailure>;

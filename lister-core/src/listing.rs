@@ -18,7 +18,7 @@ use crate::run::{
     DEFAULT_MEMORY_BUDGET, RunFailure, RunOptions, RunStats, StopReason, default_fold_every,
 };
 use crate::source::PageSource;
-use crate::store::Store;
+use crate::store::ListingStore;
 use crate::walk::{MemoryBudget, SavedState, Walk, walk};
 use crate::{Error, ListerKey, Result};
 
@@ -77,7 +77,7 @@ impl<F: Forge> Lister for Listing<F> {
 
     async fn run(
         &self,
-        store: &Store,
+        store: &dyn ListingStore,
         options: &RunOptions,
         context: &RunContext,
     ) -> Result<RunStats, RunFailure> {
@@ -106,7 +106,7 @@ impl<F: Forge> Listing<F> {
     /// even on an error, before every page it fetched is committed and folded.
     async fn list(
         &self,
-        store: &Store,
+        store: &dyn ListingStore,
         options: &RunOptions,
         context: &RunContext,
         cursors: &mut Cursors,
@@ -125,6 +125,12 @@ impl<F: Forge> Listing<F> {
         if plan.persist {
             cursors.saved = Some(plan.start.text());
         }
+        // A run at the listing's first page starts a pass; what the last complete pass listed
+        // is not asked again where the forge says so (a full pass asks everything).
+        if plan.persist && plan.start.text() == self.forge.first_cursor().text() {
+            store.start_pass(record.id).await?;
+        }
+        let last_pass_started = record.last_pass_started_at.map(|at| at.and_utc());
         let walk_with = Walk {
             forge: &self.forge,
             site: &self.site,
@@ -136,7 +142,7 @@ impl<F: Forge> Listing<F> {
             lister_id: record.id,
             // Only pages the store knew before the run are asked for conditionally.
             lookup: !options.full_pass && store.has_page_records(record.id).await?,
-            last_pass_started: None,
+            last_pass_started: last_pass_started.filter(|_| !options.full_pass),
             cleaner: Arc::new(OriginCleaner::new(
                 self.key.clone(),
                 context.progress.clone(),

@@ -93,7 +93,7 @@ pub(crate) fn valid_visit_type(visit_type: &str) -> bool {
 /// Text a forge sent, safe to log: a URL without user info when it parses, else only its
 /// length when it may hold one; control characters escaped (`\n`, `\u{1b}`), so that it can
 /// neither forge a log line nor write into a terminal.
-pub(crate) fn loggable(raw: &str) -> String {
+pub fn loggable(raw: &str) -> String {
     let text = match Url::parse(raw) {
         Ok(mut url) => {
             let _ = url.set_password(None);

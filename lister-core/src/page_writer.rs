@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cursor::Cursor;
 use crate::progress::RunProgress;
-use crate::store::{Backend, ListerRecord, PageRecord, PageWrite, StateWrite, Store};
+use crate::store::{Backend, ListerRecord, ListingStore, PageRecord, PageWrite, StateWrite};
 use crate::{Origin, Result};
 
 /// How many parsed pages the walk may hold before the database has committed them.
@@ -122,7 +122,7 @@ pub(crate) struct Written<I> {
 
 /// Commits pages and folds them: one per run.
 pub(crate) struct PageWriter<'a> {
-    pub(crate) store: &'a Store,
+    pub(crate) store: &'a dyn ListingStore,
     pub(crate) lister: &'a ListerRecord,
     pub(crate) progress: &'a RunProgress,
     /// The state version the next commit expects.
@@ -300,18 +300,92 @@ impl PageWriter<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::NaiveDateTime;
+
     use super::*;
     use crate::ListerKey;
-    use crate::store::StateWrite;
-    use crate::testing::TestDatabase;
+    use crate::store::{Folded, PageWritten, StateWrite};
+
+    /// A store in memory that counts the commits: each one with a state advances its
+    /// version, as a real store's does.
+    #[derive(Default)]
+    struct Counting {
+        /// The state, its version, and the sightings not folded yet.
+        inner: Mutex<(Option<String>, i64, u64)>,
+    }
+
+    #[async_trait]
+    impl ListingStore for Counting {
+        fn backend(&self) -> Backend {
+            Backend::Sqlite
+        }
+        async fn register_lister(&self, key: &ListerKey) -> Result<ListerRecord> {
+            let (state, version, _) = self.inner.lock().unwrap().clone();
+            Ok(ListerRecord {
+                id: 1,
+                name: key.name.clone(),
+                instance: key.instance.clone(),
+                state,
+                state_version: version,
+                created: NaiveDateTime::default(),
+                updated: NaiveDateTime::default(),
+                last_listing_finished_at: None,
+                pass_started_at: None,
+                last_pass_started_at: None,
+            })
+        }
+        async fn fold_leftovers(&self, lister_id: i64) -> Result<Folded> {
+            self.fold_sightings(Some(lister_id)).await
+        }
+        async fn has_page_records(&self, _: i64) -> Result<bool> {
+            Ok(false)
+        }
+        async fn page_record(&self, _: i64, _: &str) -> Result<Option<PageRecord>> {
+            Ok(None)
+        }
+        async fn commit_page(&self, write: PageWrite<'_>) -> Result<PageWritten> {
+            let mut inner = self.inner.lock().unwrap();
+            let sightings = write.origins.len() as u64;
+            inner.2 += sightings;
+            let mut written = PageWritten {
+                sightings,
+                state_version: None,
+            };
+            if let Some(state) = write.state {
+                assert_eq!(state.expected_version, inner.1, "the version read");
+                inner.0 = Some(state.json);
+                inner.1 += 1;
+                written.state_version = Some(inner.1);
+            }
+            Ok(written)
+        }
+        async fn fold_sightings(&self, _: Option<i64>) -> Result<Folded> {
+            let new = std::mem::take(&mut self.inner.lock().unwrap().2);
+            Ok(Folded {
+                new,
+                ..Folded::default()
+            })
+        }
+        async fn start_pass(&self, _: i64) -> Result<()> {
+            Ok(())
+        }
+        async fn finish_listing(&self, _: i64) -> Result<()> {
+            Ok(())
+        }
+        async fn disable_unseen(&self, _: i64, _: NaiveDateTime) -> Result<u64> {
+            Ok(0)
+        }
+    }
 
     /// A page a millisecond, as a fast walk hands them over. Each commit advances the state's
     /// version by one, so the version counts the transactions.
     #[tokio::test]
     async fn pages_that_arrive_during_a_wait_share_one_commit() {
         const PAGES: u64 = 100;
-        let database = TestDatabase::sqlite();
-        let store = database.open().await;
+        let store = Counting::default();
         let key = ListerKey::new("github", "default");
         let lister = store.register_lister(&key).await.unwrap();
         let progress = RunProgress::default();
@@ -357,6 +431,5 @@ mod tests {
             (2..=10).contains(&commits),
             "{commits} commits for {PAGES} pages"
         );
-        database.drop_database().await;
     }
 }

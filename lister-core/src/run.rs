@@ -23,7 +23,7 @@ pub struct RunOptions {
     /// (they stay known; a later sighting enables them again). The state is saved as usual.
     pub full_pass: bool,
     /// How often the run folds its committed origins into `listed_origins` while it goes on
-    /// (see [`Store::fold_sightings`](crate::Store::fold_sightings)); `None` is the backend's
+    /// (see [`ListingStore::fold_sightings`](crate::ListingStore::fold_sightings)); `None` is the backend's
     /// default ([`default_fold_every`]). A run always folds when it ends, however it ends.
     pub fold_every: Option<Duration>,
     /// Called before each of the run's folds on SQLite, whose fold runs in this process (a

@@ -31,7 +31,7 @@ use crate::page_writer::{PageHandoff, PendingPage};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunOptions, StopReason};
 use crate::source::{Fetched, PageSource};
-use crate::store::{PageRecord, StateWrite, Store};
+use crate::store::{ListingStore, PageRecord, StateWrite};
 use crate::sub_listing::{SubListingRules, list_sub};
 use crate::{Error, Origin, Result};
 
@@ -89,7 +89,7 @@ pub(crate) struct Walk<'a, F: Forge> {
     pub(crate) site: &'a Arc<Url>,
     pub(crate) api: &'a Url,
     pub(crate) source: &'a dyn PageSource,
-    pub(crate) store: &'a Store,
+    pub(crate) store: &'a dyn ListingStore,
     pub(crate) context: &'a RunContext,
     pub(crate) options: &'a RunOptions,
     pub(crate) lister_id: i64,

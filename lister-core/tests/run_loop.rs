@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use lister_core::testing::TestDatabase;
 use lister_core::{
     Error, FetchError, Fetched, Forge, IndexRange, Lister, ListerKey, Listing, NextCursor, Origin,
     PageRequest, PageResponse, PageSource, RunContext, RunOptions, RunProgress, SavedState,
-    StopReason, Store, Validators,
+    StopReason, Validators,
 };
+use lister_store::Store;
+use lister_store::testing::TestDatabase;
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
@@ -938,4 +939,4 @@ async fn the_memory_budget_bounds_the_pages_held_before_their_commit() {
     );
 }
 
-lister_core::backend_tests!(postgresql_folds_during_the_walk_and_sqlite_at_the_end,);
+lister_store::backend_tests!(postgresql_folds_during_the_walk_and_sqlite_at_the_end,);

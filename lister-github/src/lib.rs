@@ -6,7 +6,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! use lister_core::{Lister, RunContext, RunOptions};
+//! use lister_store::Store;
 //! let store = Store::open("sqlite://lister.db").await?;
 //! let listing = lister_http::http_listing(lister_github::GitHub, None, None, Default::default())?;
 //! let stats = listing.run(&store, &RunOptions::default(), &RunContext::default()).await?;

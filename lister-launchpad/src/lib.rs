@@ -22,7 +22,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! use lister_core::{Lister, RunContext, RunOptions};
+//! use lister_store::Store;
 //! let listing = lister_http::http_listing(lister_launchpad::Launchpad::default(), None, None, Default::default())?;
 //! listing.run(&Store::open("lister.db").await?, &RunOptions::default(), &RunContext::default()).await?;
 //! # Ok(()) }

@@ -13,7 +13,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use lister_core::{Lister, RunContext, RunOptions, Store};
+//! use lister_core::{Lister, RunContext, RunOptions};
+//! use lister_store::Store;
 //! let config = lister_http::TransportConfig {
 //!     credentials: vec![lister_http::Credential::token("a-sourcehut-oauth-token")],
 //!     ..Default::default()

@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use lister_core::testing::TestDatabase;
 use lister_core::{Lister, RunContext, RunOptions, StopReason};
 use lister_http::{TransportConfig, VirtualClock, http_listing};
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{FakeForge, Fault};
 use lister_tuleap::Tuleap;
 
@@ -117,6 +117,6 @@ async fn a_sub_listing_failing_past_its_retries_fails_its_page_and_a_rerun_lists
     db.drop_database().await;
 }
 
-lister_core::backend_tests!(
+lister_store::backend_tests!(
     a_sub_listing_failing_past_its_retries_fails_its_page_and_a_rerun_lists_it_once,
 );

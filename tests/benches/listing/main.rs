@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lister_core::link::next_link;
-use lister_core::testing::TestDatabase;
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 use spawner::Spawner;
 

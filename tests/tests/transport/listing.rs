@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use lister_core::testing::TestDatabase;
 use lister_core::{Error, Lister, Listing, RunContext, RunOptions, StopReason};
 use lister_http::{TransportConfig, http_listing};
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{FakeForge, Fault};
 
 use crate::support::{GithubLike, assert_loopback, config, fetch, page, request, source};

@@ -4,9 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use lister_core::testing::TestDatabase;
 use lister_core::{Forge, Lister, PageRequest, RunContext, RunOptions, StopReason};
 use lister_http::{Credential, Error, TransportConfig, http_listing};
+use lister_store::testing::TestDatabase;
 use lister_tests::fake_forge::{FakeForge, Fault, OtherHost};
 use url::Url;
 

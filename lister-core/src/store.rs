@@ -1,0 +1,199 @@
+//! What the run loop asks of a store ([`ListingStore`]), and the records it hands over.
+//!
+//! The run loop ([`Listing`](crate::Listing)) registers its instance, folds what interrupted
+//! runs left, asks the store what it remembers of a page (for a conditional request), commits
+//! pages with the state that follows them, folds its sightings while it goes on, and closes
+//! the listing. The `lister-store` crate implements this trait on SQLite and PostgreSQL; the
+//! run loop knows nothing else of it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::page::Validators;
+use crate::{Error, ListerKey, Origin, Result};
+
+/// Which database engine a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL, for shared, multi-machine use.
+    Postgres,
+}
+
+/// The storage a run lists into: exactly what the run loop needs of it.
+///
+/// Every write is atomic: a [`PageWrite`] commits its origins (as sightings), its state and its
+/// page records together or not at all, and a state write names the version it expects.
+#[async_trait]
+pub trait ListingStore: Send + Sync {
+    /// The engine behind the store: it sets how often a run folds by default
+    /// ([`default_fold_every`](crate::default_fold_every)).
+    fn backend(&self) -> Backend;
+
+    /// Registers a lister instance if it is new, and returns its record.
+    async fn register_lister(&self, key: &ListerKey) -> Result<ListerRecord>;
+
+    /// Folds what interrupted runs of one instance left, before a run of it walks (on
+    /// PostgreSQL in committed steps).
+    async fn fold_leftovers(&self, lister_id: i64) -> Result<Folded>;
+
+    /// Whether the store remembers any listing page of this instance: a run that starts
+    /// with none has no validators to look up, page after page.
+    async fn has_page_records(&self, lister_id: i64) -> Result<bool>;
+
+    /// What the store remembers of the listing page at `url`, if anything.
+    async fn page_record(&self, lister_id: i64, url: &str) -> Result<Option<PageRecord>>;
+
+    /// Writes pages' origins as sightings, the advanced state and the page records in one
+    /// transaction. A stale state version ([`Error::StateConflict`]) or any failure rolls
+    /// all of it back.
+    async fn commit_page(&self, write: PageWrite<'_>) -> Result<PageWritten>;
+
+    /// Folds the sightings of one instance (or, with `None`, of every instance) into the
+    /// listed origins.
+    async fn fold_sightings(&self, lister_id: Option<i64>) -> Result<Folded>;
+
+    /// Records that a pass over the instance's listing starts now (a run at its first page).
+    async fn start_pass(&self, lister_id: i64) -> Result<()>;
+
+    /// Records that a listing of the instance reached the end: the pass it was part of
+    /// becomes the last complete one.
+    async fn finish_listing(&self, lister_id: i64) -> Result<()>;
+
+    /// After a complete pass that started at `seen_before`, disables the instance's origins
+    /// the pass did not see, and returns how many.
+    async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64>;
+}
+
+/// The current time, truncated to the microseconds both backends keep.
+pub fn now() -> NaiveDateTime {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros())
+        .unwrap_or(now)
+        .naive_utc()
+}
+
+/// A lister instance as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListerRecord {
+    /// Its row id (referenced by its origins).
+    pub id: i64,
+    /// The lister's name.
+    pub name: String,
+    /// The instance.
+    pub instance: String,
+    /// The saved state, as JSON text.
+    pub state: Option<String>,
+    /// Bumped by every state write; writes name the version they expect.
+    pub state_version: i64,
+    /// When the instance was first registered.
+    pub created: NaiveDateTime,
+    /// When its state last changed.
+    pub updated: NaiveDateTime,
+    /// When a listing of it last reached the end.
+    pub last_listing_finished_at: Option<NaiveDateTime>,
+    /// When the pass in progress started (a run at the listing's first page).
+    pub pass_started_at: Option<NaiveDateTime>,
+    /// When the last pass that reached the end started: what a pass lists again
+    /// ([`Forge::SKIP_UNCHANGED`](crate::Forge::SKIP_UNCHANGED)) is measured from it.
+    pub last_pass_started_at: Option<NaiveDateTime>,
+}
+
+impl ListerRecord {
+    /// The saved state decoded as `S`, or `None` if nothing was saved yet.
+    pub fn decode_state<S: DeserializeOwned>(&self) -> Result<Option<S>> {
+        self.state
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|source| Error::Decode {
+                what: format!("state of lister {}/{}", self.name, self.instance),
+                source,
+            })
+    }
+
+    /// The instance's key.
+    pub fn key(&self) -> ListerKey {
+        ListerKey::new(&self.name, &self.instance)
+    }
+}
+
+/// What the store remembers of a listing page: its validators and where it led.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRecord {
+    /// The page's URL.
+    pub url: String,
+    /// Its cache validators.
+    pub validators: Validators,
+    /// The next page's URL, if the page had one.
+    pub next_url: Option<String>,
+    /// The next page's index (text form), if the page had one.
+    pub next_index: Option<String>,
+}
+
+/// A state write that only succeeds if the state is still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct StateWrite {
+    /// The new state, as JSON text.
+    pub json: String,
+    /// The version this run read or last wrote.
+    pub expected_version: i64,
+}
+
+impl StateWrite {
+    /// Serializes `state` for a write expecting `expected_version`.
+    pub fn new<S: Serialize>(state: &S, expected_version: i64) -> Result<StateWrite> {
+        Ok(StateWrite {
+            json: Self::encode(state)?,
+            expected_version,
+        })
+    }
+
+    /// `state` as the JSON a state write stores.
+    pub fn encode<S: Serialize>(state: &S) -> Result<String> {
+        serde_json::to_string(state).map_err(|source| Error::Decode {
+            what: "lister state".into(),
+            source,
+        })
+    }
+}
+
+/// Everything one page, or several consecutive pages, write: committed together or not at
+/// all.
+#[derive(Debug, Clone)]
+pub struct PageWrite<'a> {
+    /// The lister instance.
+    pub lister: &'a ListerRecord,
+    /// The pages' validated origins, each page de-duplicated. The commit takes them: SQLite
+    /// makes its rows on the blocking pool, so the thread that fetches pages does not.
+    pub origins: Vec<Origin>,
+    /// The state after the last page (`None` in relisting mode, which never touches the
+    /// state).
+    pub state: Option<StateWrite>,
+    /// The pages' validators and next links, for conditional requests; a URL given twice
+    /// keeps its last record.
+    pub pages: &'a [PageRecord],
+}
+
+/// What a page write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageWritten {
+    /// Origins written as sightings (see [`ListingStore::fold_sightings`]).
+    pub sightings: u64,
+    /// The state version after the write, if the state was written.
+    pub state_version: Option<i64>,
+}
+
+/// What a fold did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Folded {
+    /// Origins the store did not know.
+    pub new: u64,
+    /// Sightings of origins the store knew, or saw more than once in the fold.
+    pub updated: u64,
+    /// Sightings the database refused, set aside with the database's reason.
+    pub quarantined: u64,
+}

@@ -1,0 +1,65 @@
+//! The lister store: SQLite (the embedded default) or PostgreSQL through diesel, chosen by
+//! URL. It keeps the lister instances and their state, the pages' records for conditional
+//! requests, and every origin listed; it implements [`ListingStore`], what the run loop of
+//! `lister-core` asks of a store.
+//!
+//! Tables (see `docs/architecture.md` for the SQL): `listers` (instances and their state),
+//! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
+//! yet folded into `listed_origins`), `page_validators` (ETags of listing pages),
+//! `quarantined_sightings` (sightings the database refused). The visit queue's tables
+//! (`lister-queue`) are created by the same migration.
+//!
+//! ```
+//! use lister_core::{ListerKey, Origin};
+//! use lister_core::store::PageWrite;
+//! use lister_store::Store;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> lister_core::Result<()> {
+//! # let dir = std::env::temp_dir().join(format!("lister_doc_{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let path = dir.join("lister.db");
+//! let store = Store::open(&format!("sqlite://{}", path.display())).await?;
+//! let lister = store.register_lister(&ListerKey::new("github", "default")).await?;
+//! let origins = vec![Origin::new("https://github.com/rust-lang/rust", "git")];
+//! store.commit_page(PageWrite { lister: &lister, origins, state: None, pages: &[] }).await?;
+//! // Committed origins are sightings until a fold moves them into `listed_origins`.
+//! assert_eq!(store.fold_sightings(Some(lister.id)).await?.new, 1);
+//! assert_eq!(store.listed_origins(&lister.key()).await?.len(), 1);
+//! # std::fs::remove_dir_all(dir).unwrap();
+//! # Ok(())
+//! # }
+//! ```
+
+mod commit;
+mod commit_postgres;
+mod commit_rows;
+mod commit_sqlite;
+pub mod connection;
+mod database_url;
+#[cfg(test)]
+mod first_listing_tests;
+mod fold;
+mod fold_postgres;
+mod fold_sql;
+mod fold_sqlite;
+mod listers;
+mod listing_store;
+mod origins;
+mod quarantine;
+mod queue_rows_after_fold;
+mod read_only;
+pub mod schema;
+mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+mod unseen;
+
+pub use database_url::{DatabaseUrl, redact};
+pub use lister_core::Backend;
+pub use lister_core::store::{
+    Folded, ListerRecord, PageRecord, PageWrite, PageWritten, StateWrite, now,
+};
+pub use listers::ListerSummary;
+pub use quarantine::QuarantinedSighting;
+pub use store::Store;
