@@ -11,7 +11,8 @@
 //!   never receive the same origin.
 //! - [`Queue::ack`] / [`Queue::ack_many`] record how the visit went ([`VisitStatus`]), end the
 //!   lease and set a cooldown (see [`cooldown`] for the rules). An ack whose lease was
-//!   granted again to someone else after it expired is refused ([`Error::StaleLease`]).
+//!   granted again to someone else after it expired is refused
+//!   ([`Error::StaleLease`](lister_core::Error::StaleLease)).
 //! - A lease that runs out returns its origin to the queue by itself: the next grab hands it
 //!   out again before anything else. A consumer that dies loses nothing.
 //! - Due means: some lister lists it enabled, the queue has not disabled it, not leased (or

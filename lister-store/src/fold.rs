@@ -50,7 +50,7 @@ impl Store {
     }
 
     /// Folds what interrupted runs of one instance left, before a run of it walks: on
-    /// PostgreSQL in committed steps of [`LEFTOVER_STEP`] sightings, so that a backlog folds even
+    /// PostgreSQL in committed steps of `LEFTOVER_STEP` sightings, so that a backlog folds even
     /// when runs keep being killed before a whole fold could end. (A SQLite fold of a backlog
     /// is fast enough in one step.)
     pub async fn fold_leftovers(&self, lister_id: i64) -> Result<Folded> {

@@ -1,7 +1,8 @@
 //! The lister store: SQLite (the embedded default) or PostgreSQL through diesel, chosen by
 //! URL. It keeps the lister instances and their state, the pages' records for conditional
-//! requests, and every origin listed; it implements [`ListingStore`], what the run loop of
-//! `lister-core` asks of a store.
+//! requests, and every origin listed; [`Store`] implements
+//! [`ListingStore`](lister_core::ListingStore), what the run loop of `lister-core` asks of a
+//! store.
 //!
 //! Tables (see `docs/architecture.md` for the SQL): `listers` (instances and their state),
 //! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
