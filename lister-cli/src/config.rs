@@ -52,6 +52,12 @@ pub(crate) struct InstanceConfig {
     pub(crate) max_pages: Option<u64>,
     /// Default --base-git-url.
     pub(crate) base_git_url: Option<Url>,
+    /// A GitHub App's id (with `app_installation_id` and `app_private_key_file`).
+    pub(crate) app_id: Option<String>,
+    /// The app's installation that lists.
+    pub(crate) app_installation_id: Option<u64>,
+    /// The app's private key (PEM).
+    pub(crate) app_private_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for InstanceConfig {
@@ -64,6 +70,9 @@ impl std::fmt::Debug for InstanceConfig {
             .field("app_password", &self.app_password.as_ref().map(|_| "***"))
             .field("max_pages", &self.max_pages)
             .field("base_git_url", &self.base_git_url.as_ref().map(Url::as_str))
+            .field("app_id", &self.app_id)
+            .field("app_installation_id", &self.app_installation_id)
+            .field("app_private_key_file", &self.app_private_key_file)
             .finish()
     }
 }

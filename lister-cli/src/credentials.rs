@@ -9,8 +9,10 @@ use lister_http::Credential;
 use crate::config::InstanceConfig;
 
 /// The credentials for `forge`, first found of: `token_file`; the environment
-/// (`{FORGE}_TOKENS` comma-separated, `{FORGE}_TOKEN`, or `{FORGE}_USERNAME` with
-/// `{FORGE}_APP_PASSWORD`); the instance's configuration. Empty means anonymous.
+/// (`{FORGE}_TOKENS` comma-separated, `{FORGE}_TOKEN`, `{FORGE}_USERNAME` with
+/// `{FORGE}_APP_PASSWORD`, or for GitHub an app: `GITHUB_APP_ID`,
+/// `GITHUB_APP_INSTALLATION_ID` and `GITHUB_APP_PRIVATE_KEY_FILE`); the instance's
+/// configuration. Empty means anonymous.
 pub(crate) fn resolve(
     forge: &str,
     token_file: Option<&Path>,
@@ -27,6 +29,21 @@ pub(crate) fn resolve(
         return read_token_file(path);
     }
     let mut credentials: Vec<Credential> = config.tokens.iter().map(Credential::token).collect();
+    let app = (
+        &config.app_id,
+        config.app_installation_id,
+        &config.app_private_key_file,
+    );
+    match app {
+        (Some(id), Some(installation), Some(key)) => {
+            credentials.push(github_app(forge, id, &installation.to_string(), key)?);
+        }
+        (None, None, None) => {}
+        _ => bail!(
+            "the configuration of {forge} needs `app_id`, `app_installation_id` and \
+             `app_private_key_file` together"
+        ),
+    }
     match (&config.username, &config.app_password) {
         (Some(user), Some(password)) => credentials.push(Credential::basic(user, password)),
         (None, None) => {}
@@ -58,6 +75,23 @@ fn from_environment(
         }
         return Ok(vec![Credential::token(token.trim())]);
     }
+    let app = ["APP_ID", "APP_INSTALLATION_ID", "APP_PRIVATE_KEY_FILE"];
+    let app = app.map(|name| var(&format!("{prefix}_{name}")));
+    match app {
+        [Some(id), Some(installation), Some(key)] => {
+            return Ok(vec![github_app(
+                forge,
+                &id,
+                &installation,
+                Path::new(&key),
+            )?]);
+        }
+        [None, None, None] => {}
+        _ => bail!(
+            "set {prefix}_APP_ID, {prefix}_APP_INSTALLATION_ID and {prefix}_APP_PRIVATE_KEY_FILE \
+             together, or none of them"
+        ),
+    }
     match (
         var(&format!("{prefix}_USERNAME")),
         var(&format!("{prefix}_APP_PASSWORD")),
@@ -66,6 +100,30 @@ fn from_environment(
         (None, None) => Ok(Vec::new()),
         _ => bail!("set both {prefix}_USERNAME and {prefix}_APP_PASSWORD, or neither"),
     }
+}
+
+/// A GitHub App installation's credential: the app's id, the installation's id and the file
+/// of the app's private key (PEM, as GitHub gives it).
+fn github_app(
+    forge: &str,
+    app_id: &str,
+    installation: &str,
+    key_file: &Path,
+) -> anyhow::Result<Credential> {
+    if forge != "github" {
+        bail!("GitHub App credentials are for `lister run github` only, not {forge}");
+    }
+    let installation: u64 = installation.trim().parse().with_context(|| {
+        format!("the GitHub App installation id `{installation}` is not a number")
+    })?;
+    let pem = std::fs::read(key_file).with_context(|| {
+        format!(
+            "cannot read the GitHub App's private key {}",
+            key_file.display()
+        )
+    })?;
+    let app = lister_http::GithubApp::new(app_id.trim(), installation, &pem)?;
+    Ok(Credential::github_app(app))
 }
 
 /// One token per line; blank lines and lines starting with `#` are skipped.
@@ -135,6 +193,39 @@ mod tests {
             from_environment("bitbucket-server", hyphen).unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn a_github_app_takes_its_three_variables_and_its_key() {
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/github_app_test_key.pem"
+        );
+        let app = [
+            ("GITHUB_APP_ID", "4242"),
+            ("GITHUB_APP_INSTALLATION_ID", "77"),
+            ("GITHUB_APP_PRIVATE_KEY_FILE", key),
+        ];
+        assert_eq!(from_environment("github", env(&app)).unwrap().len(), 1);
+        let error = from_environment("github", env(&app[..2])).unwrap_err();
+        assert!(error.to_string().contains("together"), "{error}");
+        let error = from_environment(
+            "gitea",
+            env(&[
+                ("GITEA_APP_ID", "1"),
+                ("GITEA_APP_INSTALLATION_ID", "2"),
+                ("GITEA_APP_PRIVATE_KEY_FILE", key),
+            ]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("github` only"), "{error}");
+        let not_a_key = [
+            app[0],
+            app[1],
+            ("GITHUB_APP_PRIVATE_KEY_FILE", "Cargo.toml"),
+        ];
+        let error = from_environment("github", env(&not_a_key)).unwrap_err();
+        assert!(error.to_string().contains("no RSA key"), "{error:#}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use lister_core::Auth;
 
 use crate::Error;
+use crate::app::{GithubApp, REFRESH_BEFORE};
 
 /// One credential: a token, presented as the forge's [`Auth`] says, or a user name and
 /// password, always presented as HTTP basic authentication.
@@ -25,7 +26,12 @@ pub struct Credential {
 #[derive(Clone)]
 enum Secret {
     Token(String),
-    Basic { user: String, password: String },
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// A GitHub App installation, whose token is minted as the run goes.
+    App(GithubApp),
 }
 
 /// How a credential goes on a request: a header, or a field of the form body.
@@ -65,46 +71,64 @@ impl Credential {
         }
     }
 
+    /// A GitHub App installation (see [`GithubApp`]): its token is minted from the app's key
+    /// when the run first needs it, and again before it expires.
+    pub fn github_app(app: GithubApp) -> Credential {
+        Credential {
+            secret: Secret::App(app),
+        }
+    }
+
     /// The secret texts a forge might echo back: the token, or the password and the basic
-    /// header's encoding.
+    /// header's encoding (an app's tokens join them as they are minted).
     fn secrets(&self) -> Vec<String> {
         match &self.secret {
             Secret::Token(token) => vec![token.clone()],
             Secret::Basic { user, password } => {
                 vec![password.clone(), basic_value(user, password)]
             }
+            Secret::App(_) => Vec::new(),
         }
     }
 
-    /// How this credential goes on a request to a forge that wants `auth`.
-    fn present(&self, auth: Auth, index: usize) -> Result<Presented, Error> {
-        let header = |name: HeaderName, value: String| {
-            let mut value =
-                HeaderValue::from_str(&value).map_err(|_| Error::InvalidCredential {
-                    index,
-                    reason: "it holds characters a header cannot carry",
-                })?;
-            value.set_sensitive(true);
-            Ok(Presented::Header(name, value))
-        };
-        let token = match &self.secret {
-            Secret::Basic { user, password } => {
-                let value = format!("Basic {}", basic_value(user, password));
-                return header(AUTHORIZATION, value);
-            }
-            Secret::Token(token) => token,
-        };
-        match auth {
-            Auth::Bearer => header(AUTHORIZATION, format!("Bearer {token}")),
-            Auth::Token => header(AUTHORIZATION, format!("token {token}")),
-            Auth::Header(name) => {
-                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Client {
-                    reason: format!("invalid credential header name `{name}`"),
-                })?;
-                header(name, token.clone())
-            }
-            Auth::FormField(name) => Ok(Presented::FormField(name, Hidden(token.clone()))),
+    /// How this credential goes on a request to a forge that wants `auth`; `None` for an app
+    /// until its token is minted.
+    fn present(&self, auth: Auth, index: usize) -> Result<Option<Presented>, Error> {
+        match &self.secret {
+            Secret::App(_) => Ok(None),
+            _ => present_token(&self.secret, auth, index).map(Some),
         }
+    }
+}
+
+/// How a token or a user name and password goes on a request to a forge that wants `auth`.
+fn present_token(secret: &Secret, auth: Auth, index: usize) -> Result<Presented, Error> {
+    let header = |name: HeaderName, value: String| {
+        let mut value = HeaderValue::from_str(&value).map_err(|_| Error::InvalidCredential {
+            index,
+            reason: "it holds characters a header cannot carry",
+        })?;
+        value.set_sensitive(true);
+        Ok(Presented::Header(name, value))
+    };
+    let token = match secret {
+        Secret::Basic { user, password } => {
+            let value = format!("Basic {}", basic_value(user, password));
+            return header(AUTHORIZATION, value);
+        }
+        Secret::Token(token) => token,
+        Secret::App(_) => unreachable!("an app's token is presented once minted"),
+    };
+    match auth {
+        Auth::Bearer => header(AUTHORIZATION, format!("Bearer {token}")),
+        Auth::Token => header(AUTHORIZATION, format!("token {token}")),
+        Auth::Header(name) => {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Client {
+                reason: format!("invalid credential header name `{name}`"),
+            })?;
+            header(name, token.clone())
+        }
+        Auth::FormField(name) => Ok(Presented::FormField(name, Hidden(token.clone()))),
     }
 }
 
@@ -136,6 +160,8 @@ pub(crate) enum Pick {
     },
     /// Every credential is spent: the earliest reset.
     WaitUntil(SystemTime),
+    /// Mint a token for the app at this position first (none yet, or it expires soon).
+    Mint(usize, GithubApp),
 }
 
 /// The credentials and when each one's quota comes back. One is used until it is spent,
@@ -145,12 +171,16 @@ pub(crate) enum Pick {
 pub(crate) struct Pool {
     slots: Mutex<Slots>,
     /// Every secret of the pool, one per line, for [`Pool::redact`].
-    secrets: Hidden,
+    secrets: Mutex<Hidden>,
+    /// How the forge wants a token (an app's minted ones too).
+    auth: Auth,
 }
 
 #[derive(Debug)]
 struct Slots {
     presented: Vec<Option<Presented>>,
+    /// The apps among the credentials, and when each one's token expires (`None`: not minted).
+    apps: Vec<Option<(GithubApp, Option<SystemTime>)>>,
     /// Credentials the forge refused (401): never picked again.
     refused: Vec<bool>,
     spent_until: Vec<Option<SystemTime>>,
@@ -163,10 +193,18 @@ impl Pool {
         let mut presented = credentials
             .iter()
             .enumerate()
-            .map(|(index, credential)| credential.present(auth, index).map(Some))
+            .map(|(index, credential)| credential.present(auth, index))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut apps: Vec<_> = credentials
+            .iter()
+            .map(|credential| match &credential.secret {
+                Secret::App(app) => Some((app.clone(), None)),
+                _ => None,
+            })
+            .collect();
         if presented.is_empty() {
             presented.push(None);
+            apps.push(None);
         }
         let mut secrets: Vec<String> = credentials.iter().flat_map(Credential::secrets).collect();
         secrets.retain(|secret| secret.len() >= 4);
@@ -175,10 +213,12 @@ impl Pool {
             slots: Mutex::new(Slots {
                 refused: vec![false; presented.len()],
                 presented,
+                apps,
                 spent_until,
                 current: 0,
             }),
-            secrets: Hidden(secrets.join("\n")),
+            secrets: Mutex::new(Hidden(secrets.join("\n"))),
+            auth,
         })
     }
 
@@ -186,12 +226,8 @@ impl Pool {
     /// an `Authorization` value (`Bearer …`, `token …`, `Basic …`).
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = text.to_owned();
-        for secret in self
-            .secrets
-            .0
-            .split('\n')
-            .filter(|secret| !secret.is_empty())
-        {
+        let secrets = lock(&self.secrets).0.clone();
+        for secret in secrets.split('\n').filter(|secret| !secret.is_empty()) {
             text = text.replace(secret, "***");
         }
         let mut out = String::with_capacity(text.len());
@@ -224,6 +260,11 @@ impl Pool {
             if slots.spent_until[index].is_none_or(|until| until <= now) {
                 slots.spent_until[index] = None;
                 slots.current = index;
+                if let Some((app, expires)) = &slots.apps[index]
+                    && expires.is_none_or(|at| at <= now + REFRESH_BEFORE)
+                {
+                    return Pick::Mint(index, app.clone());
+                }
                 return Pick::Use {
                     index,
                     presented: slots.presented[index].clone(),
@@ -244,6 +285,25 @@ impl Pool {
         }
         slots.refused[index] = true;
         true
+    }
+
+    /// Installs the token minted for the app at `index`, valid until `expires`.
+    pub(crate) fn install(
+        &self,
+        index: usize,
+        token: &str,
+        expires: SystemTime,
+    ) -> Result<(), Error> {
+        let presented = present_token(&Secret::Token(token.to_owned()), self.auth, index)?;
+        let mut secrets = lock(&self.secrets);
+        secrets.0.push('\n');
+        secrets.0.push_str(token);
+        let mut slots = lock(&self.slots);
+        slots.presented[index] = Some(presented);
+        if let Some((_, at)) = &mut slots.apps[index] {
+            *at = Some(expires);
+        }
+        Ok(())
     }
 
     /// Marks a credential spent until `until`.
@@ -355,6 +415,7 @@ mod tests {
         let index = |pick: Pick| match pick {
             Pick::Use { index, .. } => Ok(index),
             Pick::WaitUntil(until) => Err(until),
+            Pick::Mint(..) => panic!("no app here"),
         };
         assert_eq!(index(pool.pick(now)), Ok(0));
         assert_eq!(index(pool.pick(now)), Ok(0), "sticks to one credential");

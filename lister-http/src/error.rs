@@ -64,6 +64,17 @@ pub enum Error {
         /// Requests made for the page that carried the link.
         attempts: u32,
     },
+    /// A GitHub App installation token could not be minted.
+    #[error("{url}: minting the GitHub App's installation token failed{}: {reason}",
+        status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    AppToken {
+        /// The token URL, scrubbed.
+        url: String,
+        /// The status answered, if the exchange got that far.
+        status: Option<StatusCode>,
+        /// Why, secrets redacted.
+        reason: String,
+    },
     /// The request failed below HTTP (connection, timeout, reset, body read).
     #[error("{url}: request failed after {attempts} attempts: {}", causes(source))]
     Request {

@@ -43,6 +43,7 @@
 //! assert!(refused.to_string().contains("plain-http"));
 //! ```
 
+mod app;
 mod classify;
 mod clock;
 mod config;
@@ -61,6 +62,7 @@ use std::sync::Arc;
 use lister_core::{Forge, Listing};
 use url::Url;
 
+pub use app::GithubApp;
 pub use classify::{BARE_429_WAIT, classify_at, default_classification};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::TransportConfig;

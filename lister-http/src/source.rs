@@ -5,15 +5,16 @@
 use crate::pace::Pace;
 use crate::robots::Robots;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 use lister_core::{
     Classification, FetchError, Fetched, Forge, PageRequest, PageResponse, PageSource, QuotaSignal,
     RunContext, RunProgress, Validators,
 };
 
+use crate::app::{GithubApp, read_token};
 use crate::classify::{classify_at, describe};
 use crate::credential::{Pick, Pool, Presented};
 use crate::error::scrub;
@@ -148,8 +149,54 @@ impl<F: Forge> Fetch<'_, F> {
                     self.quota_wait(wait, "every credential's quota is spent")
                         .await?;
                 }
+                Pick::Mint(index, app) => self.mint(index, &app, now).await?,
             }
         }
+    }
+
+    /// Trades the app's JWT for an installation token, and installs it in the pool.
+    async fn mint(&mut self, index: usize, app: &GithubApp, now: SystemTime) -> Result<(), Error> {
+        let transport = &self.source.transport;
+        let url = lister_core::page_url(transport.base(), &app.token_path(), "").map_err(|e| {
+            Error::Client {
+                reason: e.to_string(),
+            }
+        })?;
+        let mut jwt =
+            HeaderValue::from_str(&format!("Bearer {}", app.jwt(now)?)).map_err(|_| {
+                Error::Client {
+                    reason: "the app's JWT is no header value".into(),
+                }
+            })?;
+        jwt.set_sensitive(true);
+        let request = PageRequest::post_json(url.clone(), serde_json::json!({}))
+            .with_header("Accept", "application/vnd.github+json");
+        let presented = Presented::Header(http::header::AUTHORIZATION, jwt);
+        RunProgress::add(&self.context.progress.requests, 1);
+        let minted = transport.exchange(&request, Some(&presented), None).await;
+        let failed = |status: Option<StatusCode>, reason: String| Error::AppToken {
+            url: scrub(&url),
+            status,
+            reason: self.source.pool.redact(&reason),
+        };
+        let response = match minted {
+            Ok(response) => response,
+            Err(Failure::Http(error)) => return Err(failed(None, error.without_url().to_string())),
+            Err(_) => return Err(failed(None, "the answer could not be read".into())),
+        };
+        let token = response
+            .status
+            .is_success()
+            .then(|| read_token(&response.body));
+        let Some(Some((token, expires))) = token else {
+            let text = String::from_utf8_lossy(&response.body)
+                .chars()
+                .take(200)
+                .collect();
+            return Err(failed(Some(response.status), text));
+        };
+        tracing::info!(app = ?app, "minted a GitHub App installation token");
+        self.source.pool.install(index, &token, expires)
     }
 
     /// Sends one request; `None` when it failed transiently and a retry is due.

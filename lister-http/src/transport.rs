@@ -93,6 +93,11 @@ impl Transport {
         })
     }
 
+    /// The API base every request goes under.
+    pub(crate) fn base(&self) -> &Url {
+        &self.base
+    }
+
     /// The body cap.
     pub(crate) fn max_body(&self) -> u64 {
         self.max_body

@@ -41,6 +41,9 @@ pub fn lister(database: &str) -> tokio::process::Command {
         "BITBUCKET_TOKEN",
         "BITBUCKET_USERNAME",
         "BITBUCKET_APP_PASSWORD",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_INSTALLATION_ID",
+        "GITHUB_APP_PRIVATE_KEY_FILE",
     ] {
         command.env_remove(var);
     }

@@ -57,6 +57,7 @@ mod faults;
 mod gerrit;
 mod gitea;
 mod github;
+pub mod github_app;
 mod gitiles;
 mod gitlab;
 mod gitlab_route;
@@ -246,6 +247,7 @@ impl FakeForge {
             .map(AtomicU64::new),
             launchpad_touched: Mutex::default(),
             sourceforge_touched: Mutex::default(),
+            app_tokens: Mutex::default(),
         });
         let shared = state.clone();
         let handler: server::Handler = Arc::new(move |request, local| {

@@ -398,6 +398,11 @@ impl FakeForge {
         (count + 1..=count + n).for_each(|k| self.touch_sourceforge_project(k));
     }
 
+    /// The GitHub App installation tokens minted so far, in order.
+    pub fn github_app_tokens(&self) -> Vec<String> {
+        lock(&self.state.app_tokens).clone()
+    }
+
     /// Changes SourceForge project `k` today: its sitemap entries' `lastmod` says so.
     pub fn touch_sourceforge_project(&self, k: u64) {
         let today = chrono::Utc::now().date_naive();

@@ -39,6 +39,8 @@ pub(crate) struct State {
     pub(crate) counts: [AtomicU64; Instance::ALL.len()],
     /// Launchpad's entries modified since their creation, and when (git, then bzr).
     pub(crate) launchpad_touched: Mutex<[LaunchpadTouched; 2]>,
+    /// The GitHub App installation tokens minted, in order.
+    pub(crate) app_tokens: Mutex<Vec<String>>,
     /// SourceForge's projects changed since they were created, and when.
     pub(crate) sourceforge_touched: Mutex<super::sourceforge::Touched>,
 }
@@ -99,6 +101,8 @@ impl Call<'_> {
 enum Route {
     /// GitHub, under this API prefix (`""` or `/api/v3`).
     Github(&'static str),
+    /// A GitHub App's installation token.
+    GithubApp(u64),
     Bitbucket,
     Forge(Instance),
 }
@@ -128,6 +132,9 @@ pub(crate) async fn handle(
         "/repositories" => Route::Github(""),
         "/api/v3/repositories" => Route::Github("/api/v3"),
         "/2.0/repositories" => Route::Bitbucket,
+        path if super::github_app::installation(path).is_some() => {
+            Route::GithubApp(super::github_app::installation(path).unwrap_or_default())
+        }
         path => match Instance::route(path) {
             Some(instance) => Route::Forge(instance),
             None => {
@@ -142,6 +149,7 @@ pub(crate) async fn handle(
             parts.method == Method::GET || parts.method == Method::POST
         }
         Route::Forge(instance) if instance.is_graphql() => parts.method == Method::POST,
+        Route::GithubApp(_) => parts.method == Method::POST,
         _ => parts.method == Method::GET,
     };
     if !allowed {
@@ -204,6 +212,7 @@ pub(crate) async fn handle(
     };
     match route {
         Route::Github(prefix) => github_page(call, prefix).await,
+        Route::GithubApp(installation) => Ok(super::github_app::access_token(&call, installation)),
         Route::Bitbucket => bitbucket_page(call).await,
         Route::Forge(instance) => instance.serve(call).await,
     }
