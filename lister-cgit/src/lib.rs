@@ -59,10 +59,6 @@ impl Forge for Cgit {
         Ok(offsets.filter(|ofs| *ofs > offset).min())
     }
 
-    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
-        None
-    }
-
     /// Each repository of the index names its summary page, dated by its "Idle" column.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {
         let (html, repository) = (page.html(), "td.toplevel-repo > a, td.sublevel-repo > a");

@@ -136,6 +136,11 @@ pub trait Forge: Send + Sync + 'static {
     /// so (SourceForge's `403` with a JavaScript challenge): the run slows down and asks again
     /// (a second, then doubling, within `--max-quota-wait`), as after a bare `429`.
     const SLOW_DOWN_ON: &'static [u16] = &[];
+    /// Hosts besides the instance's that the forge's pages name listings on, each a suffix
+    /// (SourceForge's CVS modules, on `{project}.cvs.sourceforge.net`): asked without a
+    /// credential, at the run's pace, through the user's HTTP proxy if there is one. Any other
+    /// host is refused.
+    const OTHER_HOSTS: &'static [&'static str] = &[];
 
     /// The API base of the instance at `url`, the address a user knows. By default: the
     /// [`PUBLIC_API`](Self::PUBLIC_API) base for its web host; an address on that API's host
@@ -196,8 +201,12 @@ pub trait Forge: Send + Sync + 'static {
     /// The origin of one item; `None` skips it (an item without a clone URL…). `site` is the
     /// instance's address as the user gave it (`--url`, else [`DEFAULT_URL`](Self::DEFAULT_URL)),
     /// ending with `/`: for forges whose items name a repository but not its URL
-    /// (`site.join(name)`).
-    fn origin(&self, item: Self::Item<'_>, site: &Url) -> Option<Origin>;
+    /// (`site.join(name)`). By default none: a forge that reads its pages itself
+    /// ([`read_page`](Self::read_page), [`sub_page`](Self::sub_page)) has no items to read.
+    fn origin(&self, item: Self::Item<'_>, site: &Url) -> Option<Origin> {
+        let _ = (item, site);
+        None
+    }
 
     /// Forges whose pages are not JSON (an HTML index, an XML sitemap): the page's origins and
     /// the sub-listings it names, read by the forge itself (with a maintained parser: `scraper`

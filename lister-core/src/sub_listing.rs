@@ -49,6 +49,13 @@ impl SubPage {
             more: Vec::new(),
         }
     }
+
+    /// The page, naming the further listings at `more` (URLs, each asked with a GET, or
+    /// requests) besides.
+    pub fn naming<R: Into<PageRequest>>(mut self, more: impl IntoIterator<Item = R>) -> SubPage {
+        self.more.extend(more.into_iter().map(Into::into));
+        self
+    }
 }
 
 /// A page read as a whole ([`Forge::read_page`]: an index of origins and of the listings it

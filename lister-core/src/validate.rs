@@ -13,8 +13,9 @@
 
 use url::Url;
 
-/// The URL schemes an origin may use.
-pub const ALLOWED_SCHEMES: [&str; 4] = ["https", "http", "git", "ssh"];
+/// The URL schemes an origin may use: `rsync` is how a CVS repository is copied (SourceForge's
+/// CVS modules, as Software Heritage records them).
+pub const ALLOWED_SCHEMES: [&str; 5] = ["https", "http", "git", "ssh", "rsync"];
 
 /// The longest origin URL accepted, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;

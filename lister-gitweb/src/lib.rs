@@ -49,10 +49,6 @@ impl Forge for Gitweb {
         ))
     }
 
-    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
-        None
-    }
-
     /// Each project of the index names its summary page, `?p={path}&a=summary`.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {
         let content_type = page.header("content-type").unwrap_or_default();

@@ -93,10 +93,6 @@ impl Forge for Hgweb {
     const NEXT: NextCursor = NextCursor::None;
     const WEBSITE: bool = true;
 
-    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
-        None
-    }
-
     /// An index, the top one or a directory's (a sub-listing, read alike by default): its
     /// repositories, and its directories, walked in turn.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {

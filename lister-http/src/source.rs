@@ -48,6 +48,7 @@ impl<F: Forge> HttpSource<F> {
         }
         let pool = Pool::new(&config.credentials, F::AUTH)?;
         let transport = Transport::new(api, F::NAME, F::HEADERS, &config)?;
+        let transport = transport.with_other_hosts(F::OTHER_HOSTS);
         let pace = Pace::new(config.max_concurrency, config.rate, config.clock.clone());
         Ok(HttpSource {
             forge,
@@ -66,7 +67,7 @@ impl<F: Forge> HttpSource<F> {
         known: Option<&Validators>,
         context: &RunContext,
     ) -> Result<Fetched, Error> {
-        if F::WEBSITE {
+        if F::WEBSITE && self.transport.is_base(&request.url) {
             let rules = self.robots.check(&self.transport, &request.url).await?;
             if let Some(delay) = rules.crawl_delay() {
                 self.pace.slow_to(delay);
@@ -126,7 +127,11 @@ impl<F: Forge> Fetch<'_, F> {
     async fn run(&mut self, known: Option<&Validators>) -> Result<Fetched, Error> {
         self.source.transport.check(&self.request.url, 0)?;
         loop {
-            let (credential, presented) = self.credential().await?;
+            // A credential goes only to the instance, never to another host the forge names.
+            let (credential, presented) = match self.source.transport.is_base(&self.request.url) {
+                true => self.credential().await?,
+                false => (0, None),
+            };
             let Some(response) = self.send(presented.as_ref(), known).await? else {
                 continue;
             };

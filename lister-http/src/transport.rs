@@ -43,6 +43,8 @@ pub(crate) enum Failure {
 pub(crate) struct Transport {
     client: reqwest::Client,
     base: Url,
+    /// Host suffixes besides the base's that pages may be asked of (never with a credential).
+    other_hosts: &'static [&'static str],
     max_body: u64,
 }
 
@@ -81,7 +83,16 @@ impl Transport {
             // its Authorization header) on the base URL's host.
             .redirect(reqwest::redirect::Policy::none());
         if is_loopback(base) {
+            // Loopback is never proxied; another host the forge names still goes through the
+            // user's HTTP proxy, as it would from an instance elsewhere.
             builder = builder.no_proxy();
+            let proxy = ["http_proxy", "HTTP_PROXY"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok());
+            if let Some(proxy) = proxy.and_then(|proxy| Url::parse(&proxy).ok()) {
+                let off_loopback = move |url: &Url| (!is_loopback(url)).then(|| proxy.clone());
+                builder = builder.proxy(reqwest::Proxy::custom(off_loopback));
+            }
         }
         let client = builder
             .build()
@@ -89,8 +100,22 @@ impl Transport {
         Ok(Transport {
             client,
             base: base.clone(),
+            other_hosts: &[],
             max_body: config.max_body_bytes,
         })
+    }
+
+    /// The transport, also allowed to ask plain pages of hosts ending with one of
+    /// `other_hosts` ([`Forge::OTHER_HOSTS`](lister_core::Forge::OTHER_HOSTS)).
+    pub(crate) fn with_other_hosts(mut self, other_hosts: &'static [&'static str]) -> Transport {
+        self.other_hosts = other_hosts;
+        self
+    }
+
+    /// Whether `url` is on the base URL's scheme, host and port: the only place a credential
+    /// goes.
+    pub(crate) fn is_base(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
     }
 
     /// The API base every request goes under.
@@ -103,12 +128,13 @@ impl Transport {
         self.max_body
     }
 
-    /// Refuses a URL off the base URL's scheme, host and port, or carrying user info.
+    /// Refuses a URL off the base URL's scheme, host and port (or one of the other hosts the
+    /// forge names), or carrying user info.
     pub(crate) fn check(&self, url: &Url, attempts: u32) -> Result<(), Error> {
-        if url.origin() == self.base.origin()
-            && url.username().is_empty()
-            && url.password().is_none()
-        {
+        let host = url.host_str().unwrap_or_default();
+        let other = matches!(url.scheme(), "http" | "https")
+            && self.other_hosts.iter().any(|suffix| host.ends_with(suffix));
+        if (self.is_base(url) || other) && url.username().is_empty() && url.password().is_none() {
             return Ok(());
         }
         Err(Error::OffHost {
@@ -359,6 +385,18 @@ mod tests {
                 error.to_string().contains("http://127.0.0.1:8000"),
                 "{error}"
             );
+        }
+        // Hosts the forge names besides its own, by suffix, without user info.
+        let transport = transport.with_other_hosts(&[".cvs.example.org"]);
+        let check = |url: &str| transport.check(&Url::parse(url).unwrap(), 1);
+        assert!(check("http://project.cvs.example.org/").is_ok());
+        assert!(!transport.is_base(&Url::parse("http://project.cvs.example.org/").unwrap()));
+        for off in [
+            "http://cvs.example.org.evil.test/",
+            "http://u:p@project.cvs.example.org/",
+            "ftp://project.cvs.example.org/",
+        ] {
+            assert!(check(off).is_err(), "{off}");
         }
     }
 

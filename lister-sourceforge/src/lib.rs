@@ -22,28 +22,28 @@
 //! `mount_point`: `https://{git,svn}.code.sf.net/{ns}/{project}/{mount_point}`, Mercurial's on
 //! `http://` (SourceForge serves it no anonymous https), Bazaar's as swh-lister computes them
 //! (`http://{project}.bzr.sourceforge.net/bzrroot/{project}`), each with its visit type and the
-//! project's first `lastmod` in the shard as its last update. CVS (its modules are on an HTML page)
-//! is not listed. The sitemap and the REST API are for machines, not web pages: `robots.txt` is
-//! not read.
+//! project's first `lastmod` in the shard as its last update. A CVS tool's modules are on a page
+//! of the project's CVS host, `http://{project}.cvs.sourceforge.net/` ([`Forge::OTHER_HOSTS`]:
+//! asked without a credential, through the user's HTTP proxy if any), one `cvs … co -P
+//! {module}` line each, read as swh-lister reads them: one origin per module,
+//! `rsync://a.cvs.sourceforge.net/cvsroot/{project}/{module}`, visit type `cvs` (one more
+//! request per CVS project). The sitemap and the REST API are for machines, not web pages:
+//! `robots.txt` is not read.
 
 use lister_core::{Forge, NextCursor, Opaque, Origin, PageRead, PageRequest, PageResponse};
-use lister_core::{ParseError, SubPage, sitemap};
+use lister_core::{ParseError, SubPage, html::texts, sitemap};
 use url::Url;
 
 /// The SourceForge lister.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceForge;
 
-/// A tool of a project's REST description (`tools`): its kind and where it is mounted.
-#[derive(serde::Deserialize)]
-struct Tool {
-    name: String,
-    mount_point: String,
-}
-
 /// The sitemap index, and its shards by number, under the site.
 const INDEX: &str = "/allura_sitemap/sitemap.xml";
 const SHARD: &str = "/allura_sitemap/sitemap-{n}.xml";
+
+/// Where a project's CVS modules are listed: `http://{project}.cvs.sourceforge.net/`.
+const CVS_HOST: &str = ".cvs.sourceforge.net";
 
 impl Forge for SourceForge {
     type Cursor = Opaque;
@@ -55,6 +55,7 @@ impl Forge for SourceForge {
     const SKIP_UNCHANGED: bool = true;
     /// Its rate limit answers `403` with a JavaScript challenge.
     const SLOW_DOWN_ON: &'static [u16] = &[403];
+    const OTHER_HOSTS: &'static [&'static str] = &[CVS_HOST];
 
     fn request(&self, api: &Url, at: &Opaque) -> Result<PageRequest, ParseError> {
         sitemap::shard_request(api, at, INDEX, SHARD)
@@ -64,10 +65,6 @@ impl Forge for SourceForge {
         sitemap::next_shard(&at, page)
     }
 
-    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
-        None
-    }
-
     /// Each project of a shard names its description, `{site}rest/{ns}/{project}`, dated by
     /// the `lastmod` of its first tool. A tool is `{ns}/{project}/{tool}/` (a
     /// subproject's, `{ns}/{project}/{sub}/{tool}/`); a project's page `{ns}/{project}/`.
@@ -75,20 +72,28 @@ impl Forge for SourceForge {
         sitemap::naming(page, |entry| {
             let segments: Vec<&str> = entry.loc.strip_prefix(site.as_str())?.split('/').collect();
             let project = &segments.get(..segments.len().saturating_sub(2).max(2))?;
-            let skipped = project[0] == "projects" || project[1].is_empty();
             let url = site.join(&format!("rest/{}", project.join("/"))).ok()?;
-            (!skipped).then_some(url)
+            (project[0] != "projects" && !project[1].is_empty()).then_some(url)
         })
     }
 
-    /// One origin per repository tool of the project.
+    /// A project: one origin per repository tool, and the page of its CVS modules if it has
+    /// CVS; that page (`cvs … /cvsroot/{project} co -P {module}` lines): one per module.
     fn sub_page(&self, page: &PageResponse, _: &Url) -> Result<SubPage, ParseError> {
-        let tools: Vec<Tool> = page.json_at("/tools")?;
+        let host = page.url.host_str().unwrap_or_default();
+        if let Some(name) = host.strip_suffix(CVS_HOST) {
+            let (root, marker) = ("rsync://a.cvs.sourceforge.net/cvsroot", " co -P ");
+            let module = |line: String| Some(line.split_once(marker)?.1.trim().to_owned());
+            let modules = texts(&page.html(), "b").into_iter().filter_map(module);
+            let origin = |module| Origin::new(format!("{root}/{name}/{module}"), "cvs");
+            return Ok(SubPage::new(modules.map(origin).collect(), None));
+        }
+        let tools: Vec<serde_json::Value> = page.json_at("/tools")?;
         let path = page.url.path().split_once("/rest/").unwrap_or_default().1;
         let name = path.split('/').nth(1).unwrap_or_default();
-        let origins = tools.into_iter().filter_map(|tool| {
-            let (vcs, at) = (tool.name, tool.mount_point);
-            let url = match vcs.as_str() {
+        let origins = tools.iter().filter_map(|tool| {
+            let (vcs, at) = (tool["name"].as_str()?, tool["mount_point"].as_str()?);
+            let url = match vcs {
                 "git" | "svn" => format!("https://{vcs}.code.sf.net/{path}/{at}"),
                 "hg" => format!("http://hg.code.sf.net/{path}/{at}"),
                 "bzr" => format!("http://{name}.bzr.sourceforge.net/bzrroot/{name}"),
@@ -96,7 +101,9 @@ impl Forge for SourceForge {
             };
             Some(Origin::new(url, vcs))
         });
-        Ok(SubPage::new(origins.collect(), None))
+        let cvs = tools.iter().any(|tool| tool["name"] == "cvs");
+        let cvs = cvs.then(|| Url::parse(&format!("http://{name}{CVS_HOST}/")));
+        Ok(SubPage::new(origins.collect(), None).naming(cvs.and_then(Result::ok)))
     }
 }
 
@@ -107,6 +114,7 @@ mod tests {
     const INDEX: &str = include_str!("../../tests/fixtures/sourceforge_sitemap_index.xml");
     const SHARD: &str = include_str!("../../tests/fixtures/sourceforge_sitemap_shard.xml");
     const PROJECT: &str = include_str!("../../tests/fixtures/sourceforge_project.json");
+    const CVS: &str = include_str!("../../tests/fixtures/sourceforge_cvs.html");
 
     fn site() -> Url {
         Url::parse("https://sourceforge.net/").unwrap()
@@ -211,7 +219,31 @@ mod tests {
                     "bzr"
                 ),
             ],
-            "wiki, tickets and CVS are not listed"
+            "wiki and tickets are not listed"
+        );
+        // CVS: its modules are on a page of their own, on the project's CVS host.
+        let more: Vec<&str> = sub.more.iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(more, ["http://codeblocks.cvs.sourceforge.net/"]);
+        let cvs = PageResponse::ok(more[0], CVS);
+        let modules = SourceForge.sub_page(&cvs, &site()).unwrap();
+        let urls: Vec<_> = modules
+            .origins
+            .iter()
+            .map(|o| (o.url.as_str(), o.visit_type.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                (
+                    "rsync://a.cvs.sourceforge.net/cvsroot/codeblocks/codeblocks",
+                    "cvs"
+                ),
+                (
+                    "rsync://a.cvs.sourceforge.net/cvsroot/codeblocks/wx-tools",
+                    "cvs"
+                ),
+            ],
+            "the rsync line names no module"
         );
         assert!(sub.origins.iter().all(|o| o.enabled) && sub.next.is_none());
         // A subproject, on an instance under a path.

@@ -44,10 +44,6 @@ impl Forge for Stagit {
     const API_PATH: &'static str = "index.html";
     const NEXT: NextCursor = NextCursor::None;
 
-    fn origin(&self, _: serde::de::IgnoredAny, _: &Url) -> Option<Origin> {
-        None
-    }
-
     /// The index names each repository's log page.
     fn read_page(&self, page: &PageResponse, _: &Url) -> Option<Result<PageRead, ParseError>> {
         let html = page.html();

@@ -428,10 +428,17 @@ impl FakeForge {
             .collect()
     }
 
-    /// The requests of a complete SourceForge listing: the index, each shard, and each
-    /// project's and subproject's description.
+    /// The requests of a complete SourceForge listing: the index, each shard, each project's
+    /// and subproject's description, and the page of each CVS project's modules.
     pub fn sourceforge_listing_requests(&self) -> u64 {
         let count = self.count(Instance::Sourceforge);
-        1 + sourceforge::shards(count) + sourceforge::descriptions(count)
+        1 + sourceforge::shards(count)
+            + self.sourceforge_descriptions()
+            + sourceforge::cvs_pages(count)
+    }
+
+    /// How many project and subproject descriptions SourceForge has.
+    pub fn sourceforge_descriptions(&self) -> u64 {
+        sourceforge::descriptions(self.count(Instance::Sourceforge))
     }
 }

@@ -103,6 +103,8 @@ enum Route {
     Github(&'static str),
     /// A GitHub App's installation token.
     GithubApp(u64),
+    /// A SourceForge project's CVS host, asked through the fake as an HTTP proxy.
+    SourceforgeCvs,
     Bitbucket,
     Forge(Instance),
 }
@@ -128,7 +130,12 @@ pub(crate) async fn handle(
     state
         .log
         .push(RecordedRequest::from_parts(&parts, body.clone(), local));
+    let cvs_host = parts
+        .uri
+        .host()
+        .filter(|host| host.ends_with(".cvs.sourceforge.net"));
     let route = match parts.uri.path() {
+        _ if cvs_host.is_some() => Route::SourceforgeCvs,
         "/repositories" => Route::Github(""),
         "/api/v3/repositories" => Route::Github("/api/v3"),
         "/2.0/repositories" => Route::Bitbucket,
@@ -213,6 +220,16 @@ pub(crate) async fn handle(
     match route {
         Route::Github(prefix) => github_page(call, prefix).await,
         Route::GithubApp(installation) => Ok(super::github_app::access_token(&call, installation)),
+        Route::SourceforgeCvs => {
+            let count = call.state.count(Instance::Sourceforge);
+            let page = super::sourceforge::cvs_page(cvs_host.unwrap_or_default(), count);
+            Ok(match page {
+                Some(page) => super::server::full(StatusCode::OK, "text/html; charset=utf-8", page),
+                None => {
+                    super::server::full(StatusCode::NOT_FOUND, "text/html", "<h1>Not Found</h1>")
+                }
+            })
+        }
         Route::Bitbucket => bitbucket_page(call).await,
         Route::Forge(instance) => instance.serve(call).await,
     }

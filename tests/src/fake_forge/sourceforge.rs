@@ -46,8 +46,49 @@ fn tools(k: u64) -> Vec<(&'static str, &'static str)> {
     if k.is_multiple_of(25) {
         tools.push(("bzr", "bzr"));
     }
+    if has_cvs(k) {
+        tools.push(("cvs", "cvs"));
+    }
     tools.push(("tickets", "bugs"));
     tools
+}
+
+/// Whether project `k` has CVS, whose modules are listed at `http://project-k.cvs.sourceforge.net/`.
+fn has_cvs(k: u64) -> bool {
+    k % 10 == 6
+}
+
+/// The CVS modules of project `k`.
+fn cvs_modules(k: u64) -> [String; 2] {
+    [format!("project-{k}"), "tools".to_owned()]
+}
+
+/// The page of project `k`'s CVS modules (`host` is `project-k.cvs.sourceforge.net`), as
+/// SourceForge's CVS hosts show them: a `cvs … co -P {module}` line a module, and one `rsync`
+/// line for the whole repository.
+pub(crate) fn cvs_page(host: &str, count: u64) -> Option<String> {
+    let name = host.strip_suffix(".cvs.sourceforge.net")?;
+    let k: u64 = name.strip_prefix("project-")?.parse().ok()?;
+    if k == 0 || k > count || !has_cvs(k) {
+        return None;
+    }
+    let root = format!(":pserver:anonymous@{name}.cvs.sourceforge.net:/cvsroot/{name}");
+    let lines: String = cvs_modules(k)
+        .iter()
+        .map(|module| format!("<li><b>cvs -z3 -d{root} co -P {module}</b></li>\n"))
+        .collect();
+    Some(format!(
+        "<!DOCTYPE html>\n<html><head><title>{name} CVS</title></head><body>\n\
+         <h1>CVS repository of {name}</h1>\n<p>This project's CVS repository is read-only; \
+         check a module out anonymously (press Enter at the password prompt):</p>\n\
+         <ul>\n{lines}</ul>\n<p>Or copy it whole: \
+         <b>rsync -ai a.cvs.sourceforge.net::cvsroot/{name}/ .</b></p>\n</body></html>\n"
+    ))
+}
+
+/// How many projects of `count` have CVS (one page of modules each).
+pub(crate) fn cvs_pages(count: u64) -> u64 {
+    (1..=count).filter(|k| *k != GONE && has_cvs(*k)).count() as u64
 }
 
 /// Whether project `k` has the subproject `docs`.
@@ -101,6 +142,10 @@ pub(crate) fn origins(count: u64, touched: &Touched) -> Vec<ExpectedOrigin> {
         if has_subproject(k) {
             let url = format!("https://git.code.sf.net/{ns}/project-{k}/docs/git");
             origins.push(origin(url, "git", lastmod(k, true, touched)));
+        }
+        for module in cvs_modules(k).iter().filter(|_| has_cvs(k)) {
+            let url = format!("rsync://a.cvs.sourceforge.net/cvsroot/project-{k}/{module}");
+            origins.push(origin(url, "cvs", day));
         }
     }
     origins
