@@ -42,7 +42,8 @@ pub(crate) fn follow(
     })
 }
 
-/// `pages 12 · origins 1,200 (3,400/s) · index 4567 [· waiting for quota 4m12s]`
+/// `pages 12 · origins 1,200 (3,400/s) · index 4567 [· #0 4321 left (reset 12m05s)…]
+/// [· waiting for quota 4m12s]`: each credential's quota as the forge last said.
 fn describe(progress: &RunProgress, elapsed: Duration) -> String {
     let get = |counter: &AtomicU64| RunProgress::get(counter);
     let origins = get(&progress.origins_seen);
@@ -52,6 +53,17 @@ fn describe(progress: &RunProgress, elapsed: Duration) -> String {
         "pages {} · origins {origins} ({rate:.0}/s) · index {index}",
         get(&progress.pages)
     );
+    let quotas = progress.quotas();
+    for (index, quota) in quotas.iter().enumerate() {
+        let Some(quota) = quota else { continue };
+        line.push_str(&format!(" · #{index} {} left", quota.left));
+        if let Some(at) = quota.resets_at {
+            let secs = at
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs();
+            line.push_str(&format!(" (reset {}m{:02}s)", secs / 60, secs % 60));
+        }
+    }
     if let Some(left) = progress.waiting_for() {
         let secs = left.as_secs();
         line.push_str(&format!(
@@ -61,4 +73,21 @@ fn describe(progress: &RunProgress, elapsed: Duration) -> String {
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_line_shows_each_credentials_quota_and_reset() {
+        let progress = RunProgress::default();
+        RunProgress::add(&progress.pages, 3);
+        progress.set_quota(1, 0, Some(Duration::from_millis(754_500)));
+        let line = describe(&progress, Duration::from_secs(1));
+        assert!(line.ends_with(" · #1 0 left (reset 12m34s)"), "{line}");
+        progress.set_quota(0, 4_321, None);
+        let line = describe(&progress, Duration::from_secs(1));
+        assert!(line.contains(" · #0 4321 left · #1 0 left"), "{line}");
+    }
 }

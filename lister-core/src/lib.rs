@@ -75,7 +75,7 @@ pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use origin_cleaner::loggable;
 pub use page::{Classification, GzipError, PageResponse, ParseError, QuotaSignal, Validators};
 pub use parse::{PageOrigins, PageRead, page_origins};
-pub use progress::{RunContext, RunProgress};
+pub use progress::{CredentialQuota, RunContext, RunProgress};
 pub use request::{PageRequest, RequestBody, page_url, page_url_with};
 pub use run::{
     DEFAULT_FOLD_EVERY, DEFAULT_MEMORY_BUDGET, IndexRange, RunFailure, RunOptions, RunStats,

@@ -45,6 +45,17 @@ pub struct RunProgress {
     current_index: Mutex<Option<String>>,
     /// While waiting for quota: when the wait ends (for a countdown).
     waiting_until: Mutex<Option<tokio::time::Instant>>,
+    /// What each credential has left, by its position, as the forge last said.
+    quotas: Mutex<Vec<Option<CredentialQuota>>>,
+}
+
+/// A credential's quota as the forge's last answer to it said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialQuota {
+    /// Requests left in the window.
+    pub left: u64,
+    /// When the window resets, if the forge said.
+    pub resets_at: Option<tokio::time::Instant>,
 }
 
 impl RunProgress {
@@ -76,6 +87,21 @@ impl RunProgress {
     /// Time left in the current quota wait, if one is under way.
     pub fn waiting_for(&self) -> Option<Duration> {
         lock(&self.waiting_until).map(|deadline| deadline - tokio::time::Instant::now())
+    }
+
+    /// Records what credential `index` has left (see [`CredentialQuota`]).
+    pub fn set_quota(&self, index: usize, left: u64, reset_in: Option<Duration>) {
+        let mut quotas = lock(&self.quotas);
+        if quotas.len() <= index {
+            quotas.resize(index + 1, None);
+        }
+        let resets_at = reset_in.map(|reset_in| tokio::time::Instant::now() + reset_in);
+        quotas[index] = Some(CredentialQuota { left, resets_at });
+    }
+
+    /// What each credential has left, by position (`None`: no answer said yet).
+    pub fn quotas(&self) -> Vec<Option<CredentialQuota>> {
+        lock(&self.quotas).clone()
     }
 
     /// Records a quota wait that took `waited`.

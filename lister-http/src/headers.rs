@@ -31,6 +31,24 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// What the quota headers say is left, and how long until the quota resets (`X-RateLimit-*`
+/// as GitHub sends them, or `RateLimit-*` as GitLab does), whether or not it is spent.
+pub fn quota_left(headers: &HeaderMap, now: SystemTime) -> Option<(u64, Option<Duration>)> {
+    let epoch = |seconds: u64| {
+        let at = UNIX_EPOCH.checked_add(Duration::from_secs(seconds))?;
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    };
+    if let Some(left) = number(headers, "x-ratelimit-remaining") {
+        return Some((left, number(headers, "x-ratelimit-reset").and_then(epoch)));
+    }
+    let left = number(headers, "ratelimit-remaining")?;
+    let reset = match number(headers, "ratelimit-reset") {
+        Some(reset) if reset > EPOCH_THRESHOLD => epoch(reset),
+        reset => reset.map(Duration::from_secs),
+    };
+    Some((left, reset))
+}
+
 /// How long until the quota resets, when the headers say it is spent: `X-RateLimit-Remaining:
 /// 0` with `X-RateLimit-Reset` (epoch seconds, GitHub), `RateLimit-Remaining: 0` with
 /// `RateLimit-Reset` (seconds, or an epoch timestamp as GitLab sends), or the structured
@@ -99,6 +117,29 @@ fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_left_reads_either_family() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let github = headers(&[
+            ("x-ratelimit-remaining", "4321"),
+            ("x-ratelimit-reset", "1700000600"),
+        ]);
+        assert_eq!(
+            quota_left(&github, now),
+            Some((4321, Some(Duration::from_secs(600))))
+        );
+        let gitlab = headers(&[("ratelimit-remaining", "7"), ("ratelimit-reset", "30")]);
+        assert_eq!(
+            quota_left(&gitlab, now),
+            Some((7, Some(Duration::from_secs(30))))
+        );
+        assert_eq!(
+            quota_left(&headers(&[("ratelimit-remaining", "x")]), now),
+            None
+        );
+        assert_eq!(quota_left(&HeaderMap::new(), now), None);
+    }
     use proptest::prelude::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -69,7 +69,8 @@ pub use config::TransportConfig;
 pub use credential::Credential;
 pub use error::{Error, scrub};
 pub use error::{credential_prefix, credential_variable};
-pub use headers::{json_message, parse_retry_after, quota_reset_in, retry_after, retry_after_at};
+pub use headers::{json_message, parse_retry_after, quota_left, quota_reset_in};
+pub use headers::{retry_after, retry_after_at};
 pub use probe::Prober;
 pub use source::HttpSource;
 

@@ -18,7 +18,7 @@ use crate::app::{GithubApp, read_token};
 use crate::classify::{classify_at, describe};
 use crate::credential::{Pick, Pool, Presented};
 use crate::error::scrub;
-use crate::headers::quota_reset_in;
+use crate::headers::{quota_left, quota_reset_in};
 use crate::schedule::Schedule;
 use crate::transport::{Failure, Transport, is_transient, validate_base};
 use crate::{Error, TransportConfig};
@@ -259,6 +259,9 @@ impl<F: Forge> Fetch<'_, F> {
     ) -> Result<Option<Fetched>, Error> {
         let (source, status) = (self.source, response.status);
         let now = source.config.clock.now();
+        if let Some((left, reset_in)) = quota_left(&response.headers, now) {
+            self.context.progress.set_quota(credential, left, reset_in);
+        }
         // The default classifier reads reset times against the configured clock.
         let classification = source
             .forge
