@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use rand::Rng as _;
+use rand::RngExt as _;
 
 use crate::TransportConfig;
 

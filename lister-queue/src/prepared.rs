@@ -63,7 +63,8 @@ impl<B> Query for Prepared<B> {
     type SqlType = Untyped;
 }
 
-impl<B, Conn> diesel::RunQueryDsl<Conn> for Prepared<B> {}
+// Gives it diesel's (and diesel-async's) `load`, `execute`…
+impl<B> diesel::query_dsl::RunQueryDslSupport for Prepared<B> {}
 
 /// The error for a parameter number a statement does not have.
 pub(crate) fn no_parameter(n: usize) -> DieselError {
