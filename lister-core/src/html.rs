@@ -80,7 +80,8 @@ pub fn texts<'a>(scope: impl Scope<'a>, css: &str) -> Vec<String> {
 /// ```
 /// use lister_core::{PageResponse, html::date};
 /// let page = PageResponse::ok("https://git.example.org/",
-///     "<td><span class='age-years' title='2024-03-03 10:34:56 +0200'>3 years</span></td><td>2024-05-01 08:00</td>");
+///     "<table><tr><td><span class='age-years' title='2024-03-03 10:34:56 +0200'>3 years</span></td>\
+///      <td>2024-05-01 08:00</td></tr></table>");
 /// let html = page.html();
 /// let idle = date(&html, "span[class^='age-']", "title", "%Y-%m-%d %H:%M:%S %z");
 /// assert_eq!(idle.unwrap().to_rfc3339(), "2024-03-03T08:34:56+00:00");
