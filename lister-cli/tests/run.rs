@@ -7,7 +7,7 @@ use lister_store::testing::TestDatabase;
 use std::collections::BTreeSet;
 
 use common::{exported, lister, run};
-use lister_tests::fake_forge::{Config, FakeForge, GithubEnd};
+use lister_tests::fake_forge::{Config, FakeForge, GithubEnd, QuotaKey};
 
 fn urls(origins: &[serde_json::Value]) -> BTreeSet<String> {
     origins
@@ -322,7 +322,96 @@ async fn the_instance_name_defaults_to_the_host_and_port_of_the_url() {
     db.drop_database().await;
 }
 
+/// `--full-pass` asks conditionally too. Over a forge that did not change, every page answers
+/// `304`, which spends no quota (an authorized `304` on GitHub) and disables nothing: each
+/// page's origins count as seen. Once the forge removed repositories, the pages that held them
+/// answer `200` without them, the others `304`, and the pass disables exactly the removed.
+async fn a_full_pass_with_304s_disables_exactly_what_the_forge_removed(db: TestDatabase) {
+    const TOKEN: &str = "full-pass-token";
+    let forge = FakeForge::start_with(Config {
+        github_repositories: 450,
+        ..Config::default()
+    })
+    .await;
+    let url = forge.github_url().to_string();
+    let quota = QuotaKey::token(TOKEN);
+    let list = |full_pass: bool| {
+        let mut command = lister(&db.url);
+        command
+            .args(["run", "github", "--url", &url, "--json"])
+            .env("GITHUB_TOKEN", TOKEN);
+        if full_pass {
+            command.arg("--full-pass");
+        }
+        async move { run(&mut command).await }
+    };
+    let first = list(false).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    // 5 pages of repositories and the empty last page.
+    assert_eq!(first.summary()["requests"], 6, "{first:?}");
+    let disabled = |listed: &[serde_json::Value]| -> BTreeSet<String> {
+        let disabled = listed.iter().filter(|o| o["enabled"] == false);
+        urls(&disabled.cloned().collect::<Vec<_>>())
+    };
+
+    // Unchanged: 6 requests, all 304, no quota, nothing disabled, every origin seen.
+    let spent = forge.quota_used(&quota);
+    let unchanged = list(true).await;
+    assert_eq!(unchanged.code, 0, "{unchanged:?}");
+    let summary = unchanged.summary();
+    let figures = [
+        "requests",
+        "not_modified",
+        "origins_seen",
+        "origins_disabled",
+    ]
+    .map(|figure| summary[figure].as_u64());
+    assert_eq!(
+        figures,
+        [Some(6), Some(6), Some(450), Some(0)],
+        "{unchanged:?}"
+    );
+    assert_eq!(forge.quota_used(&quota) - spent, 0, "no quota spent");
+    assert!(disabled(&exported(&db.url, "github").await).is_empty());
+
+    // Four repositories removed from three pages (none the last of its page).
+    let removed = [7, 150, 151, 333];
+    forge.remove_github_repositories(removed);
+    let spent = forge.quota_used(&quota);
+    let shrunk = list(true).await;
+    assert_eq!(shrunk.code, 0, "{shrunk:?}");
+    let summary = shrunk.summary();
+    let figures = ["requests", "not_modified", "origins_disabled"].map(|f| summary[f].as_u64());
+    assert_eq!(figures, [Some(6), Some(3), Some(4)], "{shrunk:?}");
+    assert_eq!(
+        forge.quota_used(&quota) - spent,
+        3,
+        "the changed pages only"
+    );
+    let listed = exported(&db.url, "github").await;
+    assert_eq!(listed.len(), 450, "disabled origins stay known");
+    let expected: BTreeSet<String> = removed.map(|k| forge.github_html_url(k)).into();
+    assert_eq!(disabled(&listed), expected);
+    let enabled: BTreeSet<String> = listed
+        .iter()
+        .filter(|o| o["enabled"] == true)
+        .map(|o| o["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(enabled, forge.github_html_urls().into_iter().collect());
+
+    // Unchanged again: all 304, no quota, and the removed stay disabled.
+    let spent = forge.quota_used(&quota);
+    let again = list(true).await;
+    let summary = again.summary();
+    let figures = ["not_modified", "origins_disabled"].map(|f| summary[f].as_u64());
+    assert_eq!(figures, [Some(6), Some(0)], "{again:?}");
+    assert_eq!(forge.quota_used(&quota) - spent, 0);
+    assert_eq!(disabled(&exported(&db.url, "github").await), expected);
+    db.drop_database().await;
+}
+
 lister_store::backend_tests!(
     github_full_listing_then_incremental_reruns,
     bitbucket_full_listing,
+    a_full_pass_with_304s_disables_exactly_what_the_forge_removed,
 );

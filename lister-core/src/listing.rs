@@ -140,8 +140,9 @@ impl<F: Forge> Listing<F> {
             context,
             options,
             lister_id: record.id,
-            // Only pages the store knew before the run are asked for conditionally.
-            lookup: !options.full_pass && store.has_page_records(record.id).await?,
+            // Only pages the store knew before the run are asked for conditionally (in a
+            // full pass too: a `304` counts the page's remembered origins as seen).
+            lookup: store.has_page_records(record.id).await?,
             last_pass_started: last_pass_started.filter(|_| !options.full_pass),
             cleaner: Arc::new(OriginCleaner::new(
                 self.key.clone(),

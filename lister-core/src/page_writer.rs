@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cursor::Cursor;
 use crate::progress::RunProgress;
-use crate::store::{Backend, ListerRecord, ListingStore, PageRecord, PageWrite, StateWrite};
+use crate::store::{
+    Backend, ListerRecord, ListingStore, PageRecord, PageWrite, PageWritten, StateWrite,
+};
 use crate::{Origin, Result};
 
 /// How many parsed pages the walk may hold before the database has committed them.
@@ -207,7 +209,12 @@ impl PageWriter<'_> {
                 break Ok(());
             }
             match self.commit(&mut batch, version).await {
-                Ok(sightings) => {
+                Ok(written) => {
+                    let sightings = written.sightings;
+                    // The origins of pages answered `304`, seen again: counted as seen, and
+                    // as known origins refreshed (the fold counts the sightings' own).
+                    RunProgress::add(&self.progress.origins_seen, written.refreshed);
+                    RunProgress::add(&self.progress.origins_updated, written.refreshed);
                     let last = batch.pop().expect("a batch has a page");
                     version += i64::from(last.state.is_some());
                     RunProgress::add(&self.progress.pages, received as u64);
@@ -228,7 +235,7 @@ impl PageWriter<'_> {
     }
 
     /// Commits `batch` (consecutive pages) in one transaction, with the last page's state.
-    async fn commit<I>(&self, batch: &mut [PendingPage<I>], version: i64) -> Result<u64> {
+    async fn commit<I>(&self, batch: &mut [PendingPage<I>], version: i64) -> Result<PageWritten> {
         let state = batch.last().and_then(|last| last.state.clone());
         let mut origins = Vec::new();
         let mut records = Vec::with_capacity(batch.len());
@@ -245,7 +252,7 @@ impl PageWriter<'_> {
             }),
             pages: &records,
         };
-        Ok(self.store.commit_page(write).await?.sightings)
+        self.store.commit_page(write).await
     }
 
     /// The folding half: folds every `fold_every` while there is something new, and once
@@ -307,7 +314,7 @@ mod tests {
 
     use super::*;
     use crate::ListerKey;
-    use crate::store::{Folded, PageWritten, StateWrite};
+    use crate::store::{Folded, StateWrite};
 
     /// A store in memory that counts the commits: each one with a state advances its
     /// version, as a real store's does.
@@ -352,7 +359,7 @@ mod tests {
             inner.2 += sightings;
             let mut written = PageWritten {
                 sightings,
-                state_version: None,
+                ..PageWritten::default()
             };
             if let Some(state) = write.state {
                 assert_eq!(state.expected_version, inner.1, "the version read");

@@ -21,7 +21,8 @@ pub struct RunContext {
 pub struct RunProgress {
     /// Pages committed (or found unchanged).
     pub pages: AtomicU64,
-    /// Origins read from pages, before validation.
+    /// Origins read from pages, before validation, and those of pages answered `304`
+    /// (seen again).
     pub origins_seen: AtomicU64,
     /// Origins the store did not know.
     pub origins_new: AtomicU64,

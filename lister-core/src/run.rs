@@ -18,9 +18,11 @@ pub struct RunOptions {
     /// Relist the cursors in (`first`, `last`] instead of running incrementally; a range run
     /// never reads or writes the lister's state, so several can run at once.
     pub range: Option<IndexRange>,
-    /// A complete pass: start at the first cursor, fetch every page unconditionally, and when
-    /// the listing reaches its end, disable this instance's origins that the pass did not see
-    /// (they stay known; a later sighting enables them again). The state is saved as usual.
+    /// A complete pass: start at the first cursor, ask for every page (conditionally when the
+    /// store remembers the page's validators and origins: a `304` counts the origins as seen),
+    /// and when the listing reaches its end, disable this instance's origins that the pass did
+    /// not see (they stay known; a later sighting enables them again). The state is saved as
+    /// usual.
     pub full_pass: bool,
     /// How often the run folds its committed origins into `listed_origins` while it goes on
     /// (see [`ListingStore::fold_sightings`](crate::ListingStore::fold_sightings)); `None` is the backend's
@@ -102,11 +104,11 @@ pub struct RunStats {
     pub lister: String,
     /// Pages listed (fetched and committed, or found unchanged).
     pub pages: u64,
-    /// Origins read from the pages.
+    /// Origins read from the pages, and those of pages answered `304` (seen again).
     pub origins_seen: u64,
     /// Origins new to the store.
     pub origins_new: u64,
-    /// Origins already known, refreshed.
+    /// Origins already known, refreshed (those of pages answered `304` included).
     pub origins_updated: u64,
     /// Origins rejected by URL validation.
     pub origins_rejected: u64,

@@ -48,8 +48,9 @@ pub trait ListingStore: Send + Sync {
     async fn page_record(&self, lister_id: i64, url: &str) -> Result<Option<PageRecord>>;
 
     /// Writes pages' origins as sightings, the advanced state and the page records in one
-    /// transaction. A stale state version ([`Error::StateConflict`]) or any failure rolls
-    /// all of it back.
+    /// transaction, and refreshes the `last_seen` of the origins that pages answered `304`
+    /// held ([`HeldOrigins::Unchanged`]). A stale state version ([`Error::StateConflict`]) or
+    /// any failure rolls all of it back.
     async fn commit_page(&self, write: PageWrite<'_>) -> Result<PageWritten>;
 
     /// Folds the sightings of one instance (or, with `None`, of every instance) into the
@@ -132,6 +133,43 @@ pub struct PageRecord {
     pub next_url: Option<String>,
     /// The next page's index (text form), if the page had one.
     pub next_index: Option<String>,
+    /// The origins the page held (see [`HeldOrigins`]).
+    pub origins: HeldOrigins,
+}
+
+/// The origins a listing page held, which a `304` to the page counts as seen again.
+///
+/// In a [`PageWrite`], each page says which of the write's origins are its own (the pages'
+/// counts follow the order of [`PageWrite::origins`]); in a record the store returns, whether
+/// the store remembers the page's origins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeldOrigins {
+    /// Not known (of a record the store returns: the store does not remember them). A `304`
+    /// to such a page counts nothing as seen, and a full pass asks for it unconditionally. In
+    /// a write, a page that holds none of the write's origins.
+    #[default]
+    Unknown,
+    /// Fetched: the page held the next this many origins of the write (of a record the store
+    /// returns: it remembers this many origins of the page). The store remembers them with
+    /// the page's validators, when it has any.
+    Held(usize),
+    /// Fetched, and the page named sub-listings: the next this many origins of the write are
+    /// the page's and its sub-listings', which a `304` to the page says nothing of. The store
+    /// does not remember them.
+    WithSubListings(usize),
+    /// The forge answered the page `304`: the page holds the origins the store remembers of
+    /// it, and the commit refreshes their `last_seen` (see [`PageWritten::refreshed`]).
+    Unchanged,
+}
+
+impl HeldOrigins {
+    /// How many of a write's origins the page holds.
+    pub fn in_write(self) -> usize {
+        match self {
+            HeldOrigins::Held(n) | HeldOrigins::WithSubListings(n) => n,
+            HeldOrigins::Unknown | HeldOrigins::Unchanged => 0,
+        }
+    }
 }
 
 /// A state write that only succeeds if the state is still at `expected_version`.
@@ -173,7 +211,8 @@ pub struct PageWrite<'a> {
     /// The state after the last page (`None` in relisting mode, which never touches the
     /// state).
     pub state: Option<StateWrite>,
-    /// The pages' validators and next links, for conditional requests; a URL given twice
+    /// The pages' validators and next links, for conditional requests, and which origins
+    /// each held ([`PageRecord::origins`], in the order of `origins`); a URL given twice
     /// keeps its last record.
     pub pages: &'a [PageRecord],
 }
@@ -185,6 +224,9 @@ pub struct PageWritten {
     pub sightings: u64,
     /// The state version after the write, if the state was written.
     pub state_version: Option<i64>,
+    /// Listed origins of pages answered `304` ([`HeldOrigins::Unchanged`]) whose `last_seen`
+    /// the write refreshed: seen again without a sighting.
+    pub refreshed: u64,
 }
 
 /// What a fold did.

@@ -1,8 +1,9 @@
 //! The walk of a run, as a pipeline of three stages read top to bottom:
 //!
 //! 1. **fetch** ([`Fetcher`]): page after page from the saved cursor, each request built by
-//!    the forge from the cursor, asked conditionally when the store knows the page; the
-//!    forge names the next cursor from the response, and the [`LoopGuard`] checks it;
+//!    the forge from the cursor, asked conditionally when the store knows the page (in a
+//!    full pass, when it also remembers the page's origins, which a `304` counts as seen);
+//!    the forge names the next cursor from the response, and the [`LoopGuard`] checks it;
 //! 2. **parse** ([`parse`]): the page's items become origins, validated and de-duplicated, on
 //!    a blocking thread, while the fetch stage goes on to the next page; a two-level forge's
 //!    page also gets the origins of the listings its items name
@@ -31,7 +32,7 @@ use crate::page_writer::{PageHandoff, PendingPage};
 use crate::progress::{RunContext, RunProgress};
 use crate::run::{RunOptions, StopReason};
 use crate::source::{Fetched, PageSource};
-use crate::store::{ListingStore, PageRecord, StateWrite};
+use crate::store::{HeldOrigins, ListingStore, PageRecord, StateWrite};
 use crate::sub_listing::{SubListingRules, list_sub};
 use crate::{Error, Origin, Result};
 
@@ -233,6 +234,11 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
             }
             false => None,
         };
+        // A full pass asks conditionally only for pages whose origins the store remembers: a
+        // `304` must count them as seen, or the pass would disable them.
+        let known = known.filter(|known| {
+            !walk.options.full_pass || matches!(known.origins, HeldOrigins::Held(_))
+        });
         let validators = known.as_ref().map(|known| &known.validators);
         let fetched = tokio::select! {
             fetched = walk.source.fetch(&request, validators, walk.context) => fetched,
@@ -277,7 +283,10 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
                 false => StopReason::EndOfListing,
             });
         }
-        let record = page_record(&request.url, validators, next.as_ref())?;
+        let mut record = page_record(&request.url, validators, next.as_ref())?;
+        if response.is_none() {
+            record.origins = HeldOrigins::Unchanged;
+        }
         let page = FetchedPage {
             cursor,
             record,
@@ -313,6 +322,7 @@ fn page_record<C: Cursor>(
         validators,
         next_url: None,
         next_index,
+        origins: HeldOrigins::Unknown,
     })
 }
 
@@ -382,7 +392,7 @@ async fn parse_page<F: Forge>(
 ) -> Result<Step<ParsedPage<F::Cursor>>> {
     let FetchedPage {
         cursor,
-        record,
+        mut record,
         response,
         next,
         mut held,
@@ -399,6 +409,8 @@ async fn parse_page<F: Forge>(
         }
         None => (Vec::new(), Vec::new()),
     };
+    // The page's own origins, unless it named sub-listings (their pages change without it).
+    let own = sub_listings.is_empty();
     // A two-level forge: the page goes on with the origins of the listings its items name.
     for request in sub_listings {
         let source = walk.source;
@@ -419,6 +431,12 @@ async fn parse_page<F: Forge>(
     }
     let cleaner = walk.cleaner.clone();
     let origins = on_blocking_thread(move || Ok(cleaner.clean(origins))).await?;
+    if record.origins != HeldOrigins::Unchanged {
+        record.origins = match own {
+            true => HeldOrigins::Held(origins.len()),
+            false => HeldOrigins::WithSubListings(origins.len()),
+        };
+    }
     // Parsed: the page now holds what its origins take, up to the whole budget.
     let size = crate::parse::held_bytes(&origins).clamp(1, walk.budget.total);
     match size.checked_sub(held.num_permits()) {

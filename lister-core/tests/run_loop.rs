@@ -126,7 +126,7 @@ struct MemorySource {
     /// While fetching the page at this index, cancel the run and never answer: a request in
     /// flight when the user presses Ctrl-C.
     cancel_at: Option<u64>,
-    /// Answer 304 for pages fetched with validators.
+    /// Answer 304 for pages fetched with the validators of their current body.
     not_modified_when_known: bool,
     /// While fetching the page at this index, move the lister's state as another run would.
     move_state_at: Option<(u64, Store)>,
@@ -229,12 +229,15 @@ impl PageSource for &'static MemorySource {
             }
             *self.folded_before.lock().unwrap() = Some(new());
         }
-        if self.not_modified_when_known && known.is_some() {
+        let body = self.body(index).ok_or("no such page")?;
+        // The page's index and its body's length: a page that lost origins changes.
+        let etag = format!("\"page-{index}-{}\"", body.len());
+        let unchanged = known.is_some_and(|known| known.etag.as_deref() == Some(etag.as_str()));
+        if self.not_modified_when_known && unchanged {
             return Ok(Fetched::NotModified);
         }
-        let body = self.body(index).ok_or("no such page")?;
         let mut headers = HeaderMap::new();
-        let etag = HeaderValue::from_str(&format!("\"page-{index}\""))?;
+        let etag = HeaderValue::from_str(&etag)?;
         headers.insert(http::header::ETAG, etag);
         Ok(Fetched::Page(PageResponse {
             url: request.url.clone(),
@@ -774,10 +777,12 @@ async fn an_unchanged_page_follows_the_remembered_next_cursor() {
         vec![0, 10, 20],
         "followed the stored next cursors"
     );
+    // The origins of the pages answered 304 are seen again, as known origins refreshed.
     assert_eq!(
         (stats.not_modified, stats.origins_seen, stats.stopped),
-        (3, 0, Some(StopReason::EndOfListing))
+        (3, 6, Some(StopReason::EndOfListing))
     );
+    assert_eq!((stats.origins_new, stats.origins_updated), (0, 6));
     db.drop_database().await;
 }
 
@@ -826,12 +831,10 @@ async fn a_full_pass_disables_what_the_forge_no_longer_lists() {
         .run(&store, &options, &RunContext::default())
         .await
         .unwrap();
-    assert_eq!(
-        fetched.fetched(),
-        vec![0, 10, 20],
-        "from the first cursor, unconditionally"
-    );
-    assert_eq!((stats.not_modified, stats.origins_disabled), (0, 2));
+    assert_eq!(fetched.fetched(), vec![0, 10, 20], "from the first cursor");
+    // Asked conditionally: the unchanged pages answer 304, and their origins count as seen.
+    assert_eq!((stats.not_modified, stats.origins_disabled), (2, 2));
+    assert_eq!(stats.origins_seen, 4);
     let enabled: Vec<bool> = store
         .listed_origins(&key())
         .await
@@ -845,6 +848,44 @@ async fn a_full_pass_disables_what_the_forge_no_longer_lists() {
         "known, but disabled"
     );
     assert_eq!(enabled.len(), 6);
+    db.drop_database().await;
+}
+
+/// A full pass over a forge that did not change costs only `304`s and disables nothing: each
+/// page's origins count as seen.
+#[tokio::test]
+async fn a_full_pass_over_an_unchanged_forge_disables_nothing() {
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let (first, _) = listing(MemorySource::linear(3, 2));
+    first
+        .run(&store, &RunOptions::default(), &RunContext::default())
+        .await
+        .unwrap();
+
+    let mut same = MemorySource::linear(3, 2);
+    same.not_modified_when_known = true;
+    let (again, fetched) = listing(same);
+    let options = RunOptions {
+        full_pass: true,
+        ..Default::default()
+    };
+    let stats = again
+        .run(&store, &options, &RunContext::default())
+        .await
+        .unwrap();
+    assert_eq!(fetched.fetched(), vec![0, 10, 20]);
+    assert_eq!(
+        (
+            stats.not_modified,
+            stats.origins_seen,
+            stats.origins_disabled
+        ),
+        (3, 6, 0)
+    );
+    let listed = store.listed_origins(&key()).await.unwrap();
+    assert!(listed.iter().all(|o| o.origin.enabled), "{listed:?}");
+    assert_eq!(listed.len(), 6);
     db.drop_database().await;
 }
 

@@ -9,12 +9,14 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::commit_rows::{PageRow, StaleVersion, loader_arguments};
+use crate::commit_rows::{PageRow, PageRows, StaleVersion, loader_arguments};
 use lister_core::store::{PageWritten, StateWrite};
 use lister_core::{Error, Origin, Result};
 
-/// The state write (when `$3`), then the sightings and the pages' validators, both only if
-/// the state write was not refused. Every part of the statement sees the same snapshot, and
+/// The state write (when `$3`), then the sightings, the pages' validators and the refresh of
+/// the origins of pages answered `304` (`$18`: their `last_seen`, looked up by
+/// `listed_origins`'s key; a run folds what an interrupted run left before it walks, so the
+/// origins a page remembers are listed), all only if the state write was not refused. Every part of the statement sees the same snapshot, and
 /// the data-modifying parts run whether or not the final SELECT reads them.
 const COMMIT: &str = "\
     WITH state AS ( \
@@ -33,17 +35,30 @@ const COMMIT: &str = "\
         RETURNING 1 \
     ), pages AS ( \
         INSERT INTO page_validators (lister_id, url, etag, last_modified, next_url, \
-            next_index, updated) \
-        SELECT $1, p.url, p.etag, p.last_modified, p.next_url, p.next_index, $2 \
-        FROM UNNEST($12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) \
-            AS p (url, etag, last_modified, next_url, next_index) \
+            next_index, origins, updated) \
+        SELECT $1, p.url, p.etag, p.last_modified, p.next_url, p.next_index, p.origins, $2 \
+        FROM UNNEST($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
+            $17::text[]) AS p (url, etag, last_modified, next_url, next_index, origins) \
         WHERE (SELECT ok FROM allowed) \
         ON CONFLICT (lister_id, url) DO UPDATE SET etag = excluded.etag, \
             last_modified = excluded.last_modified, next_url = excluded.next_url, \
-            next_index = excluded.next_index, updated = excluded.updated \
+            next_index = excluded.next_index, origins = excluded.origins, \
+            updated = excluded.updated \
+    ), refreshed AS ( \
+        UPDATE listed_origins AS o SET last_seen = $2 \
+        FROM (SELECT DISTINCT k->>0 AS url, k->>1 AS visit_type \
+            FROM page_validators AS p, json_array_elements(p.origins::json) AS k \
+            WHERE p.lister_id = $1 AND p.url = ANY($18::text[])) AS held \
+        WHERE (SELECT ok FROM allowed) AND o.url = held.url \
+            AND o.visit_type = held.visit_type AND o.lister_id = $1 \
+        RETURNING 1 \
+    ), touched AS ( \
+        UPDATE page_validators SET updated = $2 \
+        WHERE (SELECT ok FROM allowed) AND lister_id = $1 AND url = ANY($18::text[]) \
     ) \
     SELECT (SELECT ok FROM allowed) AS allowed, (SELECT count(*) FROM sightings) AS sightings, \
-        (SELECT state_version FROM state) AS state_version";
+        (SELECT state_version FROM state) AS state_version, \
+        (SELECT count(*) FROM refreshed) AS refreshed";
 
 /// What the PostgreSQL commit writes.
 pub(super) struct PostgresWrite<'a> {
@@ -51,7 +66,7 @@ pub(super) struct PostgresWrite<'a> {
     pub(super) at: NaiveDateTime,
     pub(super) state: Option<&'a StateWrite>,
     pub(super) origins: &'a [Origin],
-    pub(super) pages: &'a [PageRow],
+    pub(super) pages: &'a PageRows,
 }
 
 #[derive(QueryableByName)]
@@ -62,6 +77,8 @@ struct Outcome {
     sightings: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     state_version: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    refreshed: i64,
 }
 
 /// Writes the page; `Err(StaleVersion)` when the state write was refused (nothing written).
@@ -71,7 +88,8 @@ pub(super) async fn commit_postgres(
 ) -> Result<Result<PageWritten, StaleVersion>> {
     let origins = write.origins;
     let column = |f: fn(&Origin) -> &str| origins.iter().map(f).collect::<Vec<_>>();
-    let pages = write.pages;
+    let unchanged = &write.pages.unchanged;
+    let pages = &write.pages.fetched;
     let page_text = |f: fn(&PageRow) -> Option<&str>| pages.iter().map(f).collect::<Vec<_>>();
     let outcome: Outcome = diesel::sql_query(COMMIT)
         .bind::<BigInt, _>(write.lister_id)
@@ -105,6 +123,8 @@ pub(super) async fn commit_postgres(
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.last_modified.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.next_url.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.next_index.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.origins.as_deref()))
+        .bind::<Array<Text>, _>(unchanged)
         .get_result(conn)
         .await
         .map_err(Error::query("committing a page"))?;
@@ -124,6 +144,7 @@ pub(super) async fn commit_postgres(
     Ok(Ok(PageWritten {
         sightings: outcome.sightings as u64,
         state_version: outcome.state_version,
+        refreshed: outcome.refreshed as u64,
     }))
 }
 

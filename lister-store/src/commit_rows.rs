@@ -26,7 +26,19 @@ pub(crate) struct PageRow {
     pub(crate) last_modified: Option<String>,
     pub(crate) next_url: Option<String>,
     pub(crate) next_index: Option<String>,
+    /// The origins the page held, as JSON `[[url, visit_type], …]` (see `commit::page_rows`).
+    pub(crate) origins: Option<String>,
     pub(crate) updated: NaiveDateTime,
+}
+
+/// The page rows of a commit.
+#[derive(Default)]
+pub(crate) struct PageRows {
+    /// Pages fetched: their rows, written.
+    pub(crate) fetched: Vec<PageRow>,
+    /// The URLs of pages answered `304`: their rows stay, the origins they remember are
+    /// refreshed.
+    pub(crate) unchanged: Vec<String>,
 }
 
 /// A refused state write: the version it expected and the one it found.

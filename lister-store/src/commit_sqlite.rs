@@ -1,5 +1,6 @@
-//! The SQLite page commit: the state, the sightings and the pages' validators in one
-//! immediate transaction, on the blocking pool.
+//! The SQLite page commit: the state, the sightings, the pages' validators and origins, and
+//! the refresh of the origins of pages answered `304`, in one immediate transaction, on the
+//! blocking pool.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -7,20 +8,40 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use diesel::expression::AsExpression;
 use diesel::serialize::{IsNull, Output, ToSql};
-use diesel::sql_types::Timestamp;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use diesel::{ExpressionMethods, Insertable, QueryDsl};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
-use crate::commit_rows::{PageRow, StaleVersion, loader_arguments};
+use crate::commit::page_rows;
+use crate::commit_rows::{PageRows, StaleVersion, loader_arguments};
 use crate::schema::{listers, origin_sightings, page_validators};
-use lister_core::store::{PageWritten, StateWrite};
+use lister_core::store::{PageRecord, PageWritten, StateWrite};
 use lister_core::{Error, Origin, Result};
 
 /// Rows per SQLite INSERT statement: a page's worth, well under SQLite's bound-parameter
 /// limit. A fixed-size statement is prepared once per connection and then reused: preparing a
 /// statement with hundreds of parameters cost more than running it.
 const ROWS_PER_STATEMENT: usize = 100;
+
+/// The pages answered `304` (`?3`, a JSON array of their URLs): their remembered origins are
+/// seen again, at `?1`. The origins are looked up by `listed_origins`'s key, in its order (its
+/// `last_seen` is in no index, and no trigger follows it). A run folds what an interrupted
+/// run left before it walks, so the origins of a page committed by an earlier run are listed.
+const REFRESH: &str = "\
+    UPDATE listed_origins SET last_seen = ?1 \
+    FROM (SELECT DISTINCT json_extract(k.value, '$[0]') AS url, \
+            json_extract(k.value, '$[1]') AS visit_type \
+        FROM page_validators AS p, json_each(p.origins) AS k \
+        WHERE p.lister_id = ?2 AND p.url IN (SELECT value FROM json_each(?3)) \
+        ORDER BY 1, 2) AS held \
+    WHERE listed_origins.url = held.url AND listed_origins.visit_type = held.visit_type \
+        AND listed_origins.lister_id = ?2";
+
+/// The rows of the pages answered `304` (`?3`) were checked at `?1`.
+const TOUCH: &str = "\
+    UPDATE page_validators SET updated = ?1 \
+    WHERE lister_id = ?2 AND url IN (SELECT value FROM json_each(?3))";
 
 /// A sighting as SQLite inserts it, made from the origin it takes the text of. `None` is
 /// written as NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES, and diesel would
@@ -84,10 +105,11 @@ pub(crate) async fn commit_sqlite(
     at: NaiveDateTime,
     state: Option<StateWrite>,
     origins: Vec<Origin>,
-    page_rows: Vec<PageRow>,
+    pages: Vec<PageRecord>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
     let outcome = conn
         .spawn_blocking(move |conn| {
+            let page_rows = page_rows(lister_id, at, &pages, &origins);
             // Formatted once for every row: see `CommitTime`.
             let seen_at = CommitTime::new(at);
             let rows: Vec<SightingRow> = origins
@@ -110,7 +132,7 @@ fn write_sqlite(
     at: NaiveDateTime,
     state: Option<&StateWrite>,
     rows: &[SightingRow],
-    page_rows: &[PageRow],
+    page_rows: &PageRows,
 ) -> diesel::QueryResult<Result<PageWritten, StaleVersion>> {
     use diesel::RunQueryDsl;
     let mut written = PageWritten::default();
@@ -152,13 +174,26 @@ fn write_sqlite(
             .execute(conn)?;
         written.sightings += inserted as u64;
     }
-    for row in page_rows {
+    for row in &page_rows.fetched {
         diesel::insert_into(page_validators::table)
             .values(row)
             .on_conflict((page_validators::lister_id, page_validators::url))
             .do_update()
             .set(row)
             .execute(conn)?;
+    }
+    if !page_rows.unchanged.is_empty() {
+        let urls = serde_json::Value::from(page_rows.unchanged.clone()).to_string();
+        for statement in [REFRESH, TOUCH] {
+            let changed = diesel::sql_query(statement)
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(lister_id)
+                .bind::<Text, _>(&urls)
+                .execute(conn)?;
+            if statement == REFRESH {
+                written.refreshed = changed as u64;
+            }
+        }
     }
     Ok(Ok(written))
 }

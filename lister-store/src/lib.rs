@@ -6,9 +6,9 @@
 //!
 //! Tables (see `docs/architecture.md` for the SQL): `listers` (instances and their state),
 //! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
-//! yet folded into `listed_origins`), `page_validators` (ETags of listing pages),
-//! `quarantined_sightings` (sightings the database refused). The visit queue's tables
-//! (`lister-queue`) are created by the same migration.
+//! yet folded into `listed_origins`), `page_validators` (listing pages: their ETags, next
+//! cursors and origins), `quarantined_sightings` (sightings the database refused). The visit
+//! queue's tables (`lister-queue`) are created by the same migration.
 //!
 //! ```
 //! use lister_core::{ListerKey, Origin};
@@ -59,7 +59,7 @@ mod unseen;
 pub use database_url::{DatabaseUrl, redact};
 pub use lister_core::Backend;
 pub use lister_core::store::{
-    Folded, ListerRecord, PageRecord, PageWrite, PageWritten, StateWrite, now,
+    Folded, HeldOrigins, ListerRecord, PageRecord, PageWrite, PageWritten, StateWrite, now,
 };
 pub use listers::ListerSummary;
 pub use quarantine::QuarantinedSighting;

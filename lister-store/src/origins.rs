@@ -8,7 +8,9 @@ use diesel_async::RunQueryDsl;
 use crate::dispatch;
 use crate::schema::{listed_origins, page_validators};
 use crate::store::Store;
-use lister_core::store::{ListerRecord, PageRecord};
+use diesel::sql_types::{BigInt, Nullable};
+use lister_core::Backend;
+use lister_core::store::{HeldOrigins, ListerRecord, PageRecord};
 use lister_core::{Error, ListedOrigin, ListerKey, Origin, Result, Validators};
 
 #[derive(Queryable, Selectable)]
@@ -39,7 +41,9 @@ impl Store {
         Ok(first.is_some())
     }
 
-    /// What the store remembers of the listing page at `url`, if anything.
+    /// What the store remembers of the listing page at `url`, if anything: its validators,
+    /// the cursor it led to, and how many origins it remembers of it ([`HeldOrigins::Held`],
+    /// counted in the database: the origins themselves stay there).
     pub async fn page_record(&self, lister_id: i64, url: &str) -> Result<Option<PageRecord>> {
         let mut conn = self.connection().await?;
         type Row = (
@@ -47,7 +51,13 @@ impl Store {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<i64>,
         );
+        let held = match self.backend() {
+            Backend::Sqlite => "json_array_length(origins)",
+            Backend::Postgres => "json_array_length(origins::json)::bigint",
+        };
+        let held = diesel::dsl::sql::<Nullable<BigInt>>(held);
         let row: Option<Row> = dispatch!(&mut *conn, conn => page_validators::table
             .find((lister_id, url))
             .select((
@@ -55,13 +65,14 @@ impl Store {
                 page_validators::last_modified,
                 page_validators::next_url,
                 page_validators::next_index,
+                held.clone(),
             ))
             .first(conn)
             .await
             .optional()
             .map_err(Error::query("reading page validators"))?);
-        Ok(
-            row.map(|(etag, last_modified, next_url, next_index)| PageRecord {
+        Ok(row.map(
+            |(etag, last_modified, next_url, next_index, held)| PageRecord {
                 url: url.to_owned(),
                 validators: Validators {
                     etag,
@@ -69,8 +80,9 @@ impl Store {
                 },
                 next_url,
                 next_index,
-            }),
-        )
+                origins: held.map_or(HeldOrigins::Unknown, |n| HeldOrigins::Held(n as usize)),
+            },
+        ))
     }
 
     /// Up to `limit` origins of a lister instance, ordered by (url, visit type), starting

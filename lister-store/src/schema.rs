@@ -40,6 +40,7 @@ diesel::table! {
         last_modified -> Nullable<Text>,
         next_url -> Nullable<Text>,
         next_index -> Nullable<Text>,
+        origins -> Nullable<Text>,
         updated -> Timestamp,
     }
 }

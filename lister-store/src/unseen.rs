@@ -15,8 +15,9 @@ impl Store {
     ///
     /// Call it only after a *complete* pass: a run that started at the lister's first index
     /// and reached the end without error, with `seen_before` the time that run started; then
-    /// every origin the forge still lists was seen (its `last_seen` refreshed) during the
-    /// run, and the others are gone from the forge. A partial run (resumed from a saved
+    /// every origin the forge still lists was seen (its `last_seen` refreshed, by a sighting
+    /// or by a `304` to a page that held it) during the run, and the others are gone from
+    /// the forge. A partial run (resumed from a saved
     /// index, a range, an interrupted run) must not call it.
     ///
     /// Listings stay known (`enabled = false`). The origin leaves the queue unless another

@@ -1,7 +1,12 @@
 //! The storage contract, run against SQLite and (when configured) PostgreSQL, a fresh database
 //! per test.
 
-use lister_core::store::{Folded, ListerRecord, PageRecord, PageWrite, StateWrite};
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use lister_core::store::{
+    Folded, HeldOrigins, ListerRecord, PageRecord, PageWrite, PageWritten, StateWrite,
+};
 use lister_core::{Error, ListerKey, Origin, Validators};
 use lister_store::Store;
 use lister_store::testing::{TestDatabase, commit_origins};
@@ -21,7 +26,50 @@ fn record(url: &str, etag: &str) -> PageRecord {
         },
         next_url: None,
         next_index: None,
+        origins: HeldOrigins::Unknown,
     }
+}
+
+/// The record of a fetched listing page at `url` with ETag `etag`, holding the write's next
+/// `held` origins.
+fn fetched(url: &str, etag: &str, held: usize) -> PageRecord {
+    PageRecord {
+        origins: HeldOrigins::Held(held),
+        ..record(url, etag)
+    }
+}
+
+/// The record of a listing page at `url` answered `304`.
+fn unchanged(url: &str) -> PageRecord {
+    PageRecord {
+        origins: HeldOrigins::Unchanged,
+        ..record(url, "\"unchanged\"")
+    }
+}
+
+/// Commits `pages` (without a state) and returns what the commit wrote.
+async fn commit_pages(
+    store: &Store,
+    lister: &ListerRecord,
+    origins: Vec<Origin>,
+    pages: &[PageRecord],
+) -> PageWritten {
+    let write = PageWrite {
+        lister,
+        origins,
+        state: None,
+        pages,
+    };
+    store.commit_page(write).await.unwrap()
+}
+
+/// When each origin of `key` was last seen, by URL.
+async fn last_seen(store: &Store, key: &ListerKey) -> BTreeMap<String, NaiveDateTime> {
+    let listed = store.listed_origins(key).await.unwrap();
+    listed
+        .into_iter()
+        .map(|o| (o.origin.url, o.last_seen.naive_utc()))
+        .collect()
 }
 
 /// Commits one page of `origins` (as sightings, not folded).
@@ -484,6 +532,154 @@ async fn several_pages_commit_together_with_one_state_step(db: TestDatabase) {
     db.drop_database().await;
 }
 
+/// A page answered `304` counts the origins it held as seen: the commit refreshes the
+/// `last_seen` of exactly those (not another page's, not another instance's listing of the
+/// same URL), keeps what the store remembers of the page, and a full pass that started before
+/// it disables only the others. A page without validators remembers nothing (it cannot be
+/// answered `304`).
+async fn a_page_answered_304_refreshes_the_origins_it_held(db: TestDatabase) {
+    let store = db.open().await;
+    let key = ListerKey::new("github", "default");
+    let lister = store.register_lister(&key).await.unwrap();
+    let other_key = ListerKey::new("github", "other");
+    let other = store.register_lister(&other_key).await.unwrap();
+    commit(&store, &other, &origins(&["https://h/a"])).await;
+    let pages = [
+        fetched("https://forge/1", "\"1\"", 2),
+        fetched("https://forge/2", "\"2\"", 1),
+        PageRecord {
+            validators: Validators::default(),
+            ..fetched("https://forge/3", "", 1)
+        },
+    ];
+    let listed = origins(&["https://h/a", "https://h/b", "https://h/c", "https://h/d"]);
+    commit_pages(&store, &lister, listed, &pages).await;
+    store.fold_sightings(None).await.unwrap();
+    let remembered = [1, 2, 3].map(|page| format!("https://forge/{page}"));
+    let mut held = Vec::new();
+    for url in &remembered {
+        let record = store.page_record(lister.id, url).await.unwrap().unwrap();
+        held.push(record.origins);
+    }
+    let expected = [
+        HeldOrigins::Held(2),
+        HeldOrigins::Held(1),
+        HeldOrigins::Unknown,
+    ];
+    assert_eq!(held, expected, "{}", db.url);
+    let before = last_seen(&store, &key).await;
+    let other_before = last_seen(&store, &other_key).await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let pass_started = lister_store::now();
+    let written = commit_pages(&store, &lister, Vec::new(), &[unchanged("https://forge/1")]).await;
+    assert_eq!((written.sightings, written.refreshed), (0, 2), "{}", db.url);
+    let after = last_seen(&store, &key).await;
+    for url in ["https://h/a", "https://h/b"] {
+        assert!(after[url] >= pass_started, "{url} refreshed on {}", db.url);
+    }
+    for url in ["https://h/c", "https://h/d"] {
+        assert_eq!(after[url], before[url], "{url} untouched on {}", db.url);
+    }
+    assert_eq!(last_seen(&store, &other_key).await, other_before);
+    let page = store.page_record(lister.id, "https://forge/1").await;
+    let page = page.unwrap().unwrap();
+    assert_eq!(page.origins, HeldOrigins::Held(2), "still remembered");
+    assert_eq!(page.validators.etag.as_deref(), Some("\"1\""));
+
+    // A full pass that started before the 304 disables the two origins it did not see.
+    let disabled = store.disable_unseen(lister.id, pass_started).await.unwrap();
+    assert_eq!(disabled, 2, "{}", db.url);
+    let enabled: Vec<(String, bool)> = store
+        .listed_origins(&key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.origin.url, o.origin.enabled))
+        .collect();
+    let expected = [("a", true), ("b", true), ("c", false), ("d", false)]
+        .map(|(name, enabled)| (format!("https://h/{name}"), enabled));
+    assert_eq!(enabled, expected);
+    db.drop_database().await;
+}
+
+/// A page fetched again remembers its new origins (a refresh then counts those), and a page
+/// that named sub-listings remembers none: a `304` to it says nothing of its sub-listings.
+async fn a_page_fetched_again_remembers_its_new_origins(db: TestDatabase) {
+    let store = db.open().await;
+    let key = ListerKey::new("github", "default");
+    let lister = store.register_lister(&key).await.unwrap();
+    let first = origins(&["https://h/a", "https://h/b", "https://h/c"]);
+    let pages = [
+        fetched("https://forge/1", "\"1\"", 2),
+        PageRecord {
+            origins: HeldOrigins::WithSubListings(1),
+            ..record("https://forge/2", "\"2\"")
+        },
+    ];
+    commit_pages(&store, &lister, first, &pages).await;
+    let again = origins(&["https://h/b"]);
+    commit_pages(
+        &store,
+        &lister,
+        again,
+        &[fetched("https://forge/1", "\"1b\"", 1)],
+    )
+    .await;
+    store.fold_sightings(Some(lister.id)).await.unwrap();
+    let page = store.page_record(lister.id, "https://forge/2").await;
+    assert_eq!(page.unwrap().unwrap().origins, HeldOrigins::Unknown);
+
+    let before = last_seen(&store, &key).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let pages = [unchanged("https://forge/1"), unchanged("https://forge/2")];
+    let written = commit_pages(&store, &lister, Vec::new(), &pages).await;
+    assert_eq!(written.refreshed, 1, "{}", db.url);
+    let after = last_seen(&store, &key).await;
+    assert!(after["https://h/b"] > before["https://h/b"]);
+    assert_eq!(after["https://h/a"], before["https://h/a"]);
+    assert_eq!(after["https://h/c"], before["https://h/c"]);
+    db.drop_database().await;
+}
+
+/// A `304` is committed with its page's state like any page: a stale state version refreshes
+/// nothing.
+async fn a_stale_state_version_refreshes_nothing(db: TestDatabase) {
+    let store = db.open().await;
+    let key = ListerKey::new("github", "default");
+    let lister = store.register_lister(&key).await.unwrap();
+    let listed = origins(&["https://h/a"]);
+    commit_pages(
+        &store,
+        &lister,
+        listed,
+        &[fetched("https://forge/1", "\"1\"", 1)],
+    )
+    .await;
+    store.fold_sightings(Some(lister.id)).await.unwrap();
+    let before = last_seen(&store, &key).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let state = TypedState {
+        index: 1,
+        cursor: None,
+    };
+    let stale = StateWrite::new(&state, 41).unwrap();
+    let refused = store
+        .commit_page(PageWrite {
+            lister: &lister,
+            origins: Vec::new(),
+            state: Some(stale),
+            pages: &[unchanged("https://forge/1")],
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(Error::StateConflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(last_seen(&store, &key).await, before, "{}", db.url);
+    db.drop_database().await;
+}
+
 lister_store::backend_tests!(
     upsert_keeps_first_seen_and_refreshes_last_seen,
     listers_are_separate_namespaces,
@@ -495,6 +691,9 @@ lister_store::backend_tests!(
     a_stale_state_version_writes_no_origin,
     a_page_larger_than_one_statement_is_written_in_chunks,
     several_pages_commit_together_with_one_state_step,
+    a_page_answered_304_refreshes_the_origins_it_held,
+    a_page_fetched_again_remembers_its_new_origins,
+    a_stale_state_version_refreshes_nothing,
 );
 
 /// A test database is removed when its value is dropped (as a panicking test drops it), not

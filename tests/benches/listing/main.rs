@@ -10,7 +10,8 @@
 //! Prints one line per figure: origins/s into SQLite (and PostgreSQL when a URL is given),
 //! the bare client's ceiling and the ratio, peak resident memory of the lister process at
 //! 100,000 and 1,000,000 origins (as the kernel counts it: see `spawner`), requests per
-//! origin, and the requests and quota an incremental rerun with nothing new uses. A figure with a target (issue 7's, on a 2-core
+//! origin, and the requests and quota an incremental rerun with nothing new uses, and a full
+//! pass over the unchanged forge. A figure with a target (issue 7's, on a 2-core
 //! machine) says whether it met it, and the last line counts the targets met.
 
 mod spawner;
@@ -62,9 +63,19 @@ async fn forge_with_pages(repositories: u64, page_size: u64, minimal: bool) -> F
 
 /// Wall time and peak resident memory (KiB) of one `lister run github`.
 fn run_lister(spawner: &mut Spawner, database: &str, forge: &FakeForge) -> (Duration, u64) {
+    run_lister_with(spawner, database, forge, &[])
+}
+
+/// [`run_lister`] with more arguments to `lister run github` (`--full-pass`).
+fn run_lister_with(
+    spawner: &mut Spawner,
+    database: &str,
+    forge: &FakeForge,
+    more: &[&str],
+) -> (Duration, u64) {
     let started = Instant::now();
     let url = forge.github_url();
-    let args = [
+    let mut args = vec![
         "-q",
         "--database-url",
         database,
@@ -73,6 +84,7 @@ fn run_lister(spawner: &mut Spawner, database: &str, forge: &FakeForge) -> (Dura
         "--url",
         url.as_str(),
     ];
+    args.extend_from_slice(more);
     // The forge serves the run from this runtime's other threads meanwhile.
     let ended = tokio::task::block_in_place(|| spawner.run(&lister_binary(), &args));
     assert!(
@@ -203,6 +215,18 @@ async fn bench(spawner: &mut Spawner) {
     println!(
         "incremental rerun with nothing new: {rerun_requests} request(s), {used} quota {}",
         targets.check(rerun_requests == 1 && used == 0, "1 request, 0 quota")
+    );
+
+    // Every page asked again, conditionally: each answers 304, which spends no quota.
+    let left = quota_left(&forge).await;
+    let before = forge.listing_requests();
+    let (took, _) = run_lister_with(spawner, &sqlite.url, &forge, &["--full-pass"]);
+    let pass_requests = forge.listing_requests() - before;
+    let used = left - quota_left(&forge).await - 1;
+    println!(
+        "full pass over an unchanged forge: {pass_requests} requests, {used} quota, {:.2} s {}",
+        took.as_secs_f64(),
+        targets.check(used == 0, "0 quota")
     );
 
     let postgres_url = std::env::var("LISTER_BENCH_POSTGRES_URL").ok();

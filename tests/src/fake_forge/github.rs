@@ -1,6 +1,7 @@
 //! GitHub's `GET /repositories?since=ID`: sparse ids in creation order, full "minimal
 //! repository" items built from the fixture, and the `Link` header GitHub sends.
 
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -76,11 +77,17 @@ fn render_item(out: &mut Vec<u8>, k: u64) {
     });
 }
 
-/// The JSON array of the repositories at `positions`. With `junk`, the page also holds a
-/// `null`, an item without `id` and its last item twice (all seen on the real API).
-pub(crate) fn render_page(positions: Range<u64>, junk: bool, minimal: bool) -> Vec<u8> {
+/// The JSON array of the repositories at `positions`, but the `removed` ones. With `junk`,
+/// the page also holds a `null`, an item without `id` and its last item twice (all seen on
+/// the real API).
+pub(crate) fn render_page(
+    positions: Range<u64>,
+    junk: bool,
+    minimal: bool,
+    removed: &BTreeSet<u64>,
+) -> Vec<u8> {
     if minimal {
-        return render_minimal_page(positions);
+        return render_minimal_page(positions, removed);
     }
     let mut out = Vec::with_capacity((positions.end - positions.start + 3) as usize * 4_400 + 2);
     out.push(b'[');
@@ -94,7 +101,7 @@ pub(crate) fn render_page(positions: Range<u64>, junk: bool, minimal: bool) -> V
             out.extend_from_slice(&item[after_id..]);
         }
     }
-    for k in positions.clone() {
+    for k in positions.clone().filter(|k| !removed.contains(k)) {
         if out.len() > 1 {
             out.push(b',');
         }
@@ -110,10 +117,10 @@ pub(crate) fn render_page(positions: Range<u64>, junk: bool, minimal: bool) -> V
 
 /// The repositories at `positions` with only the fields a listing reads (`id`, `html_url`,
 /// `fork`): the most repositories a page of a given size can hold.
-fn render_minimal_page(positions: Range<u64>) -> Vec<u8> {
+fn render_minimal_page(positions: Range<u64>, removed: &BTreeSet<u64>) -> Vec<u8> {
     let mut out = Vec::with_capacity((positions.end - positions.start) as usize * 80 + 2);
     out.push(b'[');
-    for k in positions {
+    for k in positions.filter(|k| !removed.contains(k)) {
         if out.len() > 1 {
             out.push(b',');
         }
@@ -128,10 +135,14 @@ fn render_minimal_page(positions: Range<u64>) -> Vec<u8> {
     out
 }
 
-/// A weak ETag standing for the page's content (which its positions determine).
-pub(crate) fn etag(positions: &Range<u64>) -> String {
+/// A weak ETag standing for the page's content (which its positions and the repositories
+/// removed among them determine).
+pub(crate) fn etag(positions: &Range<u64>, removed: &BTreeSet<u64>) -> String {
     let mut hasher = std::hash::DefaultHasher::new();
     ("github", positions.start, positions.end).hash(&mut hasher);
+    removed
+        .range(positions.clone())
+        .for_each(|k| k.hash(&mut hasher));
     format!("W/\"{:016x}\"", hasher.finish())
 }
 
@@ -170,7 +181,7 @@ mod tests {
 
     #[test]
     fn items_are_full_json() {
-        let page = render_page(1..8, true, false);
+        let page = render_page(1..8, true, false, &BTreeSet::new());
         let items: Vec<serde_json::Value> = serde_json::from_slice(&page).unwrap();
         assert_eq!(items.len(), 7 + 3);
         assert!(items[0].is_null());
@@ -188,7 +199,7 @@ mod tests {
     #[test]
     fn minimal_pages_hold_only_what_a_listing_reads() {
         let page: serde_json::Value =
-            serde_json::from_slice(&render_page(1..4, false, true)).unwrap();
+            serde_json::from_slice(&render_page(1..4, false, true, &BTreeSet::new())).unwrap();
         let items = page.as_array().unwrap();
         assert_eq!(items.len(), 3);
         assert_eq!(items[0]["id"], repository_id(1));

@@ -219,6 +219,7 @@ impl FakeForge {
             script: Mutex::default(),
             quotas: Mutex::new(quota::Quotas::new(config.quota)),
             github_count: AtomicU64::new(config.github_repositories),
+            github_removed: Mutex::default(),
             bitbucket_count: AtomicU64::new(config.bitbucket_repositories),
             github_end: config.github_end,
             github_page_size: config.github_page_size.max(1),
@@ -326,18 +327,36 @@ impl FakeForge {
         self.state.bitbucket_count.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Removes the GitHub repositories at `positions` (from 1, in listing order): their
+    /// pages list them no more, and change their `ETag`. (Keep one repository a page: an
+    /// empty page ends GitHub's listing.)
+    pub fn remove_github_repositories(&self, positions: impl IntoIterator<Item = u64>) {
+        lock(&self.state.github_removed).extend(positions);
+    }
+
+    /// The positions (from 1) of the GitHub repositories that exist, in listing order.
+    fn github_positions(&self) -> Vec<u64> {
+        let removed = lock(&self.state.github_removed).clone();
+        (1..=self.state.github_count.load(Ordering::Relaxed))
+            .filter(|k| !removed.contains(k))
+            .collect()
+    }
+
     /// The ids of the GitHub repositories, in listing order.
     pub fn github_ids(&self) -> Vec<u64> {
-        (1..=self.state.github_count.load(Ordering::Relaxed))
-            .map(github::repository_id)
-            .collect()
+        let positions = self.github_positions().into_iter();
+        positions.map(github::repository_id).collect()
     }
 
     /// The `html_url` of every GitHub repository, in listing order.
     pub fn github_html_urls(&self) -> Vec<String> {
-        (1..=self.state.github_count.load(Ordering::Relaxed))
-            .map(github::html_url)
-            .collect()
+        let positions = self.github_positions().into_iter();
+        positions.map(github::html_url).collect()
+    }
+
+    /// The `html_url` of the GitHub repository at `position` (from 1, in listing order).
+    pub fn github_html_url(&self, position: u64) -> String {
+        github::html_url(position)
     }
 
     /// The `full_name` of every Bitbucket repository, in listing order.
@@ -365,6 +384,12 @@ impl FakeForge {
     /// Refills every bucket.
     pub fn refill_quotas(&self) {
         lock(&self.state.quotas).refill();
+    }
+
+    /// The requests one bucket spent in its current window (a `304` to an authorized
+    /// GitHub request spends none, as on GitHub).
+    pub fn quota_used(&self, key: &QuotaKey) -> u64 {
+        lock(&self.state.quotas).used(key)
     }
 }
 

@@ -145,6 +145,11 @@ impl Quotas {
         self.buckets.clear();
     }
 
+    /// The requests the bucket spent in its current window (0 before its first request).
+    pub(crate) fn used(&self, key: &QuotaKey) -> u64 {
+        self.buckets.get(key).map_or(0, |usage| usage.used)
+    }
+
     /// The bucket's usage, after spending one request when `spend` and the bucket is not
     /// empty; `Err` with the usage when it is empty.
     pub(crate) fn charge(&mut self, key: &QuotaKey, spend: bool) -> Result<Usage, Usage> {

@@ -29,6 +29,8 @@ pub(crate) struct State {
     pub(crate) script: Mutex<Script>,
     pub(crate) quotas: Mutex<Quotas>,
     pub(crate) github_count: AtomicU64,
+    /// The positions (from 1) of GitHub repositories removed since they were created.
+    pub(crate) github_removed: Mutex<std::collections::BTreeSet<u64>>,
     pub(crate) bitbucket_count: AtomicU64,
     pub(crate) github_end: GithubEnd,
     /// Repositories per GitHub page.
@@ -259,7 +261,8 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
     };
     let count = call.state.github_count.load(Ordering::Relaxed);
     let positions = github::page_positions(since, count, call.state.github_page_size);
-    let etag = github::etag(&positions);
+    let removed = lock(&call.state.github_removed).clone();
+    let etag = github::etag(&positions, &removed);
     let not_modified = matches(call.headers, &etag);
     let free = not_modified && call.key != QuotaKey::Anonymous;
     let usage = match lock(&call.state.quotas).charge(&call.key, !free) {
@@ -283,7 +286,9 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
         GithubEnd::EmptyPage => !positions.is_empty(),
         GithubEnd::NoNextLink => !positions.is_empty() && positions.end <= count,
     };
-    let last_id = github::repository_id(positions.end.saturating_sub(1));
+    // The page's last repository: GitHub's next link names its id.
+    let last = positions.clone().rev().find(|k| !removed.contains(k));
+    let last_id = github::repository_id(last.unwrap_or(positions.end.saturating_sub(1)));
     let other_api = match &call.fault {
         Some(Fault::OffHostNext(other)) => {
             format!("{}{prefix}", other.as_str().trim_end_matches('/'))
@@ -303,7 +308,8 @@ async fn github_page(call: Call<'_>, prefix: &str) -> Result<Response<Body>, Dro
         header_value("application/json; charset=utf-8"),
     );
     let junk = call.fault == Some(Fault::JunkEntries);
-    let body = github::render_page(positions, junk, call.state.github_minimal_items);
+    let minimal = call.state.github_minimal_items;
+    let body = github::render_page(positions, junk, minimal, &removed);
     Fault::deliver(call.fault.as_ref(), StatusCode::OK, headers, body).await
 }
 

@@ -35,7 +35,9 @@ CREATE TABLE listed_origins (
     PRIMARY KEY (url, visit_type, lister_id)
 );
 
--- Cache validators of listing pages, for conditional requests.
+-- Listing pages (GETs), for conditional requests: their validators, the cursor they led to,
+-- and the origins they held (a JSON array of [url, visit_type] pairs, kept with validators
+-- only, and only for a page whose origins are all its own), whose last_seen a 304 refreshes.
 CREATE TABLE page_validators (
     lister_id BIGINT NOT NULL REFERENCES listers (id),
     url TEXT NOT NULL COLLATE "C",
@@ -43,6 +45,7 @@ CREATE TABLE page_validators (
     last_modified TEXT,
     next_url TEXT,
     next_index TEXT,
+    origins TEXT,
     updated TIMESTAMP NOT NULL,
     PRIMARY KEY (lister_id, url)
 );
