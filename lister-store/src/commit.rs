@@ -48,6 +48,15 @@ impl Store {
     }
 }
 
+/// The most origins the store remembers of one page. A page's origins are made into one JSON
+/// value during its commit, beside the page's own origins and outside the run's memory budget:
+/// at the transport's body cap (400,000 origins a page) that was 25 MiB more per page, and 20
+/// MiB more peak memory for six such pages. A larger page is asked unconditionally by a full
+/// pass, and its `304` in another run counts nothing as seen. (A page of a forge's API holds
+/// at most a few hundred origins; a whole host in one document, as Gitiles and grokmirror
+/// serve it, a few thousand.)
+pub(crate) const MAX_REMEMBERED: usize = 50_000;
+
 /// The rows of `pages`, one per URL (the last record given for it): the pages fetched, each
 /// with the origins it held when the store should remember them, and the pages answered
 /// `304`, whose remembered origins the commit refreshes.
@@ -71,7 +80,9 @@ pub(crate) fn page_rows(
                 continue;
             }
             // Only a page with validators can be answered `304`.
-            HeldOrigins::Held(_) if !page.validators.is_empty() => Some(origin_keys(own)),
+            HeldOrigins::Held(n) if n <= MAX_REMEMBERED && !page.validators.is_empty() => {
+                Some(origin_keys(own))
+            }
             _ => None,
         };
         rows.fetched.push(PageRow {

@@ -680,6 +680,24 @@ async fn a_stale_state_version_refreshes_nothing(db: TestDatabase) {
     db.drop_database().await;
 }
 
+/// A page of more than 50,000 origins is not remembered (its JSON would come on top of the
+/// run's memory budget): a full pass asks for it unconditionally.
+async fn a_page_of_too_many_origins_is_not_remembered(db: TestDatabase) {
+    let store = db.open().await;
+    let key = ListerKey::new("github", "default");
+    let lister = store.register_lister(&key).await.unwrap();
+    let many: Vec<Origin> = (0..50_001)
+        .map(|k| Origin::new(format!("https://h/{k}"), "git"))
+        .collect();
+    let pages = [fetched("https://forge/big", "\"big\"", many.len())];
+    commit_pages(&store, &lister, many, &pages).await;
+    let page = store.page_record(lister.id, "https://forge/big").await;
+    let page = page.unwrap().unwrap();
+    assert_eq!(page.origins, HeldOrigins::Unknown, "{}", db.url);
+    assert_eq!(page.validators.etag.as_deref(), Some("\"big\""));
+    db.drop_database().await;
+}
+
 lister_store::backend_tests!(
     upsert_keeps_first_seen_and_refreshes_last_seen,
     listers_are_separate_namespaces,
@@ -694,6 +712,7 @@ lister_store::backend_tests!(
     a_page_answered_304_refreshes_the_origins_it_held,
     a_page_fetched_again_remembers_its_new_origins,
     a_stale_state_version_refreshes_nothing,
+    a_page_of_too_many_origins_is_not_remembered,
 );
 
 /// A test database is removed when its value is dropped (as a panicking test drops it), not

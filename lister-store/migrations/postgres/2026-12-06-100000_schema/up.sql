@@ -37,7 +37,7 @@ CREATE TABLE listed_origins (
 
 -- Listing pages (GETs), for conditional requests: their validators, the cursor they led to,
 -- and the origins they held (a JSON array of [url, visit_type] pairs, kept with validators
--- only, and only for a page whose origins are all its own), whose last_seen a 304 refreshes.
+-- only, for a page of at most 50,000 origins, all its own), whose last_seen a 304 refreshes.
 CREATE TABLE page_validators (
     lister_id BIGINT NOT NULL REFERENCES listers (id),
     url TEXT NOT NULL COLLATE "C",
