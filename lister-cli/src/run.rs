@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, RunArgs};
 use crate::config::Config;
 use crate::failure::{Failure, INTERRUPTED};
-use crate::{credentials, detect, malloc, progress, registry, store};
+use crate::{credentials, detect, progress, registry, store};
 
 /// Runs one listing. Everything that can be checked is checked before the database is
 /// opened, so a usage error writes nothing.
@@ -65,7 +65,6 @@ pub(crate) async fn run(
         },
         full_pass: args.full_pass,
         clone_base,
-        before_fold: Some(malloc::release_free_memory),
         ..RunOptions::default()
     };
     let store = store::open(cli, &config).await?;

@@ -158,7 +158,6 @@ impl<F: Forge> Listing<F> {
             fold_every: options
                 .fold_every
                 .unwrap_or_else(|| default_fold_every(store.backend())),
-            before_fold: options.before_fold,
         };
         let (pages, queue) = pipeline();
         let walked = walk(&walk_with, plan.start, plan.last, plan.persist, pages);

@@ -17,9 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cursor::Cursor;
 use crate::progress::RunProgress;
-use crate::store::{
-    Backend, ListerRecord, ListingStore, PageRecord, PageWrite, PageWritten, StateWrite,
-};
+use crate::store::{ListerRecord, ListingStore, PageRecord, PageWrite, PageWritten, StateWrite};
 use crate::{Origin, Result};
 
 /// How many parsed pages the walk may hold before the database has committed them.
@@ -131,8 +129,6 @@ pub(crate) struct PageWriter<'a> {
     pub(crate) version: i64,
     /// The longest a committed sighting waits for its fold.
     pub(crate) fold_every: Duration,
-    /// See [`RunOptions::before_fold`](crate::RunOptions::before_fold).
-    pub(crate) before_fold: Option<fn()>,
 }
 
 /// Receives the pages of the next commit into the empty `batch`: those waiting, and when they
@@ -293,10 +289,6 @@ impl PageWriter<'_> {
 
     /// Folds this instance's sightings, counting new and updated origins.
     async fn fold(&self) -> Result<()> {
-        // A PostgreSQL fold runs in the server and takes no memory here.
-        if let (Some(before_fold), Backend::Sqlite) = (self.before_fold, self.store.backend()) {
-            before_fold();
-        }
         let folded = self.store.fold_sightings(Some(self.lister.id)).await?;
         RunProgress::add(&self.progress.origins_new, folded.new);
         RunProgress::add(&self.progress.origins_updated, folded.updated);
@@ -314,7 +306,7 @@ mod tests {
 
     use super::*;
     use crate::ListerKey;
-    use crate::store::{Folded, StateWrite};
+    use crate::store::{Backend, Folded, StateWrite};
 
     /// A store in memory that counts the commits: each one with a state advances its
     /// version, as a real store's does.
@@ -402,7 +394,6 @@ mod tests {
             progress: &progress,
             version: lister.state_version,
             fold_every: Duration::from_secs(3600),
-            before_fold: None,
         };
         let (mut handoff, queue) = pipeline::<u64>();
         let walk = async move {

@@ -28,12 +28,6 @@ pub struct RunOptions {
     /// (see [`ListingStore::fold_sightings`](crate::ListingStore::fold_sightings)); `None` is the backend's
     /// default ([`default_fold_every`]). A run always folds when it ends, however it ends.
     pub fold_every: Option<Duration>,
-    /// Called before each of the run's folds on SQLite, whose fold runs in this process (a
-    /// PostgreSQL fold runs in the server). A binary can hand its allocator's free memory
-    /// back to the system there, so that the fold's sort does not come on top of the pages
-    /// the walk held: the `lister` binary calls glibc's `malloc_trim`, which took the fold's
-    /// peak down by about 3 MiB.
-    pub before_fold: Option<fn()>,
     /// The most bytes of page bodies and parsed origins the run holds between reading a
     /// page and committing it; `None` is [`DEFAULT_MEMORY_BUDGET`]. A page larger than the
     /// budget is still listed, alone.

@@ -347,29 +347,6 @@ async fn folding_during_or_after_a_run_counts_the_same() {
     }
 }
 
-/// `before_fold` runs once per SQLite fold: here, at the end only (SQLite's default).
-#[tokio::test]
-async fn the_hook_before_a_fold_runs_once_per_fold() {
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    fn count_call() {
-        CALLS.fetch_add(1, Ordering::SeqCst);
-    }
-    let db = TestDatabase::sqlite();
-    let store = db.open().await;
-    let (listing, _) = listing(MemorySource::linear(4, 3));
-    let options = RunOptions {
-        before_fold: Some(count_call),
-        ..Default::default()
-    };
-    let stats = listing
-        .run(&store, &options, &RunContext::default())
-        .await
-        .unwrap();
-    assert_eq!(stats.origins_new, 12);
-    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
-    db.drop_database().await;
-}
-
 /// By default a run on PostgreSQL folds while it walks (the fold runs on other connections
 /// and the commits go on), and a run on SQLite folds at its end (a fold holds the only write
 /// lock); either way every origin is listed once.
