@@ -34,19 +34,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// What the quota headers say is left, and how long until the quota resets (`X-RateLimit-*`
 /// as GitHub sends them, or `RateLimit-*` as GitLab does), whether or not it is spent.
 pub fn quota_left(headers: &HeaderMap, now: SystemTime) -> Option<(u64, Option<Duration>)> {
-    let epoch = |seconds: u64| {
-        let at = UNIX_EPOCH.checked_add(Duration::from_secs(seconds))?;
-        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-    };
-    if let Some(left) = number(headers, "x-ratelimit-remaining") {
-        return Some((left, number(headers, "x-ratelimit-reset").and_then(epoch)));
-    }
-    let left = number(headers, "ratelimit-remaining")?;
-    let reset = match number(headers, "ratelimit-reset") {
-        Some(reset) if reset > EPOCH_THRESHOLD => epoch(reset),
-        reset => reset.map(Duration::from_secs),
-    };
-    Some((left, reset))
+    quota_families(headers, now).into_iter().flatten().next()
 }
 
 /// How long until the quota resets, when the headers say it is spent: `X-RateLimit-Remaining:
@@ -54,23 +42,28 @@ pub fn quota_left(headers: &HeaderMap, now: SystemTime) -> Option<(u64, Option<D
 /// `RateLimit-Reset` (seconds, or an epoch timestamp as GitLab sends), or the structured
 /// `RateLimit: "default";r=0;t=30`.
 pub fn quota_reset_in(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let families = quota_families(headers, now).into_iter().flatten();
+    let spent = families
+        .filter(|(left, _)| *left == 0)
+        .find_map(|(_, reset)| reset);
+    spent.or_else(|| structured_reset_in(text(headers, "ratelimit")?))
+}
+
+/// What is left and the time to the reset, as `X-RateLimit-*` says, then as `RateLimit-*`
+/// says (a reset above [`EPOCH_THRESHOLD`] is an epoch timestamp, else seconds).
+fn quota_families(headers: &HeaderMap, now: SystemTime) -> [Option<(u64, Option<Duration>)>; 2] {
     let epoch = |seconds: u64| {
         let at = UNIX_EPOCH.checked_add(Duration::from_secs(seconds))?;
         Some(at.duration_since(now).unwrap_or(Duration::ZERO))
     };
-    if number(headers, "x-ratelimit-remaining") == Some(0)
-        && let Some(reset) = number(headers, "x-ratelimit-reset").and_then(epoch)
-    {
-        return Some(reset);
-    }
-    if number(headers, "ratelimit-remaining") == Some(0) {
-        match number(headers, "ratelimit-reset") {
-            Some(reset) if reset > EPOCH_THRESHOLD => return epoch(reset),
-            Some(reset) => return Some(Duration::from_secs(reset)),
-            None => {}
-        }
-    }
-    structured_reset_in(text(headers, "ratelimit")?)
+    let github = number(headers, "x-ratelimit-remaining")
+        .map(|left| (left, number(headers, "x-ratelimit-reset").and_then(epoch)));
+    let reset = match number(headers, "ratelimit-reset") {
+        Some(reset) if reset > EPOCH_THRESHOLD => epoch(reset),
+        reset => reset.map(Duration::from_secs),
+    };
+    let ietf = number(headers, "ratelimit-remaining").map(|left| (left, reset));
+    [github, ietf]
 }
 
 /// The `t` of a structured `RateLimit` field whose `r` is 0.

@@ -178,7 +178,10 @@ impl<F: Forge> Fetch<'_, F> {
             .with_header("Accept", "application/vnd.github+json");
         let presented = Presented::Header(http::header::AUTHORIZATION, jwt);
         RunProgress::add(&self.context.progress.requests, 1);
-        let minted = transport.exchange(&request, Some(&presented), None).await;
+        let minted = {
+            let _slot = self.source.pace.admit().await;
+            transport.exchange(&request, Some(&presented), None).await
+        };
         let failed = |status: Option<StatusCode>, reason: String| Error::AppToken {
             url: scrub(&url),
             status,
