@@ -2,14 +2,13 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 
-use super::schema::visit_stats;
 use crate::queue::Queue;
+use crate::schema::visit_stats;
 use crate::status::VisitStatus;
 use lister_core::{Error, Result};
-use lister_store::dispatch;
+use lister_store::connection::columns;
 
 /// What the queue knows of one origin (a row of `visit_stats`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,13 +66,12 @@ impl Queue {
     /// The visit stats of an origin, if any lister ever listed it.
     pub async fn visit_stats(&self, url: &str, visit_type: &str) -> Result<Option<VisitStats>> {
         let mut conn = self.store.connection().await?;
-        let row: Option<Row> = dispatch!(&mut *conn, conn => visit_stats::table
-            .find((url, visit_type))
-            .select(Row::as_select())
-            .first(conn)
+        let stats = visit_stats::table.find((url, visit_type));
+        let row: Option<Row> = conn
+            .first(stats.select(columns::<Row>()))
             .await
             .optional()
-            .map_err(Error::query("reading visit stats"))?);
+            .map_err(Error::query("reading visit stats"))?;
         row.map(Row::into_stats).transpose()
     }
 
@@ -81,19 +79,18 @@ impl Queue {
     /// once, with its `not_found` count reset. Returns whether it was disabled.
     pub async fn reenable_origin(&self, url: &str, visit_type: &str) -> Result<bool> {
         let mut conn = self.store.connection().await?;
-        let changed = dispatch!(&mut *conn, conn => diesel::update(
-                visit_stats::table
-                    .find((url, visit_type))
-                    .filter(visit_stats::disabled_at.is_not_null()),
-            )
-            .set((
-                visit_stats::disabled_at.eq(None::<NaiveDateTime>),
-                visit_stats::consecutive_not_found.eq(0),
-                visit_stats::next_visit_not_before.eq(DateTime::UNIX_EPOCH.naive_utc()),
-            ))
-            .execute(conn)
+        let disabled = visit_stats::table
+            .find((url, visit_type))
+            .filter(visit_stats::disabled_at.is_not_null());
+        let reenable = diesel::update(disabled).set((
+            visit_stats::disabled_at.eq(None::<NaiveDateTime>),
+            visit_stats::consecutive_not_found.eq(0),
+            visit_stats::next_visit_not_before.eq(DateTime::UNIX_EPOCH.naive_utc()),
+        ));
+        let changed = conn
+            .execute(reenable)
             .await
-            .map_err(Error::query("re-enabling an origin"))?);
+            .map_err(Error::query("re-enabling an origin"))?;
         Ok(changed > 0)
     }
 }

@@ -4,6 +4,14 @@
 //! [`ListingStore`](lister_core::ListingStore), what the run loop of `lister-core` asks of a
 //! store.
 //!
+//! Both backends are reached through one interface: the trait `StoreBackend` in `backend`,
+//! implemented once per backend (`backend::sqlite`, `backend::postgres`). An operation (a
+//! page commit, a fold) asks its [`DbConnection`](connection::DbConnection) for that
+//! interface and calls it once; a query that is the same on both backends is written once
+//! and run through the connection's [`load`](connection::DbConnection::load),
+//! [`first`](connection::DbConnection::first) and the like. The backend is chosen once, when
+//! a connection is opened for a URL.
+//!
 //! Tables (see `docs/architecture.md` for the SQL): `listers` (instances and their state),
 //! `listed_origins` (every origin seen), `origin_sightings` (origins committed by pages, not
 //! yet folded into `listed_origins`), `page_validators` (listing pages: their ETags, next
@@ -32,23 +40,17 @@
 //! # }
 //! ```
 
+mod backend;
 mod commit;
-mod commit_postgres;
 mod commit_rows;
-mod commit_sqlite;
 pub mod connection;
 mod database_url;
-#[cfg(test)]
-mod first_listing_tests;
 mod fold;
-mod fold_postgres;
 mod fold_sql;
-mod fold_sqlite;
 mod listers;
 mod listing_store;
 mod origins;
 mod quarantine;
-mod queue_rows_after_fold;
 mod read_only;
 pub mod schema;
 mod store;

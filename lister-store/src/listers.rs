@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use crate::dispatch;
+use crate::backend::columns;
 use crate::schema::{listed_origins, listers, origin_sightings, quarantined_sightings};
 use crate::store::Store;
 use lister_core::store::now;
@@ -70,41 +69,47 @@ impl Store {
     pub async fn register_lister(&self, key: &ListerKey) -> Result<ListerRecord> {
         let mut conn = self.connection().await?;
         let at = now();
-        dispatch!(&mut *conn, conn => {
-            diesel::insert_into(listers::table)
-                .values((
-                    listers::name.eq(&key.name),
-                    listers::instance.eq(&key.instance),
-                    listers::state_version.eq(0),
-                    listers::created.eq(at),
-                    listers::updated.eq(at),
-                ))
-                .on_conflict((listers::name, listers::instance))
-                .do_nothing()
-                .execute(conn)
-                .await
-                .map_err(Error::query("registering a lister"))?;
-            listers::table
-                .filter(listers::name.eq(&key.name).and(listers::instance.eq(&key.instance)))
-                .select(ListerRow::as_select())
-                .first(conn)
-                .await
-                .map(ListerRecord::from)
-                .map_err(Error::query("reading a lister"))
-        })
+        let register = diesel::insert_into(listers::table)
+            .values((
+                listers::name.eq(&key.name),
+                listers::instance.eq(&key.instance),
+                listers::state_version.eq(0),
+                listers::created.eq(at),
+                listers::updated.eq(at),
+            ))
+            .on_conflict((listers::name, listers::instance))
+            .do_nothing();
+        conn.execute(register)
+            .await
+            .map_err(Error::query("registering a lister"))?;
+        let lister = listers::table
+            .filter(
+                listers::name
+                    .eq(&key.name)
+                    .and(listers::instance.eq(&key.instance)),
+            )
+            .select(columns::<ListerRow>());
+        conn.first::<ListerRow, _>(lister)
+            .await
+            .map(ListerRecord::from)
+            .map_err(Error::query("reading a lister"))
     }
 
     /// The record of a lister instance, if it was ever registered.
     pub async fn lister(&self, key: &ListerKey) -> Result<Option<ListerRecord>> {
         let mut conn = self.connection().await?;
-        dispatch!(&mut *conn, conn => listers::table
-            .filter(listers::name.eq(&key.name).and(listers::instance.eq(&key.instance)))
-            .select(ListerRow::as_select())
-            .first(conn)
+        let lister = listers::table
+            .filter(
+                listers::name
+                    .eq(&key.name)
+                    .and(listers::instance.eq(&key.instance)),
+            )
+            .select(columns::<ListerRow>());
+        conn.first::<ListerRow, _>(lister)
             .await
             .optional()
             .map(|row| row.map(ListerRecord::from))
-            .map_err(Error::query("reading a lister")))
+            .map_err(Error::query("reading a lister"))
     }
 
     /// Saves `state` for the lister, if its state is still at `expected_version`; returns the
@@ -131,12 +136,12 @@ impl Store {
     /// Records that a pass over the lister's listing starts now (a run at its first page).
     pub async fn start_pass(&self, lister_id: i64) -> Result<()> {
         let mut conn = self.connection().await?;
-        dispatch!(&mut *conn, conn => diesel::update(listers::table.find(lister_id))
-            .set(listers::pass_started_at.eq(now()))
-            .execute(conn)
+        let started =
+            diesel::update(listers::table.find(lister_id)).set(listers::pass_started_at.eq(now()));
+        conn.execute(started)
             .await
             .map(drop)
-            .map_err(Error::query("recording the start of a pass")))
+            .map_err(Error::query("recording the start of a pass"))
     }
 
     /// Records that a listing of the lister reached the end: the pass it was part of is the
@@ -147,53 +152,37 @@ impl Store {
             listers::last_listing_finished_at.eq(now()),
             listers::last_pass_started_at.eq(listers::pass_started_at),
         );
-        dispatch!(&mut *conn, conn => diesel::update(listers::table.find(lister_id))
-            .set(finished)
-            .execute(conn)
+        conn.execute(diesel::update(listers::table.find(lister_id)).set(finished))
             .await
             .map(drop)
-            .map_err(Error::query("recording the end of a listing")))
+            .map_err(Error::query("recording the end of a listing"))
     }
 
     /// Every lister instance with its origin counts. A reader: it folds nothing, and counts
     /// the sightings waiting for a fold apart.
     pub async fn lister_summaries(&self) -> Result<Vec<ListerSummary>> {
         let mut conn = self.connection().await?;
-        let records: Vec<ListerRow> = dispatch!(&mut *conn, conn => listers::table
-            .order((listers::name, listers::instance))
-            .select(ListerRow::as_select())
-            .load(conn)
+        let all = listers::table.order((listers::name, listers::instance));
+        let records: Vec<ListerRow> = conn
+            .load(all.select(columns::<ListerRow>()))
             .await
-            .map_err(Error::query("listing listers"))?);
+            .map_err(Error::query("listing listers"))?;
         let mut summaries = Vec::with_capacity(records.len());
         for record in records.into_iter().map(ListerRecord::from) {
             let mine = listed_origins::lister_id.eq(record.id);
-            let counted = Error::query("counting origins");
-            let (origins, enabled, unfolded, quarantined) = dispatch!(&mut *conn, conn => {
-                let all = listed_origins::table.filter(mine).count().get_result(conn).await;
-                let enabled = listed_origins::table
-                    .filter(mine.and(listed_origins::enabled.eq(true)))
-                    .count()
-                    .get_result(conn)
-                    .await;
-                let unfolded = origin_sightings::table
-                    .filter(origin_sightings::lister_id.eq(record.id))
-                    .count()
-                    .get_result(conn)
-                    .await;
-                let quarantined = quarantined_sightings::table
-                    .filter(quarantined_sightings::lister_id.eq(record.id))
-                    .count()
-                    .get_result(conn)
-                    .await;
-                match (all, enabled, unfolded, quarantined) {
-                    (Ok(all), Ok(enabled), Ok(unfolded), Ok(quarantined)) => {
-                        (all, enabled, unfolded, quarantined)
-                    }
-                    (Err(error), ..) | (_, Err(error), ..) | (.., Err(error), _)
-                    | (.., Err(error)) => return Err(counted(error)),
-                }
-            });
+            let counted = || Error::query("counting origins");
+            let all = listed_origins::table.filter(mine).count();
+            let origins: i64 = conn.get_result(all).await.map_err(counted())?;
+            let enabled = listed_origins::table.filter(mine.and(listed_origins::enabled.eq(true)));
+            let enabled: i64 = conn.get_result(enabled.count()).await.map_err(counted())?;
+            let unfolded = origin_sightings::table
+                .filter(origin_sightings::lister_id.eq(record.id))
+                .count();
+            let unfolded: i64 = conn.get_result(unfolded).await.map_err(counted())?;
+            let quarantined = quarantined_sightings::table
+                .filter(quarantined_sightings::lister_id.eq(record.id))
+                .count();
+            let quarantined: i64 = conn.get_result(quarantined).await.map_err(counted())?;
             summaries.push(ListerSummary {
                 lister: record.key(),
                 state: record.decode_state()?,

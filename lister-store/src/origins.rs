@@ -1,15 +1,13 @@
 //! Reading what the store keeps of listings: origins, and the records of listing pages.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::sql_types::{BigInt, Nullable};
 use diesel::{BoolExpressionMethods, Queryable, Selectable};
-use diesel_async::RunQueryDsl;
 
-use crate::dispatch;
+use crate::backend::columns;
 use crate::schema::{listed_origins, page_validators};
 use crate::store::Store;
-use diesel::sql_types::{BigInt, Nullable};
-use lister_core::Backend;
 use lister_core::store::{HeldOrigins, ListerRecord, PageRecord};
 use lister_core::{Error, ListedOrigin, ListerKey, Origin, Result, Validators};
 
@@ -31,13 +29,12 @@ impl Store {
     /// starts with none has no validators to look up, page after page.
     pub async fn has_page_records(&self, lister_id: i64) -> Result<bool> {
         let mut conn = self.connection().await?;
-        let first: Option<String> = dispatch!(&mut *conn, conn => page_validators::table
-            .filter(page_validators::lister_id.eq(lister_id))
-            .select(page_validators::url)
-            .first(conn)
+        let mine = page_validators::table.filter(page_validators::lister_id.eq(lister_id));
+        let first: Option<String> = conn
+            .first(mine.select(page_validators::url))
             .await
             .optional()
-            .map_err(Error::query("looking for page validators"))?);
+            .map_err(Error::query("looking for page validators"))?;
         Ok(first.is_some())
     }
 
@@ -53,24 +50,19 @@ impl Store {
             Option<String>,
             Option<i64>,
         );
-        let held = match self.backend() {
-            Backend::Sqlite => "json_array_length(origins)",
-            Backend::Postgres => "json_array_length(origins::json)::bigint",
-        };
-        let held = diesel::dsl::sql::<Nullable<BigInt>>(held);
-        let row: Option<Row> = dispatch!(&mut *conn, conn => page_validators::table
-            .find((lister_id, url))
-            .select((
-                page_validators::etag,
-                page_validators::last_modified,
-                page_validators::next_url,
-                page_validators::next_index,
-                held.clone(),
-            ))
-            .first(conn)
+        let held = diesel::dsl::sql::<Nullable<BigInt>>(conn.backend().remembered_origins());
+        let record = page_validators::table.find((lister_id, url)).select((
+            page_validators::etag,
+            page_validators::last_modified,
+            page_validators::next_url,
+            page_validators::next_index,
+            held,
+        ));
+        let row: Option<Row> = conn
+            .first(record)
             .await
             .optional()
-            .map_err(Error::query("reading page validators"))?);
+            .map_err(Error::query("reading page validators"))?;
         Ok(row.map(
             |(etag, last_modified, next_url, next_index, held)| PageRecord {
                 url: url.to_owned(),
@@ -96,7 +88,7 @@ impl Store {
     ) -> Result<Vec<ListedOrigin>> {
         let mut conn = self.connection().await?;
         let (after_url, after_type) = after.unwrap_or(("", ""));
-        let rows: Vec<StoredOrigin> = dispatch!(&mut *conn, conn => listed_origins::table
+        let page = listed_origins::table
             .filter(listed_origins::lister_id.eq(lister.id))
             // The key starts with the URL: this bound lets a page start where the last ended,
             // where the exact condition below would be checked from the first row.
@@ -108,10 +100,11 @@ impl Store {
             )
             .order((listed_origins::url, listed_origins::visit_type))
             .limit(limit)
-            .select(StoredOrigin::as_select())
-            .load(conn)
+            .select(columns::<StoredOrigin>());
+        let rows: Vec<StoredOrigin> = conn
+            .load(page)
             .await
-            .map_err(Error::query("reading origins"))?);
+            .map_err(Error::query("reading origins"))?;
         let key = lister.key();
         rows.into_iter().map(|row| row.into_listed(&key)).collect()
     }

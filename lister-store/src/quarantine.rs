@@ -11,9 +11,8 @@
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, sql_query};
-use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
-use crate::connection::DbConnection;
+use crate::backend::{DbConnection, StoreBackend, columns};
 use crate::fold_sql::{COLUMNS, Counts, ON_CONFLICT};
 use lister_core::store::now;
 use lister_core::{Error, Result, loggable};
@@ -58,7 +57,7 @@ pub(super) fn data_error(error: &QueryError) -> bool {
     ) && !environment.iter().any(|word| message.contains(word))
 }
 
-/// The statements of a fold one sighting at a time, with the backend's placeholders.
+/// The statements of a fold one sighting at a time, in the backend's SQL.
 struct Statements {
     begin: &'static str,
     batch: String,
@@ -68,18 +67,12 @@ struct Statements {
 }
 
 impl Statements {
-    fn new(postgres: bool) -> Statements {
-        let p = |n: u8| {
-            if postgres {
-                format!("${n}")
-            } else {
-                format!("?{n}")
-            }
-        };
+    fn new(backend: &dyn StoreBackend) -> Statements {
+        let p = |n: u8| backend.placeholder(n);
         let (p1, p2, p3) = (p(1), p(2), p(3));
         Statements {
-            // SQLite: no other writer may come between the reads and the writes.
-            begin: if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" },
+            // No other writer may come between the reads and the writes.
+            begin: backend.begin_writing(),
             batch: format!(
                 "SELECT s.id, s.url, EXISTS (SELECT 1 FROM listed_origins AS o \
                     WHERE o.url = s.url AND o.visit_type = s.visit_type \
@@ -110,60 +103,56 @@ pub(super) async fn fold_one_by_one(
     conn: &mut DbConnection,
     lister_id: Option<i64>,
 ) -> Result<(Counts, u64)> {
-    let sql = Statements::new(matches!(conn, DbConnection::Postgres(_)));
+    let sql = Statements::new(conn.backend());
     let failed = |source: QueryError| Error::Query {
         action: "folding sightings one by one",
         source: Box::new(source),
     };
-    crate::dispatch!(conn, conn => {
-        conn.batch_execute(sql.begin).await.map_err(failed)?;
-        let (mut counts, mut quarantined, mut after) = (Counts::default(), 0, 0);
-        let folded: diesel::QueryResult<()> = async {
-            loop {
-                let sightings: Vec<Sighting> = sql_query(&sql.batch)
-                    .bind::<Nullable<BigInt>, _>(lister_id)
-                    .bind::<BigInt, _>(after)
-                    .bind::<BigInt, _>(BATCH)
-                    .load(conn)
-                    .await?;
-                let Some(last) = sightings.last() else {
-                    return Ok(());
-                };
-                after = last.id;
-                for sighting in sightings {
-                    conn.batch_execute("SAVEPOINT sighting").await?;
-                    let upsert = sql_query(&sql.upsert).bind::<BigInt, _>(sighting.id);
-                    match upsert.execute(conn).await {
-                        Ok(_) => counts.new += i64::from(!sighting.listed),
-                        Err(error) if data_error(&error) => {
-                            conn.batch_execute("ROLLBACK TO SAVEPOINT sighting").await?;
-                            let reason = error.to_string();
-                            let url: String = sighting.url.chars().take(200).collect();
-                            tracing::warn!(url = %loggable(&url), %reason,
-                                "the database refuses an origin: it is quarantined");
-                            sql_query(&sql.quarantine)
-                                .bind::<BigInt, _>(sighting.id)
-                                .bind::<Text, _>(reason)
-                                .bind::<Timestamp, _>(now())
-                                .execute(conn)
-                                .await?;
-                            quarantined += 1;
-                        }
-                        Err(error) => return Err(error),
+    conn.batch_execute(sql.begin).await.map_err(failed)?;
+    let (mut counts, mut quarantined, mut after) = (Counts::default(), 0, 0);
+    let folded: diesel::QueryResult<()> = async {
+        loop {
+            let batch = sql_query(&sql.batch)
+                .bind::<Nullable<BigInt>, _>(lister_id)
+                .bind::<BigInt, _>(after)
+                .bind::<BigInt, _>(BATCH);
+            let sightings: Vec<Sighting> = conn.load(batch).await?;
+            let Some(last) = sightings.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            for sighting in sightings {
+                conn.batch_execute("SAVEPOINT sighting").await?;
+                let upsert = sql_query(&sql.upsert).bind::<BigInt, _>(sighting.id);
+                match conn.execute(upsert).await {
+                    Ok(_) => counts.new += i64::from(!sighting.listed),
+                    Err(error) if data_error(&error) => {
+                        conn.batch_execute("ROLLBACK TO SAVEPOINT sighting").await?;
+                        let reason = error.to_string();
+                        let url: String = sighting.url.chars().take(200).collect();
+                        tracing::warn!(url = %loggable(&url), %reason,
+                            "the database refuses an origin: it is quarantined");
+                        let quarantine = sql_query(&sql.quarantine)
+                            .bind::<BigInt, _>(sighting.id)
+                            .bind::<Text, _>(reason)
+                            .bind::<Timestamp, _>(now());
+                        conn.execute(quarantine).await?;
+                        quarantined += 1;
                     }
-                    conn.batch_execute("RELEASE SAVEPOINT sighting").await?;
-                    let delete = sql_query(&sql.delete).bind::<BigInt, _>(sighting.id);
-                    delete.execute(conn).await?;
-                    counts.sightings += 1;
+                    Err(error) => return Err(error),
                 }
+                conn.batch_execute("RELEASE SAVEPOINT sighting").await?;
+                let delete = sql_query(&sql.delete).bind::<BigInt, _>(sighting.id);
+                conn.execute(delete).await?;
+                counts.sightings += 1;
             }
         }
-        .await;
-        let end = if folded.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = conn.batch_execute(end).await;
-        folded.and(ended).map_err(failed)?;
-        Ok((counts, quarantined))
-    })
+    }
+    .await;
+    let end = if folded.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.batch_execute(end).await;
+    folded.and(ended).map_err(failed)?;
+    Ok((counts, quarantined))
 }
 
 /// A sighting the database refused to fold, as `quarantined_sightings` keeps it.
@@ -187,14 +176,11 @@ impl crate::store::Store {
     /// a forge sent that the database refused.
     pub async fn quarantined_sightings(&self, limit: i64) -> Result<Vec<QuarantinedSighting>> {
         use crate::schema::quarantined_sightings::{id, table};
-        use diesel::{QueryDsl, SelectableHelper};
+        use diesel::QueryDsl;
         let mut conn = self.connection().await?;
-        crate::dispatch!(&mut *conn, conn => table
-            .order(id)
-            .limit(limit)
-            .select(QuarantinedSighting::as_select())
-            .load(conn)
+        let oldest = table.order(id).limit(limit);
+        conn.load(oldest.select(columns::<QuarantinedSighting>()))
             .await
-            .map_err(Error::query("reading quarantined sightings")))
+            .map_err(Error::query("reading quarantined sightings"))
     }
 }

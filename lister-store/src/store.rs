@@ -34,7 +34,7 @@ impl Store {
     /// Opens an already parsed database URL, for a run: a few pooled connections for
     /// readers, and one for the writer.
     pub async fn open_url(url: DatabaseUrl) -> Result<Store> {
-        let conn = DbConnection::establish(&url).await?.migrate(&url).await?;
+        let conn = DbConnection::establish_migrated(&url).await?;
         let size = match url {
             DatabaseUrl::Sqlite(_) => 4,
             DatabaseUrl::Postgres(_) => 8,
@@ -48,7 +48,7 @@ impl Store {
     /// and writes through one connection from start to end: a thousand consumers calling it
     /// at once take a thousand connections, not several thousand.
     pub async fn open_one_shot(url: DatabaseUrl) -> Result<Store> {
-        let conn = DbConnection::establish(&url).await?.migrate(&url).await?;
+        let conn = DbConnection::establish_migrated(&url).await?;
         let pool = Self::pool(&url, 1, Some(conn))?;
         Ok(Self::with_pools(url, pool.clone(), pool))
     }
@@ -106,10 +106,16 @@ impl Store {
         self.checkout(&self.writer).await
     }
 
-    /// The readers' pool (the PostgreSQL fold takes a second connection from it when one is
-    /// free at once).
-    pub(crate) fn reader_pool(&self) -> &Pool {
-        &self.pool
+    /// A pooled connection if one is free at once (a PostgreSQL fold's helper): waiting for
+    /// a second connection while holding one could deadlock concurrent folds, and a store of
+    /// one connection has none.
+    pub(crate) async fn free_connection(&self) -> Option<PooledConnection> {
+        let at_once = deadpool::managed::Timeouts {
+            wait: Some(Duration::ZERO),
+            create: None,
+            recycle: None,
+        };
+        self.pool.timeout_get(&at_once).await.ok()
     }
 
     async fn checkout(&self, pool: &Pool) -> Result<PooledConnection> {

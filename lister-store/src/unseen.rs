@@ -2,9 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
-use crate::dispatch;
 use crate::schema::listed_origins;
 use crate::store::Store;
 use lister_core::{Error, Result};
@@ -27,16 +25,15 @@ impl Store {
     pub async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64> {
         self.fold_sightings(Some(lister_id)).await?;
         let mut conn = self.connection().await?;
-        let disabled = dispatch!(&mut *conn, conn => diesel::update(
-                listed_origins::table
-                    .filter(listed_origins::lister_id.eq(lister_id))
-                    .filter(listed_origins::last_seen.lt(seen_before))
-                    .filter(listed_origins::enabled.eq(true)),
-            )
-            .set(listed_origins::enabled.eq(false))
-            .execute(conn)
+        let unseen = listed_origins::table
+            .filter(listed_origins::lister_id.eq(lister_id))
+            .filter(listed_origins::last_seen.lt(seen_before))
+            .filter(listed_origins::enabled.eq(true));
+        let disable = diesel::update(unseen).set(listed_origins::enabled.eq(false));
+        let disabled = conn
+            .execute(disable)
             .await
-            .map_err(Error::query("disabling origins no longer listed"))?);
+            .map_err(Error::query("disabling origins no longer listed"))?;
         Ok(disabled as u64)
     }
 }

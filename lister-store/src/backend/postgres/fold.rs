@@ -3,7 +3,7 @@
 //! core idle. Parts split by URL, so no two parts ever write the same origin.
 //!
 //! A fold of leftovers (the sightings of runs that were killed before they folded) goes
-//! [`LEFTOVER_STEP`] sightings at a time, each step committed: interrupted, it keeps what it
+//! [`LEFTOVER_STEP`](crate::fold::LEFTOVER_STEP) sightings at a time, each step committed: interrupted, it keeps what it
 //! folded, so a backlog folds in steps that each finish, even when runs keep being killed.
 //!
 //! New origins are inserted plainly and only origins the store already has are upserted:
@@ -15,16 +15,8 @@ use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sql_types::{BigInt, Integer, Nullable};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
-use crate::connection::{DbConnection, Pool};
 use crate::fold_sql::{COLUMNS, Counts, ON_CONFLICT};
 use lister_core::{Error, Result};
-
-/// Sightings per committed step of a fold of leftovers ([`Store::fold_leftovers`](crate::Store::fold_leftovers)): a backlog
-/// of 10,000 sightings folded in 221 ms in steps of 5,000, too long a step to finish between
-/// kills a tenth of a second apart. The folds of a run go in one step: in steps of 2,000 the
-/// benchmark's first listing into PostgreSQL went from 67,000 to 36,000 origins a second (in
-/// steps of 4,000, 44,000), each step a statement, a sort and a trigger call more.
-pub(crate) const LEFTOVER_STEP: i64 = 2_000;
 
 /// The last sighting of the next chunk, among those up to `$3`, if any is left.
 const CHUNK_END: &str = "SELECT max(id) AS id FROM (SELECT id FROM origin_sightings \
@@ -114,22 +106,16 @@ async fn fold_part(
     .await
 }
 
-/// The PostgreSQL fold: in two parts at once when a second connection of `pool` is free at
-/// once, else in one, on `conn` (waiting for a second connection while holding one could
-/// deadlock concurrent folds, and a store of one connection has none). Returns what the
+/// The PostgreSQL fold: in two parts at once when the caller found a `helper` connection
+/// free at once, else in one, on `conn` (waiting for a second connection while holding one
+/// could deadlock concurrent folds, and a store of one connection has none). Returns what the
 /// parts that committed folded, and the error of one that failed, if any.
-pub(crate) async fn fold_postgres(
-    pool: &Pool,
-    conn: &mut DbConnection,
+pub(super) async fn fold(
+    conn: &mut AsyncPgConnection,
+    mut helper: Option<&mut AsyncPgConnection>,
     lister_id: Option<i64>,
     step: i64,
 ) -> (Counts, Option<Error>) {
-    let at_once = deadpool::managed::Timeouts {
-        wait: Some(std::time::Duration::ZERO),
-        create: None,
-        recycle: None,
-    };
-    let mut second = pool.timeout_get(&at_once).await.ok();
     let mut sum = Counts::default();
     // What was committed before the fold began: pages committing meanwhile wait for the
     // next fold, so that a fold ends.
@@ -144,15 +130,15 @@ pub(crate) async fn fold_postgres(
             Ok(None) => return (sum, None),
             Err(error) => return (sum, Some(error)),
         };
-        let parts = match second.as_mut() {
+        let parts = match helper.as_deref_mut() {
             Some(second) => {
                 let (first, second) = tokio::join!(
-                    fold_postgres_part(conn, lister_id, (0, 2, last)),
-                    fold_postgres_part(second, lister_id, (1, 2, last)),
+                    fold_part_or_upsert(conn, lister_id, (0, 2, last)),
+                    fold_part_or_upsert(second, lister_id, (1, 2, last)),
                 );
                 vec![first, second]
             }
-            None => vec![fold_postgres_part(conn, lister_id, (0, 1, last)).await],
+            None => vec![fold_part_or_upsert(conn, lister_id, (0, 1, last)).await],
         };
         for part in parts {
             match part {
@@ -169,14 +155,11 @@ pub(crate) async fn fold_postgres(
 /// Folds part `part.0` of `part.1`, on `conn`. A part whose plain insert meets an origin
 /// that another transaction committed meanwhile is rolled back and folded again, upserting
 /// every origin.
-async fn fold_postgres_part(
-    conn: &mut DbConnection,
+async fn fold_part_or_upsert(
+    conn: &mut AsyncPgConnection,
     lister_id: Option<i64>,
     part: (i32, i32, i64),
 ) -> Result<Counts> {
-    let DbConnection::Postgres(conn) = conn else {
-        unreachable!("a PostgreSQL store has PostgreSQL connections");
-    };
     let failed = Error::query("folding sightings into listed origins");
     match fold_part(conn, lister_id, part, NewOrigins::Inserted).await {
         Err(QueryError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -192,19 +175,16 @@ async fn fold_postgres_part(
 /// The id of the last sighting of the next chunk of `chunk` among those up to `ceiling`, if
 /// any is left.
 async fn chunk_end(
-    conn: &mut DbConnection,
+    conn: &mut AsyncPgConnection,
     lister_id: Option<i64>,
     chunk: i64,
     ceiling: i64,
 ) -> Result<Option<i64>> {
-    let DbConnection::Postgres(conn) = conn else {
-        unreachable!("a PostgreSQL store has PostgreSQL connections");
-    };
     let end = diesel::sql_query(CHUNK_END)
         .bind::<Nullable<BigInt>, _>(lister_id)
         .bind::<BigInt, _>(chunk)
         .bind::<BigInt, _>(ceiling)
-        .get_result::<ChunkEnd>(&mut **conn)
+        .get_result::<ChunkEnd>(conn)
         .await;
     end.map(|end| end.id)
         .map_err(Error::query("finding the sightings to fold"))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::SqliteConnection;
 
-use crate::fold_sqlite::{NewOrigins, fold_counting};
+use super::fold::{NewOrigins, fold_counting};
 use crate::testing::{TestDatabase, commit_origins, register_github};
 use crate::{ListerRecord, Store};
 use diesel::sql_types::{BigInt, Nullable, Text};

@@ -4,13 +4,12 @@
 //! A transaction of four statements cost nine round trips per page (each statement parsed
 //! again), which bounded listing into PostgreSQL more than the database work did.
 
-use chrono::NaiveDateTime;
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::commit_rows::{PageRow, PageRows, StaleVersion, loader_arguments};
-use lister_core::store::{PageWritten, StateWrite};
+use crate::commit_rows::{Commit, PageRow, StaleVersion, loader_arguments, page_rows};
+use lister_core::store::PageWritten;
 use lister_core::{Error, Origin, Result};
 
 /// The state write (when `$3`), then the sightings, the pages' validators and the refresh of
@@ -60,15 +59,6 @@ const COMMIT: &str = "\
         (SELECT state_version FROM state) AS state_version, \
         (SELECT count(*) FROM refreshed) AS refreshed";
 
-/// What the PostgreSQL commit writes.
-pub(super) struct PostgresWrite<'a> {
-    pub(super) lister_id: i64,
-    pub(super) at: NaiveDateTime,
-    pub(super) state: Option<&'a StateWrite>,
-    pub(super) origins: &'a [Origin],
-    pub(super) pages: &'a PageRows,
-}
-
 #[derive(QueryableByName)]
 struct Outcome {
     #[diesel(sql_type = Bool)]
@@ -82,21 +72,22 @@ struct Outcome {
 }
 
 /// Writes the page; `Err(StaleVersion)` when the state write was refused (nothing written).
-pub(super) async fn commit_postgres(
+pub(super) async fn commit_page(
     conn: &mut AsyncPgConnection,
-    write: PostgresWrite<'_>,
+    write: Commit<'_>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
-    let origins = write.origins;
+    let rows = page_rows(write.lister_id, write.at, write.pages, &write.origins);
+    let (origins, state) = (&write.origins, write.state.as_ref());
     let column = |f: fn(&Origin) -> &str| origins.iter().map(f).collect::<Vec<_>>();
-    let unchanged = &write.pages.unchanged;
-    let pages = &write.pages.fetched;
+    let unchanged = &rows.unchanged;
+    let pages = &rows.fetched;
     let page_text = |f: fn(&PageRow) -> Option<&str>| pages.iter().map(f).collect::<Vec<_>>();
     let outcome: Outcome = diesel::sql_query(COMMIT)
         .bind::<BigInt, _>(write.lister_id)
         .bind::<Timestamp, _>(write.at)
-        .bind::<Bool, _>(write.state.is_some())
-        .bind::<Nullable<Text>, _>(write.state.map(|state| state.json.as_str()))
-        .bind::<BigInt, _>(write.state.map_or(0, |state| state.expected_version))
+        .bind::<Bool, _>(state.is_some())
+        .bind::<Nullable<Text>, _>(state.map(|state| state.json.as_str()))
+        .bind::<BigInt, _>(state.map_or(0, |state| state.expected_version))
         .bind::<Array<Text>, _>(column(|origin| &origin.url))
         .bind::<Array<Text>, _>(column(|origin| &origin.visit_type))
         .bind::<Array<Nullable<Timestamp>>, _>(
@@ -128,7 +119,7 @@ pub(super) async fn commit_postgres(
         .get_result(conn)
         .await
         .map_err(Error::query("committing a page"))?;
-    if let (false, Some(state)) = (outcome.allowed, write.state) {
+    if let (false, Some(state)) = (outcome.allowed, state) {
         // Read after the statement, so it names the version that won.
         let found = diesel::sql_query("SELECT state_version AS version FROM listers WHERE id = $1")
             .bind::<BigInt, _>(write.lister_id)

@@ -13,10 +13,9 @@ use diesel::sqlite::Sqlite;
 use diesel::{ExpressionMethods, Insertable, QueryDsl};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
-use crate::commit::page_rows;
-use crate::commit_rows::{PageRows, StaleVersion, loader_arguments};
+use crate::commit_rows::{Commit, PageRows, StaleVersion, loader_arguments, page_rows};
 use crate::schema::{listers, origin_sightings, page_validators};
-use lister_core::store::{PageRecord, PageWritten, StateWrite};
+use lister_core::store::{PageWritten, StateWrite};
 use lister_core::{Error, Origin, Result};
 
 /// Rows per SQLite INSERT statement: a page's worth, well under SQLite's bound-parameter
@@ -99,14 +98,19 @@ impl ToSql<Timestamp, Sqlite> for CommitTime {
 /// The SQLite commit: on the synchronous connection, because diesel's multi-row insert on
 /// SQLite exists only there; the rows are made and the whole transaction runs on the
 /// blocking pool.
-pub(crate) async fn commit_sqlite(
+pub(super) async fn commit_page(
     conn: &mut SyncConnectionWrapper<diesel::SqliteConnection>,
-    lister_id: i64,
-    at: NaiveDateTime,
-    state: Option<StateWrite>,
-    origins: Vec<Origin>,
-    pages: Vec<PageRecord>,
+    write: Commit<'_>,
 ) -> Result<Result<PageWritten, StaleVersion>> {
+    let Commit {
+        lister_id,
+        at,
+        state,
+        origins,
+        pages,
+    } = write;
+    // The rows are made on the blocking pool, with the sightings'.
+    let pages = pages.to_vec();
     let outcome = conn
         .spawn_blocking(move |conn| {
             let page_rows = page_rows(lister_id, at, &pages, &origins);

@@ -18,8 +18,8 @@
 use diesel::sql_types::{BigInt, Nullable};
 use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 
+use super::queue_rows_after_fold::QueueRowsAfterFold;
 use crate::fold_sql::{COLUMNS, Counts, ON_CONFLICT};
-use crate::queue_rows_after_fold::QueueRowsAfterFold;
 
 /// SQLite folds in chunks of this many sightings (oldest first), so that the sort stays small
 /// whatever the number of sightings: SQLite's sorter holds more buffers the more sorted runs
@@ -27,7 +27,7 @@ use crate::queue_rows_after_fold::QueueRowsAfterFold;
 /// large as memory allows: folding 1,000,000 origins took 19.6 s in chunks of 50,000 and
 /// 16.9 s in chunks of 100,000, with peak memory 5 % above a 100,000-origin run's. Chunks of
 /// 200,000 took 14.4 s but 11 % more memory, and one chunk 13.3 s but 70 % more.
-pub(super) const SQLITE_CHUNK: i64 = 100_000;
+pub(super) const CHUNK: i64 = 100_000;
 
 /// The last sighting of the next chunk, and how many sightings the chunk holds.
 const CHUNK_END: &str = "\
@@ -149,7 +149,7 @@ fn listed(conn: &mut SqliteConnection, lister_id: Option<i64>) -> diesel::QueryR
 
 /// The SQLite fold of one instance's sightings (or of every instance's), in chunks of
 /// `chunk`, counting new origins the cheaper way.
-pub(super) fn fold_sqlite(
+pub(super) fn fold(
     conn: &mut SqliteConnection,
     lister_id: Option<i64>,
     chunk: i64,
