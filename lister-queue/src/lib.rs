@@ -63,8 +63,11 @@
 //! ```
 
 mod ack;
+mod ack_plan;
+mod backend;
 pub mod cooldown;
 mod grab;
+mod grant;
 mod origin_stats;
 pub mod policy;
 mod prepared;
@@ -75,8 +78,8 @@ pub mod schema;
 mod stats;
 mod status;
 
-pub use ack::{AckRequest, Acked};
-pub use grab::Grant;
+pub use ack_plan::{AckRequest, Acked};
+pub use grant::Grant;
 pub use origin_stats::VisitStats;
 pub use policy::Policy;
 pub use queue::Queue;

@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use lister_core::{Error, Result};
 use lister_store::Store;
 
+use crate::backend::backend;
 use crate::resume::ResumePoints;
+use crate::stats::QueueStats;
 
 /// The visit queue over a [`Store`]'s database: grabs, acks and the queue's counts.
 ///
@@ -29,5 +32,18 @@ impl Queue {
     /// The store the queue reads and writes.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The queue's counts, per lister instance and visit type (see [`QueueStats`]).
+    ///
+    /// A reader: sightings not folded yet are not counted (see [`ListerSummary::unfolded`]).
+    ///
+    /// [`ListerSummary::unfolded`]: lister_store::ListerSummary::unfolded
+    pub async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
+        let mut conn = self.store.connection().await?;
+        backend(&mut conn)
+            .queue_stats()
+            .await
+            .map_err(Error::query("counting the queue"))
     }
 }

@@ -1,13 +1,9 @@
-//! Counts of the queue, per lister instance and visit type, for `lister queue stats`.
+//! Counts of the queue, per lister instance and visit type, for `lister queue stats`: what
+//! they are and the statement that counts them, which each backend runs on its own clock.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
-
-use crate::queue::Queue;
-use lister_core::store::now;
-use lister_core::{Error, Result};
-use lister_store::connection::DbConnection;
 
 /// The queue as one lister instance sees it, for one visit type.
 ///
@@ -67,34 +63,13 @@ const STATS: &str = "
     GROUP BY listers.name, listers.instance, o.visit_type
     ORDER BY listers.name, listers.instance, o.visit_type";
 
-impl Queue {
-    /// The queue's counts, per lister instance and visit type (see [`QueueStats`]).
-    ///
-    /// A reader: sightings not folded yet are not counted (see [`ListerSummary::unfolded`]).
-    ///
-    /// [`ListerSummary::unfolded`]: lister_store::ListerSummary::unfolded
-    pub async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
-        let sql = STATS
-            .replace("{enabled}", "o.enabled AND v.disabled_at IS NULL")
-            .replace(
-                "{free}",
-                "(v.lease_expires_at IS NULL OR v.lease_expires_at <= {now})",
-            );
-        let mut conn = self.store.connection().await?;
-        match &mut *conn {
-            DbConnection::Postgres(conn) => {
-                use diesel_async::RunQueryDsl;
-                let sql = sql.replace("{now}", "(now() AT TIME ZONE 'UTC')");
-                diesel::sql_query(sql).load(conn).await
-            }
-            DbConnection::Sqlite(conn) => {
-                use diesel_async::RunQueryDsl;
-                diesel::sql_query(sql.replace("{now}", "?1"))
-                    .bind::<Timestamp, _>(now())
-                    .load(conn)
-                    .await
-            }
-        }
-        .map_err(Error::query("counting the queue"))
-    }
+/// The statement counting the queue, with `now` for the clock.
+pub(crate) fn statement(now: &str) -> String {
+    STATS
+        .replace("{enabled}", "o.enabled AND v.disabled_at IS NULL")
+        .replace(
+            "{free}",
+            "(v.lease_expires_at IS NULL OR v.lease_expires_at <= {now})",
+        )
+        .replace("{now}", now)
 }

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryableByName, SqliteConnection};
 
-use super::request::{DUE, Grant, Request, token};
+use crate::grant::{DUE, Grant, Request, token};
 use crate::prepared::{Binds, Prepared, no_parameter};
 use lister_core::store::now;
 

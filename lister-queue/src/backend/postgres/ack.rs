@@ -11,7 +11,7 @@ use diesel::result::QueryResult;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 use diesel_async::AsyncPgConnection;
 
-use super::plan::{AckRequest, Acked, Leased, Record, acked, plan};
+use crate::ack_plan::{AckRequest, Acked, Leased, Record, acked, plan};
 use crate::prepared::{Binds, Prepared, no_parameter};
 use crate::retry::Retry;
 

@@ -8,13 +8,11 @@ use diesel::result::QueryResult;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::AsyncPgConnection;
 
-use super::request::{DUE, Grant, Request, token};
+use super::NOW;
+use crate::grant::{DUE, Grant, Request, token};
 use crate::policy::{Ordering, Selection};
 use crate::prepared::{Binds, Prepared, no_parameter};
 use crate::resume::{Key, ResumePoints};
-
-/// The clock: the server's, in UTC like every stored time.
-const NOW: &str = "(now() AT TIME ZONE 'UTC')";
 
 /// One index scan of the statement: a selection, whole or one side of its resume point.
 #[derive(Debug, Clone, Copy)]

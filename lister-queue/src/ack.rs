@@ -5,20 +5,16 @@
 //! [`Error::StaleLease`]. A lease that expired but was not granted again is still accepted.
 //!
 //! The new stats are computed here ([`cooldown`](crate::cooldown)) from the row as read under lock, then
-//! written by one statement per batch ([`postgres`], [`sqlite`]).
-
-mod plan;
-mod postgres;
-mod sqlite;
+//! written by one statement per batch, each backend its own way
+//! ([`QueueBackend::ack`](crate::backend::QueueBackend::ack)).
 
 use chrono::{DateTime, Utc};
 
-pub use plan::{AckRequest, Acked};
-
+use crate::ack_plan::{AckRequest, Acked};
+use crate::backend::backend;
 use crate::queue::Queue;
 use crate::status::VisitStatus;
 use lister_core::{Error, Result};
-use lister_store::connection::DbConnection;
 
 impl Queue {
     /// Records the outcome of the visit leased under `lease_token` (see [`Queue::ack_many`]).
@@ -53,17 +49,10 @@ impl Queue {
             })
             .collect();
         let mut conn = self.store.connection().await?;
-        let recorded = match &mut *conn {
-            DbConnection::Postgres(conn) => postgres::ack(conn, &acks).await,
-            DbConnection::Sqlite(conn) => {
-                let acks = acks.clone();
-                conn.spawn_blocking(move |conn| {
-                    conn.immediate_transaction(|conn| sqlite::ack(conn, &acks))
-                })
-                .await
-            }
-        }
-        .map_err(Error::query("acking visits"))?;
+        let recorded = backend(&mut conn)
+            .ack(&acks)
+            .await
+            .map_err(Error::query("acking visits"))?;
         Ok(acks
             .iter()
             .zip(recorded)

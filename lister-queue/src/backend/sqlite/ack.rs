@@ -8,7 +8,7 @@ use diesel::result::QueryResult;
 use diesel::sql_types::{Text, Timestamp};
 use diesel::sqlite::Sqlite;
 
-use super::plan::{AckRequest, Acked, Leased, acked, plan};
+use crate::ack_plan::{AckRequest, Acked, Leased, acked, plan};
 use crate::prepared::{Binds, Prepared, no_parameter};
 use lister_core::store::now;
 

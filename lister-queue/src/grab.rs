@@ -1,28 +1,22 @@
 //! Grabbing: leasing due origins to a consumer, never the same origin to two consumers.
 //!
-//! A grab runs the [`Selection`](crate::policy::Selection)s of its policy's plan in turn. On PostgreSQL the whole grab is
-//! one statement: each selection picks with `FOR UPDATE SKIP LOCKED` (rows another grab is
-//! taking are skipped, never waited for), then the picked rows are leased and joined with
-//! their listing. On SQLite it is one `BEGIN IMMEDIATE` transaction, so grabs run one at a
-//! time.
-
-mod postgres;
-mod request;
-mod sqlite;
+//! A grab runs the [`Selection`](crate::policy::Selection)s of its policy's plan in turn,
+//! through its backend ([`QueueBackend::grab`](crate::backend::QueueBackend::grab)). On
+//! PostgreSQL the whole grab is one statement: each selection picks with `FOR UPDATE SKIP
+//! LOCKED` (rows another grab is taking are skipped, never waited for), then the picked rows
+//! are leased and joined with their listing. On SQLite it is one `BEGIN IMMEDIATE`
+//! transaction, so grabs run one at a time.
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-pub use request::Grant;
-
+use crate::backend::backend;
+use crate::grant::{Grant, Request};
 use crate::policy::Policy;
 use crate::queue::Queue;
-use crate::retry::Retry;
 use lister_core::store::now;
 use lister_core::{Error, Result};
-use lister_store::connection::DbConnection;
-use request::Request;
 
 impl Queue {
     /// Leases up to `count` due origins of `visit_type`, chosen by `policy`, for `lease`.
@@ -59,23 +53,9 @@ impl Queue {
             lease,
         };
         let mut conn = self.store.connection().await?;
-        match &mut *conn {
-            DbConnection::Postgres(conn) => {
-                let mut retry = Retry::new();
-                loop {
-                    let outcome = postgres::grab(conn, &request, &self.resume).await;
-                    if !retry.again(&outcome).await {
-                        break outcome;
-                    }
-                }
-            }
-            DbConnection::Sqlite(conn) => {
-                conn.spawn_blocking(move |conn| {
-                    conn.immediate_transaction(|conn| sqlite::grab(conn, &request))
-                })
-                .await
-            }
-        }
-        .map_err(Error::query("grabbing origins"))
+        backend(&mut conn)
+            .grab(request, &self.resume)
+            .await
+            .map_err(Error::query("grabbing origins"))
     }
 }
