@@ -79,8 +79,12 @@ impl Store {
             helper = self.free_connection().await;
         }
         // What folded, and why the rest did not (PostgreSQL's parts commit one by one).
-        let helper = helper.as_deref_mut();
-        let (mut counts, failure) = conn.backend().fold(helper, lister_id, step).await;
+        let folded = conn
+            .backend()
+            .fold(helper.as_deref_mut(), lister_id, step)
+            .await;
+        drop(helper);
+        let (mut counts, failure) = folded;
         let quarantined = match failure {
             None => 0,
             Some(Error::Query { source, .. })
