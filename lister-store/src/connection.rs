@@ -1,7 +1,7 @@
 //! Opening connections to either backend, and pools of them. Public for crates that run
 //! their own statements on the store's database (the queue).
 //!
-//! What differs between the backends is in [`crate::backend`]; this module chooses the
+//! What differs between the backends is in the `backend` module; this module chooses the
 //! backend a URL names, once, when it opens a connection.
 
 pub use crate::backend::{DbConnection, Executes, Loads, Running, columns};
