@@ -55,6 +55,7 @@ impl Forge for Bitbucket {
         values.scm,values.is_private,values.updated_on&after={cursor}";
     const ITEMS: &'static str = "/values";
     const NEXT: NextCursor = NextCursor::BodyUrlParam("/next", "after");
+    const PARALLEL: bool = true;
 
     /// The clone URL named `https`, else `http`, else `ssh`; the visit type from `scm`.
     fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {

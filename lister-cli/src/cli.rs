@@ -146,6 +146,18 @@ pub(crate) struct RunArgs {
     #[arg(long, conflicts_with = "first_id")]
     pub(crate) full_pass: bool,
 
+    /// Walk the listing in ranges, N at once (forges whose pages can be asked anywhere in
+    /// the listing: GitHub, GitLab, Heptapod, Bitbucket Cloud, Gitea, Forgejo). The ranges are
+    /// kept in the database: runs on several machines sharing one PostgreSQL list together.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(conflicts_with_all = ["first_id", "max_pages", "full_pass"])]
+    pub(crate) parallel: Option<u16>,
+
+    /// Seconds a run's ranges stay reserved once it stops renewing them (it died): then
+    /// another run takes them over.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub(crate) lease: f64,
+
     /// Read tokens from this file, one per line (blank lines and # comments skipped).
     #[arg(long, value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
@@ -173,8 +185,8 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) allow_insecure_http: bool,
 
-    /// Requests in flight at once to the instance [default: 4 on a forge's main instance, 2
-    /// on a self-hosted one, no bound on loopback].
+    /// Requests in flight at once to the instance [default: 4 on a forge's main instance, or
+    /// --parallel if more, 2 on a self-hosted one, no bound on loopback].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) max_concurrency: Option<u16>,
 

@@ -17,6 +17,8 @@ pub(crate) struct Entry {
     pub(crate) public_api: Option<&'static str>,
     /// Whether `--base-git-url` applies (see [`Forge::REPOSITORY_PATH`]).
     pub(crate) takes_base_git_url: bool,
+    /// Whether `--parallel` applies (see [`Forge::PARALLEL`]).
+    pub(crate) parallel: bool,
     pub(crate) build: Build,
 }
 
@@ -30,6 +32,7 @@ const fn entry<F: Forge + Default>() -> Entry {
             None => None,
         },
         takes_base_git_url: !matches!(F::REPOSITORY_PATH, RepositoryPath::Unknown),
+        parallel: F::PARALLEL,
         build: build::<F>,
     }
 }

@@ -53,6 +53,12 @@ pub(crate) async fn run(
         let message = format!("--base-git-url applies to {} only", takers.join(" and "));
         return Err(Failure::usage(anyhow::anyhow!(message)));
     }
+    if args.parallel.is_some() && !forge.parallel {
+        let takers = registry::FORGES.iter().filter(|f| f.parallel);
+        let takers: Vec<&str> = takers.map(|f| f.name).collect();
+        let message = format!("--parallel applies to {} only", takers.join(", "));
+        return Err(Failure::usage(anyhow::anyhow!(message)));
+    }
     let lister = (forge.build)(Some(&name), url, transport).map_err(Failure::usage)?;
     let options = RunOptions {
         max_pages: args.max_pages.or(instance.max_pages),
@@ -64,6 +70,8 @@ pub(crate) async fn run(
             _ => None,
         },
         full_pass: args.full_pass,
+        parallel: args.parallel.map(usize::from),
+        lease: Some(seconds("--lease", args.lease)?),
         clone_base,
         ..RunOptions::default()
     };
@@ -141,7 +149,7 @@ async fn detected(args: &RunArgs) -> Result<&'static registry::Entry, Failure> {
 }
 
 /// Requests in flight and a second: as given, else generous on a forge's main instance (its
-/// quota paces the run), conservative on a self-hosted one (a small server, often one machine),
+/// quota paces the run; 4 in flight, or one per `--parallel` walk), conservative on a self-hosted one (a small server, often one machine),
 /// and unbounded on loopback (the operator's own).
 fn politeness(
     args: &RunArgs,
@@ -162,9 +170,10 @@ fn politeness(
         url::Host::Ipv6(ip) => ip.is_loopback(),
     });
     let main = url.is_none_or(|url| forge.is_main_instance(url));
+    let parallel = args.parallel.map_or(1, usize::from);
     let (concurrency, rate) = match (loopback, main) {
         (true, _) => (None, None),
-        (false, true) => (Some(4), None),
+        (false, true) => (Some(parallel.max(4)), None),
         (false, false) => (Some(2), Some(5.0)),
     };
     let concurrency = args.max_concurrency.map(usize::from).or(concurrency);

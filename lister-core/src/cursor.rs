@@ -39,9 +39,30 @@ pub trait Cursor:
     fn placeholders(&self) -> Vec<(&'static str, String)> {
         vec![("cursor", self.text())]
     }
+
+    /// The cursor as a point on a line, for a listing cut into ranges (`--parallel`): an id,
+    /// a page number, a date in microseconds. `None` (the default) for a cursor that has no
+    /// such point: its listing is not cut.
+    fn position(&self) -> Option<u64> {
+        None
+    }
+
+    /// The cursor at a point of that line ([`position`](Self::position)), if there is one.
+    fn at_position(position: u64) -> Option<Self> {
+        let _ = position;
+        None
+    }
 }
 
 impl Cursor for u64 {
+    fn position(&self) -> Option<u64> {
+        Some(*self)
+    }
+
+    fn at_position(position: u64) -> Option<Self> {
+        Some(position)
+    }
+
     fn compare(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -118,6 +139,16 @@ impl FromStr for TimeIndex {
 impl Cursor for TimeIndex {
     fn compare(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+
+    /// Microseconds since the epoch (none before it).
+    fn position(&self) -> Option<u64> {
+        u64::try_from(self.0.timestamp_micros()).ok()
+    }
+
+    fn at_position(position: u64) -> Option<Self> {
+        let micros = i64::try_from(position).ok()?;
+        DateTime::from_timestamp_micros(micros).map(TimeIndex)
     }
 
     fn parse(text: &str) -> Option<Self> {

@@ -115,6 +115,10 @@ pub trait Forge: Send + Sync + 'static {
     /// [`first_cursor`](Self::first_cursor), and the next run lists from the first page
     /// rather than asking the last one again.
     const NEWEST_FIRST: bool = false;
+    /// Whether a page can be asked at any cursor of the listing's order, its position
+    /// ([`Cursor::position`]: GitHub's `since`, GitLab's `id_after`, a date, the page number of
+    /// a listing sorted by id): then `--parallel` cuts the listing into ranges walked at once.
+    const PARALLEL: bool = false;
     /// Whether the forge is a website rather than an API (cgit, gitweb…): its `robots.txt` is
     /// read once per run and obeyed (a page it disallows is not asked for, its `Crawl-delay`
     /// slows the run), and an API's is not (an API is not crawled: `api.github.com`'s

@@ -13,6 +13,7 @@ use crate::forge::Forge;
 use crate::lister::Lister;
 use crate::origin_cleaner::OriginCleaner;
 use crate::page_writer::{PageWriter, pipeline};
+use crate::parallel::{RangesEnd, list_in_ranges};
 use crate::progress::RunContext;
 use crate::run::{
     DEFAULT_MEMORY_BUDGET, RunFailure, RunOptions, RunStats, StopReason, default_fold_every,
@@ -111,7 +112,7 @@ impl<F: Forge> Listing<F> {
         context: &RunContext,
         cursors: &mut Cursors,
     ) -> Result<StopReason> {
-        let record = store.register_lister(&self.key).await?;
+        let mut record = store.register_lister(&self.key).await?;
         // What an interrupted run left, in steps that each commit (a fold at the end of this
         // run could otherwise be too long to finish before the next interruption).
         let leftovers = store.fold_leftovers(record.id).await?;
@@ -120,16 +121,6 @@ impl<F: Forge> Listing<F> {
         crate::progress::RunProgress::add(&progress.origins_updated, leftovers.updated);
         crate::progress::RunProgress::add(&progress.origins_rejected, leftovers.quarantined);
         let pass_started = crate::store::now();
-        let plan = self.plan(&record, options)?;
-        cursors.first = Some(plan.start.text());
-        if plan.persist {
-            cursors.saved = Some(plan.start.text());
-        }
-        // A run at the listing's first page starts a pass; what the last complete pass listed
-        // is not asked again where the forge says so (a full pass asks everything).
-        if plan.persist && plan.start.text() == self.forge.first_cursor().text() {
-            store.start_pass(record.id).await?;
-        }
         let last_pass_started = record.last_pass_started_at.map(|at| at.and_utc());
         let walk_with = Walk {
             forge: &self.forge,
@@ -150,14 +141,38 @@ impl<F: Forge> Listing<F> {
             )),
             budget: MemoryBudget::new(options.memory_budget.unwrap_or(DEFAULT_MEMORY_BUDGET)),
         };
+        let fold_every = options
+            .fold_every
+            .unwrap_or_else(|| default_fold_every(store.backend()));
+        // A listing in ranges, cut now or by an earlier run: then the tail, from the state
+        // the ranges left, unless another run walks it.
+        if self.in_ranges(store, &record, options).await? {
+            let first = self.forge.first_cursor().text();
+            cursors.first = Some(saved_text::<F>(&record)?.unwrap_or(first));
+            let end = list_in_ranges(&walk_with, &record, options, fold_every).await?;
+            record = store.register_lister(&self.key).await?;
+            if let RangesEnd::Stopped(reason) = end {
+                cursors.saved = saved_text::<F>(&record)?;
+                return Ok(reason);
+            }
+        }
+        let plan = self.plan(&record, options)?;
+        cursors.first.get_or_insert(plan.start.text());
+        if plan.persist {
+            cursors.saved = Some(plan.start.text());
+        }
+        // A run at the listing's first page starts a pass; what the last complete pass listed
+        // is not asked again where the forge says so (a full pass asks everything).
+        if plan.persist && plan.start.text() == self.forge.first_cursor().text() {
+            store.start_pass(record.id).await?;
+        }
         let writer = PageWriter {
             store,
             lister: &record,
             progress: &context.progress,
             version: record.state_version,
-            fold_every: options
-                .fold_every
-                .unwrap_or_else(|| default_fold_every(store.backend())),
+            range: None,
+            fold_every,
         };
         let (pages, queue) = pipeline();
         let walked = walk(&walk_with, plan.start, plan.last, plan.persist, pages);
@@ -179,6 +194,36 @@ impl<F: Forge> Listing<F> {
             }
         }
         Ok(reason)
+    }
+
+    /// Whether the run walks ranges: with `--parallel`, or when an earlier run left ranges.
+    async fn in_ranges(
+        &self,
+        store: &dyn ListingStore,
+        record: &crate::store::ListerRecord,
+        options: &RunOptions,
+    ) -> Result<bool> {
+        if options.range.is_some() || !F::PARALLEL {
+            return match options.parallel {
+                Some(_) if !F::PARALLEL => Err(Error::InvalidOption(format!(
+                    "{} cannot be listed in parallel ranges: its pages cannot be asked at any \
+                     point of the listing",
+                    F::NAME
+                ))),
+                _ => Ok(false),
+            };
+        }
+        let refused = match (options.max_pages, options.full_pass) {
+            (Some(_), _) => Some("--max-pages"),
+            (_, true) => Some("--full-pass"),
+            _ => None,
+        };
+        if let (Some(option), Some(_)) = (refused, options.parallel) {
+            return Err(Error::InvalidOption(format!(
+                "{option} lists one page after another: it cannot go with --parallel"
+            )));
+        }
+        Ok(options.parallel.is_some() || !store.ranges(record.id).await?.is_empty())
     }
 
     /// Where the run starts: the range's first cursor, the saved state's, or the forge's first.
@@ -217,6 +262,12 @@ impl<F: Forge> Listing<F> {
             persist: true,
         })
     }
+}
+
+/// The cursor of the instance's saved state, in text form.
+fn saved_text<F: Forge>(record: &crate::store::ListerRecord) -> Result<Option<String>> {
+    let saved: Option<SavedState<F::Cursor>> = record.decode_state()?;
+    Ok(saved.map(|saved| saved.cursor.text()))
 }
 
 impl<F: Forge> std::fmt::Debug for Listing<F> {

@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cursor::Cursor;
 use crate::progress::RunProgress;
-use crate::store::{ListerRecord, ListingStore, PageRecord, PageWrite, PageWritten, StateWrite};
+use crate::store::{
+    ListerRecord, ListingStore, PageRecord, PageWrite, PageWritten, RangeLease, StateWrite,
+};
 use crate::{Origin, Result};
 
 /// How many parsed pages the walk may hold before the database has committed them.
@@ -114,21 +116,47 @@ pub(crate) struct Written<I> {
     pub(crate) last_cursor: Option<I>,
     /// The cursor the last committed state saved.
     pub(crate) saved_cursor: Option<I>,
+    /// The state version after the last commit (the range's, for a range's writer).
+    pub(crate) version: i64,
     /// How committing ended: a failure stops the walk.
     pub(crate) committed: Result<()>,
     /// How folding ended.
     pub(crate) folded: Result<()>,
 }
 
-/// Commits pages and folds them: one per run.
+/// Commits pages and folds them: one per walk (a parallel listing's walks share one fold).
 pub(crate) struct PageWriter<'a> {
     pub(crate) store: &'a dyn ListingStore,
     pub(crate) lister: &'a ListerRecord,
     pub(crate) progress: &'a RunProgress,
-    /// The state version the next commit expects.
+    /// The state version the next commit expects (the range's, with `range`).
     pub(crate) version: i64,
+    /// The range of a parallel listing whose row the states go to, and how long each commit
+    /// extends its lease; `None`: the instance's state.
+    pub(crate) range: Option<(i64, Duration)>,
     /// The longest a committed sighting waits for its fold.
     pub(crate) fold_every: Duration,
+}
+
+/// What the committing walks tell the fold: shared by every walk of a parallel listing.
+pub(crate) struct Folding {
+    report: watch::Sender<Progress>,
+    /// Cancelled when a fold fails: the commits stop.
+    failed: CancellationToken,
+}
+
+impl Folding {
+    pub(crate) fn new() -> Folding {
+        Folding {
+            report: watch::channel(Progress::default()).0,
+            failed: CancellationToken::new(),
+        }
+    }
+
+    /// No more commits will come: the fold folds what is left and ends.
+    pub(crate) fn finish(&self) {
+        self.report.send_modify(|progress| progress.done = true);
+    }
 }
 
 /// Receives the pages of the next commit into the empty `batch`: those waiting, and when they
@@ -163,29 +191,25 @@ impl PageWriter<'_> {
     /// Commits the pages `queue` delivers until the walk closes it (or a commit fails), then
     /// folds what is left, however the run ended.
     pub(crate) async fn run<I: Cursor>(self, queue: PageQueue<I>) -> Written<I> {
-        let (report, reports) = watch::channel(Progress::default());
-        let fold_failed = CancellationToken::new();
-        let (commits, folded) = tokio::join!(
-            self.commit_all(queue, report, &fold_failed),
-            self.fold_all(reports, &fold_failed),
-        );
-        let (last_cursor, saved_cursor, committed) = commits;
-        Written {
-            last_cursor,
-            saved_cursor,
-            committed,
-            folded,
-        }
+        let folding = Folding::new();
+        let commits = async {
+            let commits = self.commit_all(queue, &folding).await;
+            folding.finish();
+            commits
+        };
+        let (mut written, folded) = tokio::join!(commits, self.fold_all(&folding));
+        written.folded = folded;
+        written
     }
 
     /// The committing half: one transaction for every page that queued up meanwhile, or came
-    /// within [`BATCH_WAIT`] (see [`receive_batch`]).
-    async fn commit_all<I: Cursor>(
+    /// within [`BATCH_WAIT`] (see [`receive_batch`]). Its `folded` is left `Ok`: the fold is
+    /// [`fold_all`](Self::fold_all)'s.
+    pub(crate) async fn commit_all<I: Cursor>(
         &self,
         queue: PageQueue<I>,
-        report: watch::Sender<Progress>,
-        fold_failed: &CancellationToken,
-    ) -> (Option<I>, Option<I>, Result<()>) {
+        folding: &Folding,
+    ) -> Written<I> {
         let PageQueue {
             mut pages,
             first_commit,
@@ -199,7 +223,7 @@ impl PageWriter<'_> {
             let fill = if last_cursor.is_some() { BATCH_FILL } else { 1 };
             let received = tokio::select! {
                 received = receive_batch(&mut pages, &mut batch, fill) => received,
-                () = fold_failed.cancelled() => break Ok(()),
+                () = folding.failed.cancelled() => break Ok(()),
             };
             if received == 0 {
                 break Ok(());
@@ -218,7 +242,9 @@ impl PageWriter<'_> {
                         saved_cursor = last.saved;
                     }
                     last_cursor = Some(last.cursor);
-                    report.send_modify(|progress| progress.sightings += sightings);
+                    folding
+                        .report
+                        .send_modify(|progress| progress.sightings += sightings);
                     first_commit.send_replace(true);
                 }
                 Err(error) => break Err(error),
@@ -226,8 +252,13 @@ impl PageWriter<'_> {
         };
         // Closing the channel stops the walk at its next page.
         drop(pages);
-        report.send_modify(|progress| progress.done = true);
-        (last_cursor, saved_cursor, outcome)
+        Written {
+            last_cursor,
+            saved_cursor,
+            version,
+            committed: outcome,
+            folded: Ok(()),
+        }
     }
 
     /// Commits `batch` (consecutive pages) in one transaction, with the last page's state.
@@ -245,6 +276,10 @@ impl PageWriter<'_> {
             state: state.map(|json| StateWrite {
                 json,
                 expected_version: version,
+                range: self.range.map(|(range_id, lease)| RangeLease {
+                    range_id,
+                    until: crate::store::now() + lease,
+                }),
             }),
             pages: &records,
         };
@@ -254,11 +289,8 @@ impl PageWriter<'_> {
     /// The folding half: folds every `fold_every` while there is something new, and once
     /// more when the commits are done ([`default_fold_every`](crate::default_fold_every) says
     /// why SQLite folds rarely and PostgreSQL continuously).
-    async fn fold_all(
-        &self,
-        mut reports: watch::Receiver<Progress>,
-        fold_failed: &CancellationToken,
-    ) -> Result<()> {
+    pub(crate) async fn fold_all(&self, folding: &Folding) -> Result<()> {
+        let mut reports = folding.report.subscribe();
         let mut folded_up_to = 0;
         let mut last_fold = Instant::now();
         loop {
@@ -276,7 +308,7 @@ impl PageWriter<'_> {
             }
             let progress = *reports.borrow_and_update();
             if let Err(error) = self.fold().await {
-                fold_failed.cancel();
+                folding.failed.cancel();
                 return Err(error);
             }
             folded_up_to = progress.sightings;
@@ -393,6 +425,7 @@ mod tests {
             lister: &lister,
             progress: &progress,
             version: lister.state_version,
+            range: None,
             fold_every: Duration::from_secs(3600),
         };
         let (mut handoff, queue) = pipeline::<u64>();

@@ -32,6 +32,15 @@ pub struct RunOptions {
     /// page and committing it; `None` is [`DEFAULT_MEMORY_BUDGET`]. A page larger than the
     /// budget is still listed, alone.
     pub memory_budget: Option<usize>,
+    /// Walk the listing in ranges, this many at once ([`Forge::PARALLEL`](crate::Forge::PARALLEL)
+    /// forges): the span from the saved state to where the listing ends now is cut into ranges
+    /// kept in the store, which any number of runs, on any number of machines sharing the
+    /// database, walk together. A run of an instance whose ranges are not all done goes on with
+    /// them (one at a time without this option).
+    pub parallel: Option<usize>,
+    /// How long a run's ranges stay reserved without a sign of life from it before another
+    /// run takes them over; `None` is [`DEFAULT_LEASE`](crate::parallel::DEFAULT_LEASE).
+    pub lease: Option<Duration>,
     /// Where the instance's repositories are cloned, for a web forge whose pages show no clone
     /// URL ([`Forge::REPOSITORY_PATH`](crate::Forge::REPOSITORY_PATH)): each repository's
     /// origin is this URL followed by its path, and its page is not fetched.

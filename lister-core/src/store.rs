@@ -67,6 +67,111 @@ pub trait ListingStore: Send + Sync {
     /// After a complete pass that started at `seen_before`, disables the instance's origins
     /// the pass did not see, and returns how many.
     async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64>;
+
+    /// The ranges of the instance's parallel listing, in order (none when it has none). By
+    /// default none: a store without ranges refuses `--parallel` at
+    /// [`create_ranges`](Self::create_ranges).
+    async fn ranges(&self, lister_id: i64) -> Result<Vec<RangeRecord>> {
+        let _ = lister_id;
+        Ok(Vec::new())
+    }
+
+    /// Creates the ranges of a parallel listing, if the instance has none and its state is
+    /// still at `state_version` (the version then advances, so a run that read the state
+    /// before cannot commit over the ranges); `false` when another run was first.
+    async fn create_ranges(
+        &self,
+        lister_id: i64,
+        state_version: i64,
+        ranges: &[NewRange],
+    ) -> Result<bool> {
+        let _ = (lister_id, state_version, ranges);
+        Err(no_ranges())
+    }
+
+    /// Takes the first range that is not done and that no lease holds (none, or one that ran
+    /// out before `now`) for `owner`, until `until`; on PostgreSQL, skipping ranges another
+    /// process is taking at that moment.
+    async fn claim_range(
+        &self,
+        lister_id: i64,
+        owner: &str,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> Result<Option<RangeRecord>> {
+        let _ = (lister_id, owner, now, until);
+        Err(no_ranges())
+    }
+
+    /// Extends every lease `owner` holds on the instance's ranges until `until`.
+    async fn renew_leases(&self, lister_id: i64, owner: &str, until: NaiveDateTime) -> Result<()> {
+        let _ = (lister_id, owner, until);
+        Err(no_ranges())
+    }
+
+    /// Gives up every lease `owner` holds on the instance's ranges, for another run to take.
+    async fn release_ranges(&self, lister_id: i64, owner: &str) -> Result<()> {
+        let _ = (lister_id, owner);
+        Err(no_ranges())
+    }
+
+    /// Marks a range done if it is still at its version ([`Error::StateConflict`] if not:
+    /// another run took it over), and moves the instance's state to the start of the first
+    /// range that is not done; when none is left, to the end of the last, and the ranges go.
+    /// Returns whether this closed the ranges.
+    async fn finish_range(&self, range: &RangeRecord) -> Result<bool> {
+        let _ = range;
+        Err(no_ranges())
+    }
+}
+
+/// What a store without ranges answers.
+fn no_ranges() -> Error {
+    Error::InvalidOption("this store cannot share a listing in ranges (--parallel)".into())
+}
+
+/// A range of a parallel listing, as stored (see [`ListingStore::claim_range`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRecord {
+    /// Its row id.
+    pub id: i64,
+    /// The instance it belongs to.
+    pub lister_id: i64,
+    /// Its place in the listing's order, from 0.
+    pub seq: i32,
+    /// The state at its start, as JSON: the instance's state once every range before it is
+    /// done.
+    pub start_state: String,
+    /// The state at its end (its last cursor, inclusive), as JSON.
+    pub end_state: String,
+    /// The state its walk resumes at, as JSON.
+    pub position: String,
+    /// Bumped by every claim and write; a write names the version it expects.
+    pub version: i64,
+    /// Who holds its lease, if anyone.
+    pub owner: Option<String>,
+    /// Until when the lease holds.
+    pub lease_until: Option<NaiveDateTime>,
+    /// Whether its walk reached its end.
+    pub done: bool,
+}
+
+/// A range to create: the states at its start and at its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRange {
+    /// The state at its start, as JSON (where its walk starts).
+    pub start_state: String,
+    /// The state at its end, as JSON.
+    pub end_state: String,
+}
+
+/// A state write to a range's row instead of the instance's state, renewing its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeLease {
+    /// The range's row id.
+    pub range_id: i64,
+    /// The lease's new end.
+    pub until: NaiveDateTime,
 }
 
 /// The current time, truncated to the microseconds both backends keep.
@@ -177,8 +282,11 @@ impl HeldOrigins {
 pub struct StateWrite {
     /// The new state, as JSON text.
     pub json: String,
-    /// The version this run read or last wrote.
+    /// The version this run read or last wrote (of the range, with `range`).
     pub expected_version: i64,
+    /// The range of a parallel listing whose position this is, instead of the instance's
+    /// state.
+    pub range: Option<RangeLease>,
 }
 
 impl StateWrite {
@@ -187,6 +295,7 @@ impl StateWrite {
         Ok(StateWrite {
             json: Self::encode(state)?,
             expected_version,
+            range: None,
         })
     }
 

@@ -103,6 +103,18 @@ pub(crate) struct Walk<'a, F: Forge> {
     pub(crate) budget: MemoryBudget,
 }
 
+impl<'a, F: Forge> Walk<'a, F> {
+    /// The same walk under another run context (a parallel listing's own cancellation).
+    pub(crate) fn with_context<'b>(&'b self, context: &'b RunContext) -> Walk<'b, F> {
+        Walk {
+            context,
+            cleaner: self.cleaner.clone(),
+            budget: self.budget.clone(),
+            ..*self
+        }
+    }
+}
+
 /// A step of the fetch and parse stages, in page order: an error goes down the pipeline
 /// behind the pages before it, so that they are committed first.
 enum Step<P> {
@@ -299,7 +311,7 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
 }
 
 /// Removes `prefix`, and the rest of its line, from the start of a body that has it.
-fn strip_prefix(response: &mut PageResponse, prefix: &str) {
+pub(crate) fn strip_prefix(response: &mut PageResponse, prefix: &str) {
     let start = crate::parse::after_prefix(&response.body, prefix);
     response.body = response.body.slice(start..);
 }
@@ -327,7 +339,7 @@ fn page_record<C: Cursor>(
 }
 
 /// The cursor the store remembers a page led to, for a page the forge answered unchanged.
-fn remembered_next<C: Cursor>(known: &PageRecord) -> Result<Option<C>> {
+pub(crate) fn remembered_next<C: Cursor>(known: &PageRecord) -> Result<Option<C>> {
     let next = known
         .next_index
         .as_deref()

@@ -56,6 +56,7 @@ impl<const K: usize> Forge for GiteaFamily<K> {
     const DEFAULT_URL: &'static str = MAIN[K];
     const API_PATH: &'static str = "api/v1";
     const PATH: &'static str = [BY_ID, BY_ID, "/repos/search?q=_&limit=50&page={cursor}"][K];
+    const PARALLEL: bool = K < 2;
     const ITEMS: &'static str = "/data";
     const NEXT: NextCursor = NextCursor::LinkParam("page");
     const AUTH: Auth = Auth::Token;

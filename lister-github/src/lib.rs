@@ -49,6 +49,7 @@ impl Forge for GitHub {
         Some(("github.com", "https://api.github.com"));
     const PATH: &'static str = "/repositories?since={cursor}";
     const NEXT: NextCursor = NextCursor::LinkParam("since");
+    const PARALLEL: bool = true;
     const AUTH: Auth = Auth::Token;
     const HEADERS: &'static [(&'static str, &'static str)] = &[
         ("Accept", "application/vnd.github+json"),

@@ -47,6 +47,7 @@ impl<const K: usize> Forge for GitLabFamily<K> {
     const API_PATH: &'static str = "api/v4";
     const PATH: &'static str =
         "/projects?pagination=keyset&order_by=id&sort=asc&per_page=100&id_after={cursor}";
+    const PARALLEL: bool = true;
     const NEXT: NextCursor = NextCursor::LinkParam("id_after");
     const AUTH: Auth = Auth::Header("PRIVATE-TOKEN");
 

@@ -51,6 +51,7 @@ mod listers;
 mod listing_store;
 mod origins;
 mod quarantine;
+mod ranges;
 mod read_only;
 pub mod schema;
 mod store;

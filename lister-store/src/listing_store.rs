@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 
 use crate::store::Store;
-use lister_core::store::{Folded, ListerRecord, PageRecord, PageWrite, PageWritten};
+use lister_core::store::{
+    Folded, ListerRecord, NewRange, PageRecord, PageWrite, PageWritten, RangeRecord,
+};
 use lister_core::{Backend, ListerKey, ListingStore, Result};
 
 #[async_trait]
@@ -47,5 +49,40 @@ impl ListingStore for Store {
 
     async fn disable_unseen(&self, lister_id: i64, seen_before: NaiveDateTime) -> Result<u64> {
         Store::disable_unseen(self, lister_id, seen_before).await
+    }
+
+    async fn ranges(&self, lister_id: i64) -> Result<Vec<RangeRecord>> {
+        Store::ranges(self, lister_id).await
+    }
+
+    async fn create_ranges(
+        &self,
+        lister_id: i64,
+        state_version: i64,
+        ranges: &[NewRange],
+    ) -> Result<bool> {
+        Store::create_ranges(self, lister_id, state_version, ranges).await
+    }
+
+    async fn claim_range(
+        &self,
+        lister_id: i64,
+        owner: &str,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> Result<Option<RangeRecord>> {
+        Store::claim_range(self, lister_id, owner, now, until).await
+    }
+
+    async fn renew_leases(&self, lister_id: i64, owner: &str, until: NaiveDateTime) -> Result<()> {
+        Store::renew_leases(self, lister_id, owner, until).await
+    }
+
+    async fn release_ranges(&self, lister_id: i64, owner: &str) -> Result<()> {
+        Store::release_ranges(self, lister_id, owner).await
+    }
+
+    async fn finish_range(&self, range: &RangeRecord) -> Result<bool> {
+        Store::finish_range(self, range).await
     }
 }

@@ -75,11 +75,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    listing_ranges (id) {
+        id -> BigInt,
+        lister_id -> BigInt,
+        seq -> Integer,
+        start_state -> Text,
+        end_state -> Text,
+        position -> Text,
+        version -> BigInt,
+        owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        done -> Bool,
+    }
+}
+
 diesel::joinable!(listed_origins -> listers (lister_id));
+diesel::joinable!(listing_ranges -> listers (lister_id));
 diesel::joinable!(page_validators -> listers (lister_id));
 diesel::allow_tables_to_appear_in_same_query!(
     listers,
     listed_origins,
+    listing_ranges,
     origin_sightings,
     page_validators,
     quarantined_sightings

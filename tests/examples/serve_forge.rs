@@ -6,8 +6,9 @@
 //! GITHUB_TOKEN=bench-token lister --database-url /tmp/x.db run github --url URL
 //! ```
 //!
-//! The argument is how many GitHub repositories it serves (100,000 when left out); the quota
-//! is large enough never to run out. It serves until Ctrl-C.
+//! The arguments are how many GitHub repositories it serves (100,000 when left out) and how
+//! many milliseconds it waits before each answer (none when left out); the quota is large
+//! enough never to run out. It serves until Ctrl-C.
 
 use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 
@@ -22,8 +23,12 @@ async fn main() {
         anonymous_limit: 1_000_000_000_000,
         ..QuotaConfig::default()
     };
+    let latency = std::env::args()
+        .nth(2)
+        .map_or(0, |ms| ms.parse().expect("milliseconds"));
     let forge = FakeForge::start_with(Config {
         github_repositories: repositories,
+        latency: std::time::Duration::from_millis(latency),
         quota,
         ..Config::default()
     })

@@ -75,6 +75,11 @@ pub(crate) trait StoreBackend: Send {
     /// at once, so that no other writer comes between its reads and its writes).
     fn begin_writing(&self) -> &'static str;
 
+    /// What a `SELECT … FOR` clause says so that rows other transactions are taking are
+    /// skipped (PostgreSQL's `FOR UPDATE SKIP LOCKED`; nothing on SQLite, whose writers go one
+    /// at a time).
+    fn skip_locked(&self) -> &'static str;
+
     /// The SQL expression of how many origins a `page_validators` row remembers (`NULL` when
     /// it remembers none), as a `BIGINT`.
     fn remembered_origins(&self) -> &'static str;

@@ -162,6 +162,8 @@ pub struct Config {
     pub sourceforge_projects: u64,
     /// The quotas.
     pub quota: QuotaConfig,
+    /// How long every listing request waits before its answer (a real forge's latency).
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -194,6 +196,7 @@ impl Default for Config {
             stagit_repositories: 210,
             sourceforge_projects: 160,
             quota: QuotaConfig::default(),
+            latency: Duration::ZERO,
         }
     }
 }
@@ -249,6 +252,7 @@ impl FakeForge {
             launchpad_touched: Mutex::default(),
             sourceforge_touched: Mutex::default(),
             app_tokens: Mutex::default(),
+            latency: config.latency,
         });
         let shared = state.clone();
         let handler: server::Handler = Arc::new(move |request, local| {
@@ -390,6 +394,11 @@ impl FakeForge {
     /// GitHub request spends none, as on GitHub).
     pub fn quota_used(&self, key: &QuotaKey) -> u64 {
         lock(&self.state.quotas).used(key)
+    }
+
+    /// The requests refused so far because their quota was spent (quota errors drawn).
+    pub fn quota_refusals(&self) -> u64 {
+        lock(&self.state.quotas).refused()
     }
 }
 

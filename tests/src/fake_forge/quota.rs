@@ -111,6 +111,8 @@ pub(crate) struct Quotas {
     /// Per-bucket limits and reset windows.
     overrides: HashMap<QuotaKey, (u64, Option<Duration>)>,
     buckets: HashMap<QuotaKey, Usage>,
+    /// Requests refused because their bucket was empty.
+    refused: u64,
 }
 
 fn epoch_now() -> u64 {
@@ -125,6 +127,7 @@ impl Quotas {
             config,
             overrides: HashMap::new(),
             buckets: HashMap::new(),
+            refused: 0,
         }
     }
 
@@ -148,6 +151,11 @@ impl Quotas {
     /// The requests the bucket spent in its current window (0 before its first request).
     pub(crate) fn used(&self, key: &QuotaKey) -> u64 {
         self.buckets.get(key).map_or(0, |usage| usage.used)
+    }
+
+    /// The requests refused so far because their bucket was empty (quota errors drawn).
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused
     }
 
     /// The bucket's usage, after spending one request when `spend` and the bucket is not
@@ -176,6 +184,7 @@ impl Quotas {
             };
         }
         if usage.remaining() == 0 {
+            self.refused += u64::from(spend);
             return Err(*usage);
         }
         if spend {

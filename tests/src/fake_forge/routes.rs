@@ -45,6 +45,8 @@ pub(crate) struct State {
     pub(crate) app_tokens: Mutex<Vec<String>>,
     /// SourceForge's projects changed since they were created, and when.
     pub(crate) sourceforge_touched: Mutex<super::sourceforge::Touched>,
+    /// How long every listing request waits before its answer.
+    pub(crate) latency: std::time::Duration,
 }
 
 /// Launchpad entries (by number) and their new `date_last_modified`.
@@ -166,6 +168,9 @@ pub(crate) async fn handle(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
         ));
+    }
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
     }
     let fault = lock(&state.script).next(parts.uri.path());
     let mut query: Vec<(String, String)> =

@@ -1,3 +1,3 @@
 DROP TABLE listed_origins, page_validators, origin_sightings, quarantined_sightings, visit_stats,
-    listers;
+    listing_ranges, listers;
 DROP FUNCTION visit_stats_follow_inserts, visit_stats_follow_listing;

@@ -35,6 +35,25 @@ CREATE TABLE listed_origins (
     PRIMARY KEY (url, visit_type, lister_id)
 );
 
+-- The ranges of a parallel listing (`lister run --parallel`): the span of cursors from the
+-- state to the instance's upper end, cut in order (`seq`). Each range keeps the state its
+-- walk resumes at (`position`, JSON like `listers.state`), bumps `version` on every write,
+-- and is walked by the process whose lease (`owner`, `lease_until`) is current. The
+-- instance's state advances over the finished prefix; the rows go when every range is done.
+CREATE TABLE listing_ranges (
+    id BIGSERIAL PRIMARY KEY,
+    lister_id BIGINT NOT NULL REFERENCES listers (id),
+    seq INTEGER NOT NULL,
+    start_state TEXT NOT NULL,
+    end_state TEXT NOT NULL,
+    position TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0,
+    owner TEXT,
+    lease_until TIMESTAMP,
+    done BOOLEAN NOT NULL DEFAULT false,
+    UNIQUE (lister_id, seq)
+);
+
 -- Listing pages (GETs), for conditional requests: their validators, the cursor they led to,
 -- and the origins they held (a JSON array of [url, visit_type] pairs, kept with validators
 -- only, for a page of at most 50,000 origins, all its own), whose last_seen a 304 refreshes.

@@ -4,15 +4,16 @@
 //! A transaction of four statements cost nine round trips per page (each statement parsed
 //! again), which bounded listing into PostgreSQL more than the database work did.
 
-use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::commit_rows::{Commit, PageRow, StaleVersion, loader_arguments, page_rows};
 use lister_core::store::PageWritten;
 use lister_core::{Error, Origin, Result};
 
-/// The state write (when `$3`), then the sightings, the pages' validators and the refresh of
+/// The state write (when `$3`: of the instance, or with `$19` of that range, renewing its
+/// lease until `$20`), then the sightings, the pages' validators and the refresh of
 /// the origins of pages answered `304` (`$18`: their `last_seen`, looked up by
 /// `listed_origins`'s key; a run folds what an interrupted run left before it walks, so the
 /// origins a page remembers are listed), all only if the state write was not refused. Every part of the statement sees the same snapshot, and
@@ -20,10 +21,14 @@ use lister_core::{Error, Origin, Result};
 const COMMIT: &str = "\
     WITH state AS ( \
         UPDATE listers SET state = $4, state_version = state_version + 1, updated = $2 \
-        WHERE $3 AND id = $1 AND state_version = $5 \
+        WHERE $3 AND $19::bigint IS NULL AND id = $1 AND state_version = $5 \
         RETURNING state_version \
+    ), range_state AS ( \
+        UPDATE listing_ranges SET position = $4, version = version + 1, lease_until = $20 \
+        WHERE $3 AND id = $19 AND version = $5 \
+        RETURNING version \
     ), allowed AS ( \
-        SELECT NOT $3 OR EXISTS (SELECT FROM state) AS ok \
+        SELECT NOT $3 OR EXISTS (SELECT FROM state) OR EXISTS (SELECT FROM range_state) AS ok \
     ), sightings AS ( \
         INSERT INTO origin_sightings (lister_id, url, visit_type, seen_at, last_update, \
             enabled, is_fork, extra_loader_arguments) \
@@ -56,7 +61,8 @@ const COMMIT: &str = "\
         WHERE (SELECT ok FROM allowed) AND lister_id = $1 AND url = ANY($18::text[]) \
     ) \
     SELECT (SELECT ok FROM allowed) AS allowed, (SELECT count(*) FROM sightings) AS sightings, \
-        (SELECT state_version FROM state) AS state_version, \
+        COALESCE((SELECT state_version FROM state), (SELECT version FROM range_state)) \
+            AS state_version, \
         (SELECT count(*) FROM refreshed) AS refreshed";
 
 #[derive(QueryableByName)]
@@ -82,6 +88,7 @@ pub(super) async fn commit_page(
     let unchanged = &rows.unchanged;
     let pages = &rows.fetched;
     let page_text = |f: fn(&PageRow) -> Option<&str>| pages.iter().map(f).collect::<Vec<_>>();
+    let range = state.and_then(|state| state.range);
     let outcome: Outcome = diesel::sql_query(COMMIT)
         .bind::<BigInt, _>(write.lister_id)
         .bind::<Timestamp, _>(write.at)
@@ -116,21 +123,32 @@ pub(super) async fn commit_page(
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.next_index.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(page_text(|page| page.origins.as_deref()))
         .bind::<Array<Text>, _>(unchanged)
+        .bind::<Nullable<BigInt>, _>(range.map(|range| range.range_id))
+        .bind::<Nullable<Timestamp>, _>(range.map(|range| range.until))
         .get_result(conn)
         .await
         .map_err(Error::query("committing a page"))?;
     if let (false, Some(state)) = (outcome.allowed, state) {
         // Read after the statement, so it names the version that won.
-        let found = diesel::sql_query("SELECT state_version AS version FROM listers WHERE id = $1")
-            .bind::<BigInt, _>(write.lister_id)
+        let (query, id) = match range {
+            None => (
+                "SELECT state_version AS version FROM listers WHERE id = $1",
+                write.lister_id,
+            ),
+            Some(range) => (
+                "SELECT version FROM listing_ranges WHERE id = $1",
+                range.range_id,
+            ),
+        };
+        let found = diesel::sql_query(query)
+            .bind::<BigInt, _>(id)
             .get_result::<Version>(conn)
             .await
-            .map_err(Error::query("reading a lister's state version"))?;
+            .optional()
+            .map_err(Error::query("reading a state version"))?;
         let expected = state.expected_version;
-        return Ok(Err(StaleVersion {
-            expected,
-            found: found.version,
-        }));
+        let found = found.map_or(-1, |found| found.version);
+        return Ok(Err(StaleVersion { expected, found }));
     }
     Ok(Ok(PageWritten {
         sightings: outcome.sightings as u64,

@@ -60,6 +60,10 @@ impl StoreBackend for AsyncPgConnection {
         "BEGIN"
     }
 
+    fn skip_locked(&self) -> &'static str {
+        "FOR UPDATE SKIP LOCKED"
+    }
+
     fn remembered_origins(&self) -> &'static str {
         "json_array_length(origins::json)::bigint"
     }

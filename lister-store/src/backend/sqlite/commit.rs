@@ -10,11 +10,11 @@ use diesel::expression::AsExpression;
 use diesel::serialize::{IsNull, Output, ToSql};
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel::sqlite::Sqlite;
-use diesel::{ExpressionMethods, Insertable, QueryDsl};
+use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 use crate::commit_rows::{Commit, PageRows, StaleVersion, loader_arguments, page_rows};
-use crate::schema::{listers, origin_sightings, page_validators};
+use crate::schema::{listers, listing_ranges, origin_sightings, page_validators};
 use lister_core::store::{PageWritten, StateWrite};
 use lister_core::{Error, Origin, Result};
 
@@ -143,26 +143,47 @@ fn write_sqlite(
     // The state first: it takes the write lock at once, and a conflict stops the page before
     // any origin is written.
     if let Some(state) = state {
-        let changed = diesel::update(
-            listers::table
-                .find(lister_id)
-                .filter(listers::state_version.eq(state.expected_version)),
-        )
-        .set((
-            listers::state.eq(&state.json),
-            listers::state_version.eq(listers::state_version + 1),
-            listers::updated.eq(at),
-        ))
-        .execute(conn)?;
+        let expected = state.expected_version;
+        let changed = match state.range {
+            None => diesel::update(
+                listers::table
+                    .find(lister_id)
+                    .filter(listers::state_version.eq(expected)),
+            )
+            .set((
+                listers::state.eq(&state.json),
+                listers::state_version.eq(listers::state_version + 1),
+                listers::updated.eq(at),
+            ))
+            .execute(conn)?,
+            Some(range) => diesel::update(
+                listing_ranges::table
+                    .find(range.range_id)
+                    .filter(listing_ranges::version.eq(expected)),
+            )
+            .set((
+                listing_ranges::position.eq(&state.json),
+                listing_ranges::version.eq(listing_ranges::version + 1),
+                listing_ranges::lease_until.eq(range.until),
+            ))
+            .execute(conn)?,
+        };
         if changed == 0 {
-            let found = listers::table
-                .find(lister_id)
-                .select(listers::state_version)
-                .first(conn)?;
-            let expected = state.expected_version;
+            let found = match state.range {
+                None => listers::table
+                    .find(lister_id)
+                    .select(listers::state_version)
+                    .first(conn)?,
+                Some(range) => listing_ranges::table
+                    .find(range.range_id)
+                    .select(listing_ranges::version)
+                    .first(conn)
+                    .optional()?
+                    .unwrap_or(-1),
+            };
             return Ok(Err(StaleVersion { expected, found }));
         }
-        written.state_version = Some(state.expected_version + 1);
+        written.state_version = Some(expected + 1);
     }
     // Arrays, not slices: diesel caches the prepared statement of a fixed row count.
     let (chunks, rest) = rows.as_chunks::<ROWS_PER_STATEMENT>();

@@ -95,6 +95,10 @@ impl StoreBackend for Connection {
         "BEGIN IMMEDIATE"
     }
 
+    fn skip_locked(&self) -> &'static str {
+        ""
+    }
+
     fn remembered_origins(&self) -> &'static str {
         "json_array_length(origins)"
     }
