@@ -396,6 +396,11 @@ impl FakeForge {
         lock(&self.state.quotas).used(key)
     }
 
+    /// The requests one bucket spent in each of its quota windows that ended, in order.
+    pub fn closed_quota_windows(&self, key: &QuotaKey) -> Vec<u64> {
+        lock(&self.state.quotas).closed_windows(key)
+    }
+
     /// The requests refused so far because their quota was spent (quota errors drawn).
     pub fn quota_refusals(&self) -> u64 {
         lock(&self.state.quotas).refused()

@@ -113,6 +113,8 @@ pub(crate) struct Quotas {
     buckets: HashMap<QuotaKey, Usage>,
     /// Requests refused because their bucket was empty.
     refused: u64,
+    /// The requests each bucket spent in each of its windows that ended, in order.
+    closed: HashMap<QuotaKey, Vec<u64>>,
 }
 
 fn epoch_now() -> u64 {
@@ -128,6 +130,7 @@ impl Quotas {
             overrides: HashMap::new(),
             buckets: HashMap::new(),
             refused: 0,
+            closed: HashMap::new(),
         }
     }
 
@@ -151,6 +154,12 @@ impl Quotas {
     /// The requests the bucket spent in its current window (0 before its first request).
     pub(crate) fn used(&self, key: &QuotaKey) -> u64 {
         self.buckets.get(key).map_or(0, |usage| usage.used)
+    }
+
+    /// The requests a bucket spent in each of its windows that ended (a window starts at the
+    /// first request after the last one ended), in order.
+    pub(crate) fn closed_windows(&self, key: &QuotaKey) -> Vec<u64> {
+        self.closed.get(key).cloned().unwrap_or_default()
     }
 
     /// The requests refused so far because their bucket was empty (quota errors drawn).
@@ -177,6 +186,7 @@ impl Quotas {
             reset: now + reset_after,
         });
         if now >= usage.reset {
+            self.closed.entry(key.clone()).or_default().push(usage.used);
             *usage = Usage {
                 limit,
                 used: 0,
