@@ -10,13 +10,14 @@
 //! 2. **finishes** it: the instance's state moves to the start of the first range not done,
 //!    and the run that finishes the last range walks the **tail** (what came after the cut)
 //!    as a usual run;
-//! 3. when no range is free but others hold some, **waits** for them, and takes over a range
-//!    whose lease ran out (its run died): a run that lost a lease stops walking that range at
-//!    its next commit, refused.
+//! 3. when no range is free but others hold some, one walk **waits** for them (the others
+//!    end), and takes over a range whose lease ran out (its run died): a run that lost a
+//!    lease stops walking that range at its next commit, refused.
 //!
 //! A cancelled run commits what it fetched and gives its leases back.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -34,8 +35,9 @@ use crate::{Cursor, Error, Result, ranges};
 /// another run takes them over.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
-/// How often a run whose walks wait for ranges that other runs hold looks again.
-const WAIT_FOR_OTHERS: Duration = Duration::from_secs(1);
+/// How often a run whose ranges are all taken looks again for one whose lease ran out, or
+/// for the end: a run on another machine finishing the last range is seen this late.
+const WAIT_FOR_OTHERS: Duration = Duration::from_millis(100);
 
 /// How a run's part of a parallel listing ended.
 pub(crate) enum RangesEnd {
@@ -53,8 +55,10 @@ struct Shared<'w, 'a, F: Forge> {
     lease: Duration,
     fold_every: Duration,
     folding: Folding,
-    /// Wakes the walks that wait when a range is finished.
+    /// Wakes the walk that waits when a range is finished.
     finished: Notify,
+    /// Whether one of the run's walks waits for ranges held by others (the others end).
+    watching: AtomicBool,
 }
 
 /// Walks the instance's ranges, cutting them first if it has none (see the module).
@@ -82,6 +86,7 @@ pub(crate) async fn list_in_ranges<F: Forge>(
         fold_every,
         folding: Folding::new(),
         finished: Notify::new(),
+        watching: AtomicBool::new(false),
     };
     let folder = shared.writer(record.state_version, None);
     let walks = async {
@@ -138,8 +143,7 @@ async fn cut_ranges<F: Forge>(
     let Some(span) = ranges::probe(walk, &start, parallel).await? else {
         return Ok(false);
     };
-    let count = parallel.saturating_mul(4);
-    let cut = ranges::cut(&start, span, count)?;
+    let cut = ranges::cut(&start, span, parallel)?;
     if cut.len() < 2 {
         return Ok(false);
     }
@@ -171,15 +175,19 @@ async fn walk_ranges<F: Forge>(shared: &Shared<'_, '_, F>) -> Result<bool> {
             .claim_range(lister_id, &shared.owner, now(), until)
             .await?
         else {
-            if store.ranges(lister_id).await?.is_empty() {
+            // Every range is taken: one walk of the run watches for one whose lease runs out,
+            // or for the end; the others end.
+            if store.ranges(lister_id).await?.is_empty()
+                || shared.watching.swap(true, Ordering::AcqRel)
+            {
                 return Ok(false);
             }
-            // Held by other walks: wait for them to finish, or for a lease to run out.
             tokio::select! {
                 () = shared.finished.notified() => {}
                 () = tokio::time::sleep(WAIT_FOR_OTHERS) => {}
                 () = cancel.cancelled() => {}
             }
+            shared.watching.store(false, Ordering::Release);
             continue;
         };
         let walked = walk_range(shared, range).await;

@@ -144,12 +144,20 @@ async fn next_after<F: Forge>(walk: &Walk<'_, F>, cursor: &F::Cursor) -> Result<
     }
 }
 
-/// The ranges of `span` from `start`, `count` at most and each at least a page wide: the
-/// first from `start` to the first cut, the last to `span.end`. Fewer than two: not worth
-/// cutting (the usual walk lists it).
-pub(crate) fn cut<C: Cursor>(start: &C, span: Span, count: usize) -> Result<Vec<NewRange>> {
+/// The fewest pages a range holds, when the listing is too short for four ranges a walk: a
+/// range's last page reaches into the next one, and asks again what that one's first lists.
+const MIN_PAGES: u64 = 8;
+
+/// The ranges of `span` from `start`, for `walks` at once: four a walk, so that walks that
+/// finish early take more; fewer when a range would hold under [`MIN_PAGES`] (but one a
+/// walk, each then at least a page wide). The first runs from `start` to the first cut, the
+/// last to `span.end`. Fewer than two: not worth cutting (the usual walk lists it).
+pub(crate) fn cut<C: Cursor>(start: &C, span: Span, walks: usize) -> Result<Vec<NewRange>> {
     let width = span.end.saturating_sub(span.first_page_end);
-    let count = (count as u64).min(width / span.page_width).max(1);
+    let pages = width / span.page_width;
+    let walks = walks.max(1) as u64;
+    let per_walk = (pages / (walks * MIN_PAGES)).clamp(1, 4);
+    let count = (walks * per_walk).min(pages).max(1);
     let state = |cursor: &C| StateWrite::encode(&SavedState { cursor });
     let mut ranges = Vec::new();
     let mut from = state(start)?;
@@ -179,7 +187,7 @@ mod tests {
             page_width: 300,
             end: 30_300,
         };
-        let ranges = cut(&0u64, span, 4).unwrap();
+        let ranges = cut(&0u64, span, 1).unwrap();
         let ends: Vec<&str> = ranges.iter().map(|r| r.end_state.as_str()).collect();
         assert_eq!(
             ends,
@@ -197,16 +205,32 @@ mod tests {
     }
 
     #[test]
-    fn a_range_is_at_least_a_page_wide() {
+    fn a_short_listing_is_cut_in_fewer_ranges() {
         let span = Span {
             first_page_end: 100,
             page_width: 100,
-            end: 400,
+            end: 20_100,
         };
-        assert_eq!(cut(&0u64, span, 64).unwrap().len(), 3);
+        assert_eq!(cut(&0u64, span, 4).unwrap().len(), 16, "four a walk");
+        assert_eq!(
+            cut(&0u64, span, 16).unwrap().len(),
+            16,
+            "one a walk, not 8 pages each"
+        );
+        assert_eq!(
+            cut(&0u64, span, 8).unwrap().len(),
+            24,
+            "three a walk, over 8 pages each"
+        );
+        let short = Span { end: 400, ..span };
+        assert_eq!(
+            cut(&0u64, short, 16).unwrap().len(),
+            3,
+            "a page each at least"
+        );
         let narrow = Span { end: 150, ..span };
         assert_eq!(
-            cut(&0u64, narrow, 64).unwrap().len(),
+            cut(&0u64, narrow, 16).unwrap().len(),
             1,
             "not worth cutting"
         );

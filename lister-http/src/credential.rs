@@ -160,6 +160,9 @@ pub(crate) enum Pick {
     },
     /// Every credential is spent: the earliest reset.
     WaitUntil(SystemTime),
+    /// Every usable credential has as many requests in flight as it has quota left: wait for
+    /// one to settle ([`Pool::settled`]).
+    Busy,
     /// Mint a token for the app at this position first (none yet, or it expires soon).
     Mint(usize, GithubApp),
 }
@@ -167,9 +170,16 @@ pub(crate) enum Pick {
 /// The credentials and when each one's quota comes back. One is used until it is spent,
 /// then the next; when all are spent, the earliest reset is awaited. Without credentials
 /// the pool holds one anonymous slot.
+///
+/// Requests at once (a parallel listing's walks) never take more of a credential than its
+/// last answer said it had left: a credential with 3 left serves 3 requests in flight, and
+/// the next goes to another one, or waits for one to settle. Until its first answer, a
+/// credential serves one request at a time; one whose forge sends no quota headers, any.
 #[derive(Debug)]
 pub(crate) struct Pool {
     slots: Mutex<Slots>,
+    /// Woken when a request settles ([`Pool::settle`]).
+    pub(crate) settled: tokio::sync::Notify,
     /// Every secret of the pool, one per line, for [`Pool::redact`].
     secrets: Mutex<Hidden>,
     /// How the forge wants a token (an app's minted ones too).
@@ -184,7 +194,72 @@ struct Slots {
     /// Credentials the forge refused (401): never picked again.
     refused: Vec<bool>,
     spent_until: Vec<Option<SystemTime>>,
+    /// What each credential's last answer said of its quota.
+    known: Vec<Known>,
+    /// Each credential's requests in flight.
+    in_flight: Vec<u64>,
     current: usize,
+}
+
+/// What the pool knows of a credential's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// Nothing yet (or its window reset): one request at a time, to learn it.
+    Unknown,
+    /// The forge sends no quota headers: no bound.
+    Unmetered,
+    /// This many requests left in the window ending at `reset` (if said).
+    Left {
+        left: u64,
+        reset: Option<SystemTime>,
+    },
+}
+
+impl Known {
+    /// Whether a credential with `in_flight` requests may send one more.
+    fn admits(self, in_flight: u64) -> bool {
+        match self {
+            Known::Unknown => in_flight == 0,
+            Known::Unmetered => true,
+            Known::Left { left, .. } => in_flight < left,
+        }
+    }
+
+    /// After an answer saying `quota` (left, and when the window ends): the lower count
+    /// within one window (answers settle out of order), the new one in a later window.
+    fn after(self, quota: Option<(u64, Option<SystemTime>)>) -> Known {
+        match (self, quota) {
+            (Known::Unknown, None) => Known::Unmetered,
+            (known, None) => known,
+            (Known::Left { left, reset }, Some((now_left, now_reset)))
+                if same_window(reset, now_reset) =>
+            {
+                Known::Left {
+                    left: left.min(now_left),
+                    reset,
+                }
+            }
+            (
+                Known::Left {
+                    reset: Some(old), ..
+                },
+                Some((_, Some(new))),
+            ) if new < old => self,
+            (_, Some((left, reset))) => Known::Left { left, reset },
+        }
+    }
+}
+
+/// Whether two answers' reset times name one window: within two seconds (a reset given in
+/// seconds from the answer moves a little from one answer to the next).
+fn same_window(a: Option<SystemTime>, b: Option<SystemTime>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let gap = a.duration_since(b).or_else(|_| b.duration_since(a));
+            gap.is_ok_and(|gap| gap <= std::time::Duration::from_secs(2))
+        }
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }
 
 impl Pool {
@@ -212,11 +287,14 @@ impl Pool {
         Ok(Pool {
             slots: Mutex::new(Slots {
                 refused: vec![false; presented.len()],
+                known: vec![Known::Unknown; presented.len()],
+                in_flight: vec![0; presented.len()],
                 presented,
                 apps,
                 spent_until,
                 current: 0,
             }),
+            settled: tokio::sync::Notify::new(),
             secrets: Mutex::new(Hidden(secrets.join("\n"))),
             auth,
         })
@@ -248,31 +326,58 @@ impl Pool {
         out
     }
 
-    /// The credential to use at `now`: the current one, or the next usable one.
+    /// The credential to use at `now`: the current one, or the next usable one. A `Use` is
+    /// a request in flight until [`settle`](Self::settle) says how it went.
     pub(crate) fn pick(&self, now: SystemTime) -> Pick {
         let mut slots = lock(&self.slots);
         let count = slots.presented.len();
+        let mut busy = false;
         for offset in 0..count {
             let index = (slots.current + offset) % count;
             if slots.refused[index] {
                 continue;
             }
-            if slots.spent_until[index].is_none_or(|until| until <= now) {
-                slots.spent_until[index] = None;
-                slots.current = index;
-                if let Some((app, expires)) = &slots.apps[index]
-                    && expires.is_none_or(|at| at <= now + REFRESH_BEFORE)
-                {
-                    return Pick::Mint(index, app.clone());
+            match slots.spent_until[index] {
+                Some(until) if until > now => continue,
+                Some(_) => {
+                    slots.spent_until[index] = None;
+                    slots.known[index] = Known::Unknown;
                 }
-                return Pick::Use {
-                    index,
-                    presented: slots.presented[index].clone(),
-                };
+                None => {}
             }
+            if !slots.known[index].admits(slots.in_flight[index]) {
+                busy = true;
+                continue;
+            }
+            slots.current = index;
+            if let Some((app, expires)) = &slots.apps[index]
+                && expires.is_none_or(|at| at <= now + REFRESH_BEFORE)
+            {
+                return Pick::Mint(index, app.clone());
+            }
+            slots.in_flight[index] += 1;
+            return Pick::Use {
+                index,
+                presented: slots.presented[index].clone(),
+            };
+        }
+        if busy {
+            return Pick::Busy;
         }
         let earliest = slots.spent_until.iter().flatten().min().copied();
         Pick::WaitUntil(earliest.unwrap_or(now))
+    }
+
+    /// A request `pick` gave credential `index` is answered (or failed): `quota` is what the
+    /// answer said was left, and when the window ends.
+    pub(crate) fn settle(&self, index: usize, quota: Option<(u64, Option<SystemTime>)>) {
+        let mut slots = lock(&self.slots);
+        if let Some(in_flight) = slots.in_flight.get_mut(index) {
+            *in_flight = in_flight.saturating_sub(1);
+            slots.known[index] = slots.known[index].after(quota);
+        }
+        drop(slots);
+        self.settled.notify_waiters();
     }
 
     /// Drops a credential the forge refused, if another one remains: `false` when it is the
@@ -413,9 +518,12 @@ mod tests {
         let credentials = ["a", "b", "c"].map(Credential::token);
         let pool = Pool::new(&credentials, Auth::Token).unwrap();
         let index = |pick: Pick| match pick {
-            Pick::Use { index, .. } => Ok(index),
+            Pick::Use { index, .. } => {
+                pool.settle(index, Some((100, None)));
+                Ok(index)
+            }
             Pick::WaitUntil(until) => Err(until),
-            Pick::Mint(..) => panic!("no app here"),
+            Pick::Busy | Pick::Mint(..) => panic!("neither busy nor an app here"),
         };
         assert_eq!(index(pool.pick(now)), Ok(0));
         assert_eq!(index(pool.pick(now)), Ok(0), "sticks to one credential");
@@ -437,5 +545,54 @@ mod tests {
                 presented: None
             }
         ));
+    }
+
+    #[test]
+    fn requests_in_flight_never_take_more_than_a_credential_has_left() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let reset = Some(now + Duration::from_secs(60));
+        let pool = Pool::new(&["a", "b"].map(Credential::token), Auth::Token).unwrap();
+        let index = |pick: Pick| match pick {
+            Pick::Use { index, .. } => Some(index),
+            Pick::Busy => None,
+            other => panic!("{other:?}"),
+        };
+        // Before any answer, one request at a time each.
+        assert_eq!(index(pool.pick(now)), Some(0));
+        assert_eq!(index(pool.pick(now)), Some(1));
+        assert_eq!(index(pool.pick(now)), None, "both are learning their quota");
+        pool.settle(0, Some((2, reset)));
+        pool.settle(1, Some((0, reset)));
+        assert_eq!(index(pool.pick(now)), Some(0));
+        assert_eq!(index(pool.pick(now)), Some(0));
+        assert_eq!(
+            index(pool.pick(now)),
+            None,
+            "a has 2 in flight and 2 left; b has none"
+        );
+        // Out of order: the older answer's count does not raise the known one.
+        pool.settle(0, Some((0, reset)));
+        pool.settle(0, Some((1, reset)));
+        assert_eq!(
+            index(pool.pick(now)),
+            None,
+            "a has none left in this window"
+        );
+        let next = Some(now + Duration::from_secs(120));
+        let later = Pool::new(&[Credential::token("c")], Auth::Token).unwrap();
+        assert_eq!(index(later.pick(now)), Some(0));
+        later.settle(0, Some((1, reset)));
+        later.settle(0, Some((5, next)));
+        assert!(matches!(later.pick(now), Pick::Use { .. }), "a new window");
+        let unmetered = Pool::new(&[], Auth::Token).unwrap();
+        assert_eq!(index(unmetered.pick(now)), Some(0));
+        unmetered.settle(0, None);
+        for _ in 0..10 {
+            assert_eq!(
+                index(unmetered.pick(now)),
+                Some(0),
+                "no quota headers: no bound"
+            );
+        }
     }
 }

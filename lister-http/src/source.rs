@@ -128,11 +128,20 @@ impl<F: Forge> Fetch<'_, F> {
         self.source.transport.check(&self.request.url, 0)?;
         loop {
             // A credential goes only to the instance, never to another host the forge names.
-            let (credential, presented) = match self.source.transport.is_base(&self.request.url) {
+            let base = self.source.transport.is_base(&self.request.url);
+            let (credential, presented) = match base {
                 true => self.credential().await?,
                 false => (0, None),
             };
-            let Some(response) = self.send(presented.as_ref(), known).await? else {
+            let sent = self.send(presented.as_ref(), known).await;
+            if base {
+                let now = self.source.config.clock.now();
+                let answer = sent.as_ref().ok().and_then(Option::as_ref);
+                let quota = answer.and_then(|response| quota_left(&response.headers, now));
+                let quota = quota.map(|(left, reset_in)| (left, reset_in.map(|in_| now + in_)));
+                self.source.pool.settle(credential, quota);
+            }
+            let Some(response) = sent? else {
                 continue;
             };
             self.last_status = Some(response.status);
@@ -147,8 +156,13 @@ impl<F: Forge> Fetch<'_, F> {
     async fn credential(&mut self) -> Result<(usize, Option<Presented>), Error> {
         loop {
             let now = self.source.config.clock.now();
+            // Enabled before the pick, so that a request settling meanwhile wakes it.
+            let settled = self.source.pool.settled.notified();
+            let mut settled = std::pin::pin!(settled);
+            settled.as_mut().enable();
             match self.source.pool.pick(now) {
                 Pick::Use { index, presented } => return Ok((index, presented)),
+                Pick::Busy => settled.await,
                 Pick::WaitUntil(until) => {
                     let wait = until.duration_since(now).unwrap_or_default();
                     self.quota_wait(wait, "every credential's quota is spent")

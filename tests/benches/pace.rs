@@ -200,13 +200,11 @@ async fn two_processes(repositories: u64, met: &mut Vec<bool>) {
         println!("two processes on PostgreSQL: skipped (LISTER_BENCH_POSTGRES_URL is not set)");
         return;
     };
-    // SAFETY: set before the test databases are made, and read by them only.
-    unsafe { std::env::set_var("LISTER_TEST_POSTGRES_URL", admin) };
     let forge = forge(repositories, plenty()).await;
     let parallel = ["--parallel", "8"];
-    let one = TestDatabase::postgres().await.expect("PostgreSQL");
+    let one = TestDatabase::postgres_at(&admin).await;
     let (alone, _) = timed(command(&one.url, &forge, &["p"], &parallel));
-    let two = TestDatabase::postgres().await.expect("PostgreSQL");
+    let two = TestDatabase::postgres_at(&admin).await;
     let started = Instant::now();
     let (a, b) = (
         command(&two.url, &forge, &["p"], &parallel),
