@@ -141,6 +141,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        pool.settle(0, Some((4_999, None)));
         let later = now + Duration::from_secs(3_600 - 5 * 60 - 1);
         assert!(matches!(pool.pick(later), Pick::Use { .. }));
         let soon = now + Duration::from_secs(3_600 - 5 * 60);
