@@ -204,6 +204,35 @@ async fn two_processes_on_postgres_never_walk_the_same_range_at_once() {
     db.drop_database().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pass_waits_for_a_parallel_listing_in_progress() {
+    let db = TestDatabase::sqlite();
+    let forge = forge(1_000, Duration::ZERO).await;
+    let store = Store::open(&db.url).await.unwrap();
+    let key = ListerKey::new("github", lister_http::instance_name(&forge.github_url()));
+    let lister = store.register_lister(&key).await.unwrap();
+    let range = |from: u64, to: u64| lister_core::store::NewRange {
+        start_state: format!(r#"{{"cursor":{from}}}"#),
+        end_state: format!(r#"{{"cursor":{to}}}"#),
+    };
+    let ranges = [range(0, 1_500), range(1_500, 3_000)];
+    assert!(
+        store
+            .create_ranges(lister.id, lister.state_version, &ranges)
+            .await
+            .unwrap()
+    );
+    let refused = list(&db.url, Forge::GitHub, &forge, &["--full-pass"], &[]).await;
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains("in progress"), "{refused:?}");
+    assert_eq!(forge.requests().len(), 0, "nothing asked");
+    // A run without options finishes the ranges, one at a time, then the tail.
+    let resumed = list(&db.url, Forge::GitHub, &forge, &[], &[]).await;
+    assert_complete(&db.url, Forge::GitHub, &forge, &resumed).await;
+    assert!(store.ranges(lister.id).await.unwrap().is_empty());
+    db.drop_database().await;
+}
+
 lister_store::backend_tests!(
     a_parallel_run_lists_everything_once_then_asks_one_page,
     a_parallel_run_killed_at_random_moments_then_rerun_lists_each_repository_once,

@@ -149,10 +149,10 @@ impl<F: Forge> Listing<F> {
         if self.in_ranges(store, &record, options).await? {
             let first = self.forge.first_cursor().text();
             cursors.first = Some(saved_text::<F>(&record)?.unwrap_or(first));
-            let end = list_in_ranges(&walk_with, &record, options, fold_every).await?;
+            let end = list_in_ranges(&walk_with, &record, options, fold_every).await;
             record = store.register_lister(&self.key).await?;
-            if let RangesEnd::Stopped(reason) = end {
-                cursors.saved = saved_text::<F>(&record)?;
+            cursors.saved = saved_text::<F>(&record)?;
+            if let RangesEnd::Stopped(reason) = end? {
                 return Ok(reason);
             }
         }
@@ -218,12 +218,19 @@ impl<F: Forge> Listing<F> {
             (_, true) => Some("--full-pass"),
             _ => None,
         };
-        if let (Some(option), Some(_)) = (refused, options.parallel) {
-            return Err(Error::InvalidOption(format!(
+        let in_progress = !store.ranges(record.id).await?.is_empty();
+        match (refused, options.parallel.is_some(), in_progress) {
+            (Some(option), true, _) => Err(Error::InvalidOption(format!(
                 "{option} lists one page after another: it cannot go with --parallel"
-            )));
+            ))),
+            (Some(option), false, true) => Err(Error::InvalidOption(format!(
+                "{option} cannot run while a parallel listing of {} is in progress: finish it \
+                 first (lister run {})",
+                self.key,
+                F::NAME
+            ))),
+            (_, parallel, in_progress) => Ok(parallel || in_progress),
         }
-        Ok(options.parallel.is_some() || !store.ranges(record.id).await?.is_empty())
     }
 
     /// Where the run starts: the range's first cursor, the saved state's, or the forge's first.
