@@ -66,10 +66,10 @@ impl<const K: usize> Forge for GiteaFamily<K> {
     }
 
     fn origin(&self, repo: Repository, _: &url::Url) -> Option<Origin> {
-        let hidden = repo.private == Some(true) || repo.internal == Some(true);
+        // Private and internal repositories are recorded disabled.
+        let open = repo.private != Some(true) && repo.internal != Some(true);
         let origin = Origin::new(repo.clone_url?, "git").with_fork(repo.fork);
-        let origin = origin.with_last_update(repo.updated_at);
-        Some(origin.with_enabled(!hidden))
+        Some(origin.with_last_update(repo.updated_at).with_enabled(open))
     }
 }
 

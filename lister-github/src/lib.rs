@@ -84,11 +84,9 @@ impl Forge for GitHub {
         let secondary = message
             .to_ascii_lowercase()
             .contains("secondary rate limit");
-        let retry_after = retry_after(&response.headers);
-        let at_least = Duration::from_secs(60);
         secondary.then_some(Classification::Quota(QuotaSignal::SlowDown {
-            retry_after,
-            at_least,
+            retry_after: retry_after(&response.headers),
+            at_least: Duration::from_secs(60),
         }))
     }
 }
