@@ -112,6 +112,13 @@ impl<F: Forge> Listing<F> {
         context: &RunContext,
         cursors: &mut Cursors,
     ) -> Result<StopReason> {
+        if options.parallel.is_some() && !F::PARALLEL {
+            return Err(Error::InvalidOption(format!(
+                "{} cannot be listed in parallel ranges: its pages cannot be asked at any point \
+                 of the listing",
+                F::NAME
+            )));
+        }
         let mut record = store.register_lister(&self.key).await?;
         // What an interrupted run left, in steps that each commit (a fold at the end of this
         // run could otherwise be too long to finish before the next interruption).
@@ -146,10 +153,13 @@ impl<F: Forge> Listing<F> {
             .unwrap_or_else(|| default_fold_every(store.backend()));
         // A listing in ranges, cut now or by an earlier run: then the tail, from the state
         // the ranges left, unless another run walks it.
-        if self.in_ranges(store, &record, options).await? {
+        // (`F::PARALLEL` first: the ranges' code is not built for the forges that cannot.)
+        if F::PARALLEL && self.in_ranges(store, &record, options).await? {
             let first = self.forge.first_cursor().text();
             cursors.first = Some(saved_text::<F>(&record)?.unwrap_or(first));
-            let end = list_in_ranges(&walk_with, &record, options, fold_every).await;
+            // Boxed: the run's own future does not carry the ranges' state.
+            let end = list_in_ranges(&walk_with, &record, options, fold_every);
+            let end = futures::FutureExt::boxed(end).await;
             record = store.register_lister(&self.key).await?;
             cursors.saved = saved_text::<F>(&record)?;
             if let RangesEnd::Stopped(reason) = end? {
@@ -203,15 +213,8 @@ impl<F: Forge> Listing<F> {
         record: &crate::store::ListerRecord,
         options: &RunOptions,
     ) -> Result<bool> {
-        if options.range.is_some() || !F::PARALLEL {
-            return match options.parallel {
-                Some(_) if !F::PARALLEL => Err(Error::InvalidOption(format!(
-                    "{} cannot be listed in parallel ranges: its pages cannot be asked at any \
-                     point of the listing",
-                    F::NAME
-                ))),
-                _ => Ok(false),
-            };
+        if options.range.is_some() {
+            return Ok(false);
         }
         let refused = match (options.max_pages, options.full_pass) {
             (Some(_), _) => Some("--max-pages"),

@@ -20,6 +20,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::future::join_all;
 use tokio::sync::Notify;
 
@@ -91,7 +92,8 @@ pub(crate) async fn list_in_ranges<F: Forge>(
     let folder = shared.writer(record.state_version, None);
     let walks = async {
         let parallel = options.parallel.unwrap_or(1).max(1);
-        let ended = join_all((0..parallel).map(|_| walk_ranges(&shared))).await;
+        // Boxed: `join_all` is then built once, not once for every forge.
+        let ended = join_all((0..parallel).map(|_| walk_ranges(&shared).boxed())).await;
         shared.folding.finish();
         ended
     };

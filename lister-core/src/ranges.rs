@@ -82,9 +82,13 @@ async fn ask_at<F: Forge>(
     mut positions: Vec<u64>,
 ) -> Result<(Option<u64>, Option<u64>)> {
     positions.dedup();
-    let asked = positions.iter().map(|&position| async move {
-        let cursor = at::<F>(position)?;
-        next_after(walk, &cursor).await.map(|next| next.is_some())
+    let asked = positions.iter().map(|&position| {
+        let asked = async move {
+            let cursor = at::<F>(position)?;
+            next_after(walk, &cursor).await.map(|next| next.is_some())
+        };
+        // Boxed: `try_join_all` is then built once, not once for every forge.
+        futures::FutureExt::boxed(asked)
     });
     let answers = futures::future::try_join_all(asked).await?;
     let last = answers.iter().position(|more| !more);
