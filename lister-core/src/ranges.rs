@@ -48,7 +48,8 @@ pub(crate) async fn probe<F: Forge>(
     // `alive` has a page after it; `end` has none.
     let (mut alive, mut jump) = (first_page_end, page_width);
     let mut end = loop {
-        let positions = (0..width).map(|power| alive.saturating_add(jump << power));
+        let positions =
+            (0..width).map(|power| alive.saturating_add(jump.saturating_mul(1 << power)));
         let (furthest, last) = ask_at(walk, positions.collect()).await?;
         alive = furthest.unwrap_or(alive);
         match last {
