@@ -115,19 +115,7 @@ async fn next_after<F: Forge>(walk: &Walk<'_, F>, cursor: &F::Cursor) -> Result<
     if cancel.is_cancelled() {
         return Ok(None);
     }
-    let request = walk.forge.request(walk.api, cursor);
-    let request = request.map_err(|source| Error::PageParse {
-        url: format!("cursor {}", cursor.text()),
-        source,
-    })?;
-    let known = match walk.lookup && request.is_cacheable() {
-        true => {
-            walk.store
-                .page_record(walk.lister_id, request.url.as_str())
-                .await?
-        }
-        false => None,
-    };
+    let (request, known) = walk.request_at(cursor).await?;
     let validators = known.as_ref().map(|known| &known.validators);
     let fetched = tokio::select! {
         fetched = walk.source.fetch(&request, validators, walk.context) => fetched,

@@ -30,6 +30,7 @@ use crate::origin_cleaner::OriginCleaner;
 use crate::page::{PageResponse, Validators};
 use crate::page_writer::{PageHandoff, PendingPage};
 use crate::progress::{RunContext, RunProgress};
+use crate::request::PageRequest;
 use crate::run::{RunOptions, StopReason};
 use crate::source::{Fetched, PageSource};
 use crate::store::{HeldOrigins, ListingStore, PageRecord, StateWrite};
@@ -112,6 +113,27 @@ impl<'a, F: Forge> Walk<'a, F> {
             budget: self.budget.clone(),
             ..*self
         }
+    }
+
+    /// The request of the page at `cursor`, and what the store remembers of that page when
+    /// it may know it (for a conditional request).
+    pub(crate) async fn request_at(
+        &self,
+        cursor: &F::Cursor,
+    ) -> Result<(PageRequest, Option<PageRecord>)> {
+        let request = self.forge.request(self.api, cursor);
+        let request = request.map_err(|source| Error::PageParse {
+            url: format!("cursor {}", cursor.text()),
+            source,
+        })?;
+        let known = match self.lookup && request.is_cacheable() {
+            true => {
+                let url = request.url.as_str();
+                self.store.page_record(self.lister_id, url).await?
+            }
+            false => None,
+        };
+        Ok((request, known))
     }
 }
 
@@ -233,19 +255,7 @@ impl<'w, 'a, F: Forge> Fetcher<'w, 'a, F> {
         }
         self.fetched += 1;
         walk.context.progress.set_current_index(cursor.text());
-        let request = walk.forge.request(walk.api, &cursor);
-        let request = request.map_err(|source| Error::PageParse {
-            url: format!("cursor {}", cursor.text()),
-            source,
-        })?;
-        let known = match walk.lookup && request.is_cacheable() {
-            true => {
-                walk.store
-                    .page_record(walk.lister_id, request.url.as_str())
-                    .await?
-            }
-            false => None,
-        };
+        let (request, known) = walk.request_at(&cursor).await?;
         // A full pass asks conditionally only for pages whose origins the store remembers: a
         // `304` must count them as seen, or the pass would disable them.
         let known = known.filter(|known| {

@@ -16,7 +16,6 @@
 //! 4. one run against two runs at once, each `--parallel 8`, into one PostgreSQL database
 //!    (two at most 0.6 of one's wall time), when `LISTER_BENCH_POSTGRES_URL` is set.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,20 +24,6 @@ use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig, QuotaKey};
 
 /// A real forge's answer time.
 const LATENCY: Duration = Duration::from_millis(50);
-
-fn lister_binary() -> PathBuf {
-    let path = std::env::var_os("LISTER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/lister")
-        });
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --release -p lister-cli` first",
-        path.display()
-    );
-    path
-}
 
 /// The fake GitHub with `repositories`, 50 ms a page, and `quota` per token.
 async fn forge(repositories: u64, quota: QuotaConfig) -> FakeForge {
@@ -61,7 +46,7 @@ fn plenty() -> QuotaConfig {
 
 /// A `lister run github` of `forge` into `database` with `tokens` and `more` arguments.
 fn command(database: &str, forge: &FakeForge, tokens: &[&str], more: &[&str]) -> Command {
-    let mut command = Command::new(lister_binary());
+    let mut command = Command::new(lister_tests::lister_binary());
     let url = forge.github_url();
     command
         .args(["-q", "--database-url", database, "run", "github", "--json"])

@@ -8,6 +8,22 @@
 
 pub mod fake_forge;
 
+/// The `lister` binary the benchmarks run: `LISTER_BIN`, else the workspace's release build.
+/// Panics when it is missing.
+pub fn lister_binary() -> std::path::PathBuf {
+    let path = std::env::var_os("LISTER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/lister")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --release -p lister-cli` first",
+        path.display()
+    );
+    path
+}
+
 /// The "Write a new forge" guide's Rust examples, compiled and run as doctests so they cannot
 /// rot.
 #[cfg(doctest)]

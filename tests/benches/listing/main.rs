@@ -16,7 +16,6 @@
 
 mod spawner;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lister_core::link::next_link;
@@ -25,20 +24,6 @@ use lister_tests::fake_forge::{Config, FakeForge, QuotaConfig};
 use spawner::Spawner;
 
 const TOKEN: &str = "bench-token";
-
-fn lister_binary() -> PathBuf {
-    let path = std::env::var_os("LISTER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/lister")
-        });
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --release -p lister-cli` first",
-        path.display()
-    );
-    path
-}
 
 async fn forge(repositories: u64) -> FakeForge {
     forge_with_pages(repositories, 100, false).await
@@ -86,7 +71,7 @@ fn run_lister_with(
     ];
     args.extend_from_slice(more);
     // The forge serves the run from this runtime's other threads meanwhile.
-    let ended = tokio::task::block_in_place(|| spawner.run(&lister_binary(), &args));
+    let ended = tokio::task::block_in_place(|| spawner.run(&lister_tests::lister_binary(), &args));
     assert!(
         ended.status == 0,
         "lister failed: wait status {}",
