@@ -1,10 +1,15 @@
 //! The command line, as clap reads it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use lister_queue::{Policy, VisitStatus};
 use url::Url;
 
+use crate::failure::Failure;
 use crate::registry;
 
 const DATABASE_HELP: &str = "Database: sqlite://PATH, a plain path, or postgres://USER@HOST/DB.\n\
@@ -69,7 +74,7 @@ pub(crate) enum Command {
     Origins(OriginsArgs),
     /// The visit queue: grab origins to visit, acknowledge visits, see its state.
     #[command(subcommand)]
-    Queue(crate::queue::QueueCommand),
+    Queue(QueueCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -225,4 +230,112 @@ pub(crate) enum ExportFormat {
     Jsonl,
     /// Comma-separated values with a header line.
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum QueueCommand {
+    /// Lease origins to visit: one JSON object per line (url, visit_type, lister, instance,
+    /// last_update, lease_token, lease_expires_at). Expired leases return by themselves.
+    Grab {
+        /// The visit type to grab (git, hg…).
+        #[arg(long)]
+        visit_type: String,
+        /// How many origins, at most (1 to 10,000).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_GRAB as i64))]
+        count: u16,
+        /// The order: default, never_visited_oldest_update_first, oldest_scheduled_first,
+        /// already_visited_order_by_lag.
+        #[arg(long, default_value = "default")]
+        policy: Policy,
+        /// How long the lease lasts (1h, 30m, 2h30m…): from 1 s to 7 days.
+        #[arg(long, default_value = "1h", value_parser = lease_duration)]
+        lease: Duration,
+    },
+    /// Record a visit's outcome and end its lease.
+    Ack {
+        /// The lease token `grab` printed.
+        #[arg(long)]
+        lease: String,
+        /// How the visit went: successful, failed or not_found.
+        #[arg(long)]
+        status: VisitStatus,
+        /// When the visit happened (RFC 3339); default now. At most 5 minutes in the future
+        /// (clock skew), and not before 2000.
+        #[arg(long, value_name = "TIME", value_parser = visit_time)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Per lister instance and visit type: known, enabled, never visited, leased now,
+    /// cooling down, due now, with pending changes.
+    Stats {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The most origins one grab leases.
+const MAX_GRAB: u16 = 10_000;
+
+/// A lease duration between 1 s and 7 days: a zero lease would hand one origin to two
+/// consumers, an endless one would park it for good.
+fn lease_duration(text: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    let range = Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600);
+    match range.contains(&lease) {
+        true => Ok(lease),
+        false => Err(format!("{text} is not between 1s and 7days")),
+    }
+}
+
+/// A visit time: not in the future beyond a small clock skew, and not absurdly old.
+fn visit_time(text: &str) -> Result<DateTime<Utc>, String> {
+    let at: DateTime<Utc> = text
+        .parse()
+        .map_err(|err| format!("{err} (RFC 3339 expected)"))?;
+    let skew = chrono::Duration::minutes(5);
+    let earliest = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z").expect("a valid date");
+    if at > Utc::now() + skew {
+        return Err(format!("{text} is in the future"));
+    }
+    if at < earliest {
+        return Err(format!("{text} is before 2000"));
+    }
+    Ok(at)
+}
+
+/// A number of seconds given to `flag`: positive, and at most a week.
+pub(crate) fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
+    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero() && *duration <= WEEK)
+        .with_context(|| {
+            format!("{flag} needs a positive number of seconds, at most a week, not {value}")
+        })
+        .map_err(Failure::usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_and_visit_times_have_sane_ranges() {
+        assert!(lease_duration("30m").is_ok());
+        assert!(lease_duration("0s").is_err());
+        assert!(lease_duration("30days").is_err());
+        assert!(visit_time("2024-01-01T00:00:00Z").is_ok());
+        assert!(
+            visit_time("9999-01-01T00:00:00Z")
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            visit_time("0001-01-01T00:00:00Z")
+                .unwrap_err()
+                .contains("before 2000")
+        );
+        let soon = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        assert!(visit_time(&soon).is_ok(), "clock skew is tolerated");
+    }
 }

@@ -7,7 +7,7 @@ use lister_core::{IndexRange, RunContext, RunOptions, RunStats, StopReason};
 use lister_http::TransportConfig;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, RunArgs};
+use crate::cli::{Cli, RunArgs, seconds};
 use crate::config::Config;
 use crate::failure::{Failure, INTERRUPTED};
 use crate::{credentials, detect, progress, registry, store};
@@ -178,17 +178,6 @@ fn politeness(
     };
     let concurrency = args.max_concurrency.map(usize::from).or(concurrency);
     Ok((concurrency, args.rate.or(rate)))
-}
-
-pub(crate) fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Failure> {
-    const WEEK: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
-    std::time::Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|duration| !duration.is_zero() && *duration <= WEEK)
-        .with_context(|| {
-            format!("{flag} needs a positive number of seconds, at most a week, not {value}")
-        })
-        .map_err(Failure::usage)
 }
 
 /// Ctrl-C or SIGTERM cancels the run (the pages already fetched are committed); a second one

@@ -64,7 +64,7 @@ pub enum Error {
         url: String,
         /// What did not parse, and where.
         #[source]
-        source: crate::page::ParseError,
+        source: crate::parse_error::ParseError,
     },
     /// Fetching a page failed for good.
     #[error("{0}")]

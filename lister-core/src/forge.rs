@@ -6,10 +6,11 @@ use url::Url;
 use crate::clone_url::RepositoryPath;
 use crate::cursor::Cursor;
 use crate::next::NextCursor;
-use crate::page::{Classification, PageResponse, ParseError, QuotaSignal};
-use crate::parse::PageRead;
+use crate::page::{Classification, PageResponse, QuotaSignal};
+use crate::parse_error::ParseError;
+use crate::read::PageRead;
+use crate::read::SubPage;
 use crate::request::PageRequest;
-use crate::sub_listing::SubPage;
 use crate::{Origin, page_url_with};
 
 /// Form fields, names and values, in order.

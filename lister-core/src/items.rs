@@ -17,7 +17,7 @@ use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::page::ParseError;
+use crate::parse_error::ParseError;
 
 /// A JSON pointer's segments (`/result/data` → `result`, `data`).
 pub(crate) fn segments(pointer: &str) -> Vec<&str> {

@@ -54,8 +54,10 @@ pub mod page;
 mod page_writer;
 pub mod parallel;
 pub mod parse;
+pub mod parse_error;
 pub mod progress;
 mod ranges;
+pub mod read;
 pub mod request;
 pub mod run;
 pub mod sitemap;
@@ -75,9 +77,11 @@ pub use listing::Listing;
 pub use next::{NextCursor, link_cursor, url_cursor};
 pub use origin::{ListedOrigin, ListerKey, Origin};
 pub use origin_cleaner::loggable;
-pub use page::{Classification, GzipError, PageResponse, ParseError, QuotaSignal, Validators};
-pub use parse::{PageOrigins, PageRead, page_origins};
+pub use page::{Classification, GzipError, PageResponse, QuotaSignal, Validators};
+pub use parse::{PageOrigins, page_origins};
+pub use parse_error::ParseError;
 pub use progress::{CredentialQuota, RunContext, RunProgress};
+pub use read::{PageRead, SubPage};
 pub use request::{PageRequest, RequestBody, page_url, page_url_with};
 pub use run::{
     DEFAULT_FOLD_EVERY, DEFAULT_MEMORY_BUDGET, IndexRange, RunFailure, RunOptions, RunStats,
@@ -85,5 +89,4 @@ pub use run::{
 };
 pub use source::{FetchError, Fetched, PageSource};
 pub use store::{Backend, ListingStore};
-pub use sub_listing::SubPage;
 pub use walk::SavedState;

@@ -5,7 +5,8 @@ use url::Url;
 
 use crate::cursor::Cursor;
 use crate::link::next_link;
-use crate::page::{PageResponse, ParseError};
+use crate::page::PageResponse;
+use crate::parse_error::ParseError;
 
 /// Where the next page's cursor is; none there ends the listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

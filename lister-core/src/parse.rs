@@ -11,7 +11,9 @@ use crate::cursor::Cursor;
 use crate::forge::Forge;
 use crate::items::RejectedItem;
 use crate::origin_cleaner::{OriginCleaner, loggable};
-use crate::page::{PageResponse, ParseError};
+use crate::page::PageResponse;
+use crate::parse_error::ParseError;
+use crate::read::PageRead;
 use crate::request::PageRequest;
 use crate::{Error, Origin};
 
@@ -27,28 +29,6 @@ pub struct PageOrigins<C> {
     pub furthest: Option<C>,
     /// The sub-listings the page's items name ([`Forge::sub_listing`]), in page order.
     pub sub_listings: Vec<PageRequest>,
-}
-
-/// What a forge reads on a page it parses itself ([`Forge::read_page`]: HTML, XML).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PageRead {
-    /// The origins on the page.
-    pub origins: Vec<Origin>,
-    /// The listings the page names (a repository's summary page, a sitemap's shard…), each
-    /// listed as a sub-listing ([`Forge::sub_page`]).
-    pub sub_listings: Vec<PageRequest>,
-}
-
-impl PageRead {
-    /// A page that holds no origins itself and names the listings at `requests` (URLs, each
-    /// asked with a GET, or requests): an index naming each repository's page.
-    pub fn naming<R: Into<PageRequest>>(requests: impl IntoIterator<Item = R>) -> PageRead {
-        let sub_listings = requests.into_iter().map(Into::into).collect();
-        PageRead {
-            origins: Vec::new(),
-            sub_listings,
-        }
-    }
 }
 
 /// The origins `forge` makes of the items in `response` (as the run loop reads a page, but

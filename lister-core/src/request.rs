@@ -6,7 +6,7 @@ use http::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use crate::page::ParseError;
+use crate::parse_error::ParseError;
 
 /// The request of one page.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,8 +19,9 @@ use std::collections::HashSet;
 use url::Url;
 
 use crate::cursor::Opaque;
-use crate::page::{PageResponse, ParseError};
-use crate::parse::PageRead;
+use crate::page::PageResponse;
+use crate::parse_error::ParseError;
+use crate::read::PageRead;
 use crate::request::{PageRequest, page_url};
 
 /// One entry of a sitemap: a page (`<url>`), or in a sitemap index a sitemap (`<sitemap>`).

@@ -11,6 +11,8 @@
 //! stop the listing, and so is the rest of a sub-listing whose page does not parse (a
 //! deterministic failure that would otherwise stop every later run at the same page); any
 //! other failure fails the page, as a page's own failure does.
+//!
+//! [`SubPage::more`]: crate::SubPage::more
 
 use std::collections::HashSet;
 
@@ -19,57 +21,11 @@ use url::Url;
 
 use crate::forge::Forge;
 use crate::origin_cleaner::loggable;
-use crate::page::ParseError;
-use crate::parse::PageRead;
+use crate::parse_error::ParseError;
 use crate::progress::{RunContext, RunProgress};
 use crate::request::PageRequest;
 use crate::source::{Fetched, PageSource};
 use crate::{Error, Origin, Result};
-
-/// One page of a sub-listing, as the forge reads it ([`Forge::sub_page`]).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SubPage {
-    /// The origins on the page.
-    pub origins: Vec<Origin>,
-    /// The request of the sub-listing's next page, if there is one.
-    pub next: Option<PageRequest>,
-    /// The listings this page names in turn (a tree: hgweb's sub-directories), each walked as
-    /// part of the same sub-listing, after this page's [`next`](Self::next) pages, and
-    /// committed with the page that named the sub-listing.
-    pub more: Vec<PageRequest>,
-}
-
-impl SubPage {
-    /// A page of `origins`, followed by the page `next` asks for (`None`: the last one), that
-    /// names no further listings.
-    pub fn new(origins: Vec<Origin>, next: Option<PageRequest>) -> SubPage {
-        SubPage {
-            origins,
-            next,
-            more: Vec::new(),
-        }
-    }
-
-    /// The page, naming the further listings at `more` (URLs, each asked with a GET, or
-    /// requests) besides.
-    pub fn naming<R: Into<PageRequest>>(mut self, more: impl IntoIterator<Item = R>) -> SubPage {
-        self.more.extend(more.into_iter().map(Into::into));
-        self
-    }
-}
-
-/// A page read as a whole ([`Forge::read_page`]: an index of origins and of the listings it
-/// names) is a sub-listing page without a next page, naming further listings: a tree whose
-/// every level reads alike (hgweb's directories) reads them all with one function.
-impl From<PageRead> for SubPage {
-    fn from(read: PageRead) -> SubPage {
-        SubPage {
-            origins: read.origins,
-            next: None,
-            more: read.sub_listings,
-        }
-    }
-}
 
 /// The most pages one sub-listing may take (a tree: all its branches); one that asks for more,
 /// or for a page it already listed, is taken for a loop.
@@ -105,9 +61,9 @@ impl SubListingRules<'_> {
 }
 
 /// The origins of the sub-listing that starts at `first`, every page of it, and of the
-/// listings its pages name in turn ([`SubPage::more`]), depth first. A page that is absent or
-/// does not parse ends its own chain of pages (and the branches it would have named); the
-/// branches named before it are still walked.
+/// listings its pages name in turn ([`more`](crate::SubPage::more)), depth first. A page that
+/// is absent or does not parse ends its own chain of pages (and the branches it would have
+/// named); the branches named before it are still walked.
 ///
 /// With a `clone_base`, a sub-listing whose URL names its repository's path
 /// ([`Forge::REPOSITORY_PATH`]) is that repository, cloned under the base: nothing is
@@ -186,7 +142,7 @@ mod tests {
     use super::*;
     use crate::page::PageResponse;
     use crate::source::FetchError;
-    use crate::{NextCursor, PageRequest, RepositoryPath};
+    use crate::{NextCursor, PageRequest, RepositoryPath, SubPage};
 
     /// Pages by URL: a body, or "absent" (the forge's 404).
     struct Pages(HashMap<&'static str, &'static str>);

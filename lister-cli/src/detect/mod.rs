@@ -185,7 +185,7 @@ pub(crate) fn nothing_found(url: &Url, detection: &Detection) -> anyhow::Error {
 
 /// `lister detect URL`.
 pub(crate) async fn command(args: &DetectArgs) -> Result<ExitCode, Failure> {
-    let timeout = crate::run::seconds("--timeout", args.timeout)?;
+    let timeout = crate::cli::seconds("--timeout", args.timeout)?;
     let config = transport(timeout, args.allow_insecure_http);
     let outcome = detect(&args.url, &config).await;
     let url = lister_http::scrub(&args.url);
