@@ -20,7 +20,7 @@ use crate::run::{
 };
 use crate::source::PageSource;
 use crate::store::ListingStore;
-use crate::walk::{MemoryBudget, SavedState, Walk, walk};
+use crate::walk::{MemoryBudget, SavedState, Walk, WalkEnd, walk};
 use crate::{Error, ListerKey, Result};
 
 /// A forge at one instance, with the source its pages come from.
@@ -192,10 +192,12 @@ impl<F: Forge> Listing<F> {
             cursors.saved = Some(saved.text());
         }
         written.committed?;
-        let reason = walked?;
+        let reason = match walked? {
+            WalkEnd::Stopped(reason) => reason,
+            // Its error was returned above.
+            WalkEnd::WriterStopped => StopReason::Cancelled,
+        };
         written.folded?;
-        // `None`: the writer stopped taking pages, and its error was returned above.
-        let reason = reason.unwrap_or(StopReason::Cancelled);
         if reason == StopReason::EndOfListing && options.range.is_none() {
             store.finish_listing(record.id).await?;
             if options.full_pass {

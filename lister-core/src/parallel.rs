@@ -29,7 +29,7 @@ use crate::page_writer::{Folding, PageWriter, pipeline};
 use crate::progress::RunContext;
 use crate::run::{RunOptions, StopReason};
 use crate::store::{ListerRecord, RangeRecord, now};
-use crate::walk::{SavedState, Walk, walk};
+use crate::walk::{SavedState, Walk, WalkEnd, walk};
 use crate::{Cursor, Error, Result, ranges};
 
 /// How long a run's ranges stay reserved without a sign of life from it, by default: then
@@ -239,10 +239,12 @@ async fn walk_range<F: Forge>(
     let (walked, written) = tokio::join!(walked, writer.commit_all(queue, &shared.folding));
     written.committed?;
     match walked? {
-        Some(StopReason::EndOfRange | StopReason::EndOfListing) => Ok(Some(RangeRecord {
-            version: written.version,
-            ..range
-        })),
+        WalkEnd::Stopped(StopReason::EndOfRange | StopReason::EndOfListing) => {
+            Ok(Some(RangeRecord {
+                version: written.version,
+                ..range
+            }))
+        }
         _ => Ok(None),
     }
 }

@@ -158,16 +158,24 @@ struct FetchedPage<C> {
     held: OwnedSemaphorePermit,
 }
 
+/// How a walk ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WalkEnd {
+    /// The walk stopped: the listing or the range ended, `max_pages`, cancellation.
+    Stopped(StopReason),
+    /// The writer stopped taking pages: it failed, and its error says why.
+    WriterStopped,
+}
+
 /// Walks from `start` (the cursor of the first page), handing every page to the writer, until
-/// the listing or the range ends, `max_pages`, cancellation or an error. `None` when the
-/// writer stopped taking pages (it failed, and says why).
+/// the listing or the range ends, `max_pages`, cancellation, an error, or the writer stops.
 pub(crate) async fn walk<F: Forge>(
     walk: &Walk<'_, F>,
     start: F::Cursor,
     last: Option<F::Cursor>,
     persist: bool,
     mut pages: PageHandoff<F::Cursor>,
-) -> Result<Option<StopReason>> {
+) -> Result<WalkEnd> {
     let fetcher = Fetcher {
         walk,
         cursor: Some(start),
@@ -185,7 +193,7 @@ pub(crate) async fn walk<F: Forge>(
     while let Some(step) = parsed.next().await {
         let page = match step {
             Step::Page(page) => page,
-            Step::End(reason) => return Ok(Some(reason)),
+            Step::End(reason) => return Ok(WalkEnd::Stopped(reason)),
             Step::Failed(error) => return Err(error),
         };
         let state = match persist {
@@ -195,11 +203,11 @@ pub(crate) async fn walk<F: Forge>(
             false => None,
         };
         if !pages.send(page.into_pending(persist, state)).await {
-            return Ok(None);
+            return Ok(WalkEnd::WriterStopped);
         }
     }
     // The fetch stage ends its stream early only when the writer stopped taking pages.
-    Ok(None)
+    Ok(WalkEnd::WriterStopped)
 }
 
 /// The fetch stage: one page at a time, each from the cursor the previous one named.
