@@ -1,5 +1,5 @@
 //! The default answer to "success, transient, quota wait or fatal?" for a response. A forge's
-//! [`IndexingLister::classify`](lister_core::IndexingLister::classify) hook answers first and
+//! [`Forge::classify`](lister_core::Forge::classify) hook answers first and
 //! may hand off to [`default_classification`].
 
 use std::time::{Duration, SystemTime};

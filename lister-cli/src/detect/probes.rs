@@ -1,6 +1,6 @@
 //! The probes of `lister detect`, in the order they are sent: each is one request, the forges
 //! its answer can name, and how it reads the answer. Adding a forge is one entry here (or one
-//! in [`HOSTED_ONLY`] for a forge that exists at its main instance alone).
+//! in `HOSTED_ONLY` for a forge that exists at its main instance alone).
 //!
 //! The first probe fetches the address itself: its answer is Gitiles' host index, names a
 //! cgit or gitweb page by its generator, an hgweb page by its script or a stagit index by its
