@@ -232,6 +232,7 @@ pub(crate) enum ExportFormat {
     Csv,
 }
 
+/// `lister queue`'s commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum QueueCommand {
     /// Lease origins to visit: one JSON object per line (url, visit_type, lister, instance,
@@ -276,11 +277,14 @@ pub(crate) enum QueueCommand {
 /// The most origins one grab leases.
 const MAX_GRAB: u16 = 10_000;
 
+/// The longest lease, timeout or wait the command line takes.
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// A lease duration between 1 s and 7 days: a zero lease would hand one origin to two
 /// consumers, an endless one would park it for good.
 fn lease_duration(text: &str) -> Result<Duration, String> {
     let lease = humantime::parse_duration(text).map_err(|err| err.to_string())?;
-    let range = Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600);
+    let range = Duration::from_secs(1)..=WEEK;
     match range.contains(&lease) {
         true => Ok(lease),
         false => Err(format!("{text} is not between 1s and 7days")),
@@ -305,7 +309,6 @@ fn visit_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// A number of seconds given to `flag`: positive, and at most a week.
 pub(crate) fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
-    const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|duration| !duration.is_zero() && *duration <= WEEK)
